@@ -1,0 +1,885 @@
+//! [`Builder`]: every setting, its default, and the environment variables that set it.
+
+use std::env;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+use crate::format::{Format, Framing, Header, Renderer};
+use crate::pipeline::{Pipeline, Sink};
+use crate::route::{Match, Router, Rule};
+use crate::stats::Counters;
+use crate::transport::Transport;
+use crate::{Facility, SeverityMapping};
+
+/// The default largest message, header included: 8 KiB, rsyslog's default `maxMessageSize`.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8192;
+/// The smallest accepted [`Builder::max_message_size`].
+pub const MIN_MAX_MESSAGE_SIZE: usize = 64;
+/// The largest accepted [`Builder::max_message_size`] (128 KiB; larger datagrams need raised
+/// socket buffers on both ends).
+pub const MAX_MAX_MESSAGE_SIZE: usize = 128 * 1024;
+/// The default bound on one blocking send in sync mode with the unix transport.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_millis(100);
+/// The default bound on `flush()` and on the guard's drop.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default directives when neither `FASTSYSLOG_LOG` nor `RUST_LOG` is set.
+pub const DEFAULT_FILTER: &str = "info";
+/// The socket the unix transport uses when no path is given.
+pub const DEFAULT_SOCKET: &str = "/dev/log";
+/// The longest ident kept (RFC 5424's APP-NAME limit); longer ones are cut.
+pub const MAX_IDENT_LEN: usize = 48;
+
+/// Whether records are sent on the caller's thread or by a background writer.
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::Mode;
+/// assert_eq!("background".parse::<Mode>(), Ok(Mode::Background));
+/// assert_eq!("sync".parse::<Mode>(), Ok(Mode::Sync));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Render and send on the caller's thread. A slow daemon slows the caller, up to the send
+    /// timeout per record.
+    Sync,
+    /// Render on the caller, then queue the bytes to one writer thread that owns the transport
+    /// (needs the `background` feature).
+    Background,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sync" => Ok(Mode::Sync),
+            "background" | "async" => Ok(Mode::Background),
+            _ => Err(format!("unknown mode {s:?} (expected sync or background)")),
+        }
+    }
+}
+
+impl Default for Mode {
+    /// `Background` when the `background` feature is on (the default), else `Sync`.
+    fn default() -> Self {
+        if cfg!(feature = "background") {
+            Mode::Background
+        } else {
+            Mode::Sync
+        }
+    }
+}
+
+/// Configures and builds a logger.
+///
+/// | setting | default | environment ([`Builder::from_env`]) |
+/// |---|---|---|
+/// | [`ident`](Builder::ident) | the program's file name | `FASTSYSLOG_IDENT` |
+/// | transport | libc `syslog(3)`; unix datagrams when a [`socket`](Builder::socket) is set | `FASTSYSLOG_SOCKET` |
+/// | [`format`](Builder::format) | [`Format::Logfmt`] | `FASTSYSLOG_FORMAT` (`logfmt`, `json`, `rfc5424`) |
+/// | [`header`](Builder::header) | [`Header::Rfc3164`] (`Rfc5424` with `Format::Rfc5424`) | — |
+/// | [`filter`](Builder::filter) | `info` | `FASTSYSLOG_LOG`, else `RUST_LOG` |
+/// | [`mode`](Builder::mode) | [`Mode::Background`] (with the `background` feature) | `FASTSYSLOG_MODE` (`sync`, `background`) |
+/// | routing | target `access` → `local0`; everything else → `local1` | — |
+/// | [`severity_mapping`](Builder::severity_mapping) | [`SeverityMapping::new`] | — |
+/// | [`max_message_size`](Builder::max_message_size) | 8192 bytes | — |
+/// | [`send_timeout`](Builder::send_timeout) | 100 ms | — |
+/// | [`flush_timeout`](Builder::flush_timeout) | 2 s | — |
+/// | [`strict`](Builder::strict) | `false` | — |
+///
+/// # Examples
+///
+/// ```no_run
+/// use fastsyslog::{Builder, Facility, Format};
+///
+/// let _guard = Builder::from_env()
+///     .ident("my-server")
+///     .access_facility(Facility::Local2)
+///     .default_facility(Facility::Local3)
+///     .format(Format::Json)
+///     .init();
+/// log::info!(target: "access", "GET /");
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    ident: Option<String>,
+    socket: Option<PathBuf>,
+    format: Format,
+    header: Option<Header>,
+    rules: Vec<Rule>,
+    default_facility: Facility,
+    mapping: SeverityMapping,
+    filter: String,
+    max_message_size: usize,
+    send_timeout: Option<Duration>,
+    flush_timeout: Duration,
+    strict: bool,
+    mode: Mode,
+    #[cfg(feature = "background")]
+    pub(crate) worker: crate::worker::Config,
+    /// The first invalid environment value, reported by `build`.
+    env_error: Option<Error>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+// === impl Builder ===
+
+impl Builder {
+    /// A builder with the defaults in the table above, ignoring the environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let logger = fastsyslog::Builder::new().mode(fastsyslog::Mode::Sync).build();
+    /// assert!(logger.is_ok());
+    /// ```
+    pub fn new() -> Self {
+        Builder {
+            ident: None,
+            socket: None,
+            format: Format::Logfmt,
+            header: None,
+            rules: vec![Rule::new(Match::Target("access".into()), Facility::Local0)],
+            default_facility: Facility::Local1,
+            mapping: SeverityMapping::new(),
+            filter: DEFAULT_FILTER.to_owned(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            send_timeout: Some(DEFAULT_SEND_TIMEOUT),
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            strict: false,
+            mode: Mode::default(),
+            #[cfg(feature = "background")]
+            worker: crate::worker::Config::default(),
+            env_error: None,
+        }
+    }
+
+    /// A builder with the defaults, then the environment applied: `FASTSYSLOG_SOCKET`,
+    /// `FASTSYSLOG_FORMAT`, `FASTSYSLOG_IDENT`, `FASTSYSLOG_MODE`, and `FASTSYSLOG_LOG` (falling back
+    /// to `RUST_LOG`) for the directives. Setters called afterwards override the environment.
+    ///
+    /// # Errors
+    ///
+    /// An invalid value is reported by [`build`](Builder::build) as [`ErrorKind::InvalidConfig`],
+    /// naming the variable and the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// std::env::set_var("FASTSYSLOG_FORMAT", "yaml");
+    /// let err = fastsyslog::Builder::from_env().build().unwrap_err();
+    /// assert_eq!(err.kind(), fastsyslog::ErrorKind::InvalidConfig);
+    /// assert!(err.to_string().contains("FASTSYSLOG_FORMAT"), "{err}");
+    /// # std::env::remove_var("FASTSYSLOG_FORMAT");
+    /// ```
+    pub fn from_env() -> Self {
+        Builder::new().with_env(|name| env::var_os(name))
+    }
+
+    /// Applies settings from `lookup` (the environment in [`from_env`](Builder::from_env)).
+    pub(crate) fn with_env(mut self, lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        let text = |name: &str, value: &OsStr| -> Result<String, Error> {
+            value.to_str().map(str::to_owned).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("{name}={value:?} is not valid UTF-8"),
+                )
+            })
+        };
+        let apply = |builder: &mut Builder, name: &str| -> Result<(), Error> {
+            let Some(value) = lookup(name) else {
+                return Ok(());
+            };
+            let invalid = |why: String| {
+                Error::new(ErrorKind::InvalidConfig, format!("invalid {name}: {why}"))
+            };
+            match name {
+                "FASTSYSLOG_SOCKET" if !value.is_empty() => {
+                    builder.socket = Some(PathBuf::from(value))
+                }
+                "FASTSYSLOG_FORMAT" => {
+                    builder.format = text(name, &value)?.parse().map_err(invalid)?
+                }
+                "FASTSYSLOG_IDENT" => builder.ident = Some(text(name, &value)?),
+                "FASTSYSLOG_MODE" => builder.mode = text(name, &value)?.parse().map_err(invalid)?,
+                "FASTSYSLOG_LOG" | "RUST_LOG" => builder.filter = text(name, &value)?,
+                _ => {}
+            }
+            Ok(())
+        };
+        let mut names = vec![
+            "FASTSYSLOG_SOCKET",
+            "FASTSYSLOG_FORMAT",
+            "FASTSYSLOG_IDENT",
+            "FASTSYSLOG_MODE",
+        ];
+        names.push(if lookup("FASTSYSLOG_LOG").is_some() {
+            "FASTSYSLOG_LOG"
+        } else {
+            "RUST_LOG"
+        });
+        for name in names {
+            if let Err(e) = apply(&mut self, name) {
+                self.env_error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// The name every message carries (`ident[pid]:`). Default: the program's file name, as glibc
+    /// and `logger` use.
+    ///
+    /// Spaces, `:`, `[`, `]` and control characters would break the header, so each becomes `_`;
+    /// an ident longer than 48 bytes is cut to 48 on a character boundary.
+    ///
+    /// # Errors
+    ///
+    /// An empty ident, or one with a NUL byte, makes [`build`](Builder::build) return
+    /// [`ErrorKind::InvalidIdent`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// assert!(Builder::new().ident("web").mode(Mode::Sync).build().is_ok());
+    /// assert!(Builder::new().ident("a\0b").build().is_err());
+    /// ```
+    pub fn ident(mut self, ident: impl Into<String>) -> Self {
+        self.ident = Some(ident.into());
+        self
+    }
+
+    /// Use the unix transport, sending datagrams to `path` (for example `/dev/log`, or an rsyslog
+    /// `imuxsock` socket). Without this the libc `syslog(3)` transport is used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().socket("/nonexistent/log").mode(Mode::Sync).build();
+    /// assert!(logger.is_ok(), "not strict: a missing socket is retried later");
+    /// ```
+    pub fn socket(mut self, path: impl AsRef<Path>) -> Self {
+        self.socket = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// The body format. [`Format::Rfc5424`] also selects the RFC 5424 header and needs the unix
+    /// transport.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Format, ErrorKind};
+    /// let err = Builder::new().format(Format::Rfc5424).build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidConfig, "rfc5424 needs a socket path");
+    /// ```
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The header the unix transport writes. Default [`Header::Rfc3164`], or [`Header::Rfc5424`]
+    /// with [`Format::Rfc5424`]. The libc transport ignores it: glibc writes its own RFC 3164 header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Header, Mode};
+    /// let b = Builder::new().socket("/tmp/x.sock").header(Header::Rfc5424).mode(Mode::Sync);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn header(mut self, header: Header) -> Self {
+        self.header = Some(header);
+        self
+    }
+
+    /// Where records with target `access` (and below, `access::*`) go. Default `local0`.
+    ///
+    /// This changes the built-in access rule; with [`clear_routes`](Builder::clear_routes) it has
+    /// no effect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Facility};
+    /// let b = Builder::new().access_facility(Facility::Local4);
+    /// # let _ = b;
+    /// ```
+    pub fn access_facility(mut self, facility: Facility) -> Self {
+        for rule in &mut self.rules {
+            if rule.matcher() == &Match::Target("access".into()) {
+                *rule = Rule::new(Match::Target("access".into()), facility);
+            }
+        }
+        self
+    }
+
+    /// Where records that match no rule go. Default `local1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Facility};
+    /// let b = Builder::new().default_facility(Facility::Local5);
+    /// # let _ = b;
+    /// ```
+    pub fn default_facility(mut self, facility: Facility) -> Self {
+        self.default_facility = facility;
+        self
+    }
+
+    /// Adds a rule after the existing ones: records that match `matcher` go to `facility`. Rules
+    /// are tried in order and the first match wins.
+    ///
+    /// # Examples
+    ///
+    /// Warnings and errors to `local2`, ahead of the access rule:
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Facility, Match};
+    /// let b = Builder::new()
+    ///     .clear_routes()
+    ///     .route(Match::Level(log::Level::Warn), Facility::Local2)
+    ///     .route(Match::Target("access".into()), Facility::Local0)
+    ///     .default_facility(Facility::Local1);
+    /// # let _ = b;
+    /// ```
+    pub fn route(mut self, matcher: Match, facility: Facility) -> Self {
+        self.rules.push(Rule::new(matcher, facility));
+        self
+    }
+
+    /// Removes every rule, including the built-in `access` rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = fastsyslog::Builder::new().clear_routes();
+    /// # let _ = b;
+    /// ```
+    pub fn clear_routes(mut self) -> Self {
+        self.rules.clear();
+        self
+    }
+
+    /// Which severity each level is sent with. Default [`SeverityMapping::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, SeverityMapping};
+    /// let b = Builder::new().severity_mapping(SeverityMapping::journald());
+    /// # let _ = b;
+    /// ```
+    pub fn severity_mapping(mut self, mapping: SeverityMapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
+    /// Which records are enabled, in `RUST_LOG` syntax: `warn,my_crate::db=debug,access=info`.
+    /// Default `info`. `log::set_max_level` gets the most verbose level named here.
+    ///
+    /// # Errors
+    ///
+    /// Directives that do not parse make [`build`](Builder::build) return
+    /// [`ErrorKind::InvalidConfig`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().filter("warn,access=info").mode(Mode::Sync).build().unwrap();
+    /// # #[cfg(feature = "log")]
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Info);
+    /// ```
+    pub fn filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = directives.into();
+        self
+    }
+
+    /// The most bytes one message may take, header included. Default 8192 (rsyslog's default
+    /// `maxMessageSize`). A longer message is cut on a UTF-8 boundary and marked (see the README).
+    ///
+    /// # Errors
+    ///
+    /// A size outside 64 to 131072 makes [`build`](Builder::build) return
+    /// [`ErrorKind::InvalidConfig`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::Builder;
+    /// assert!(Builder::new().max_message_size(10).build().is_err());
+    /// ```
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The longest one blocking send may wait when the daemon's socket queue is full (unix
+    /// transport). Default 100 ms; `None` waits without bound. A send that times out is counted as
+    /// dropped. glibc's `syslog(3)` has no such bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = fastsyslog::Builder::new().send_timeout(Some(Duration::from_millis(5)));
+    /// # let _ = b;
+    /// ```
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// The longest `flush()` and the guard's drop wait for queued records. Default 2 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = fastsyslog::Builder::new().flush_timeout(Duration::from_millis(500));
+    /// # let _ = b;
+    /// ```
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// Strict start-up: fail to build when the socket cannot be reached now. Default `false`: the
+    /// logger starts anyway, counts records as dropped while the daemon is absent, and connects when
+    /// it appears.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, ErrorKind};
+    /// let err = Builder::new().socket("/nonexistent/log").strict(true).build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Connect);
+    /// assert!(err.to_string().contains("/nonexistent/log"));
+    /// ```
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sync or background sending. Default [`Mode::Background`] with the `background` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// assert!(Builder::new().mode(Mode::Sync).build().is_ok());
+    /// ```
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The shared part of building: everything but the adapter.
+    pub(crate) fn build_pipeline(self) -> Result<Arc<Pipeline>, Error> {
+        if let Some(e) = self.env_error {
+            return Err(e);
+        }
+        let ident = match &self.ident {
+            Some(ident) => sanitize_ident(ident)?,
+            None => sanitize_ident(&default_ident())?,
+        };
+        if !(MIN_MAX_MESSAGE_SIZE..=MAX_MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "invalid max_message_size {}: expected {MIN_MAX_MESSAGE_SIZE} to {MAX_MAX_MESSAGE_SIZE} bytes",
+                    self.max_message_size
+                ),
+            ));
+        }
+        let filter = env_filter::Builder::new()
+            .try_parse(&self.filter)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("invalid filter directives {:?}: {e}", self.filter),
+                )
+            })?
+            .build();
+        let router = Router::new(self.rules, self.default_facility);
+        let counters = Arc::new(Counters::default());
+        let hostname = hostname();
+
+        let framing = match &self.socket {
+            Some(_) => Framing::Header(match (self.format, self.header) {
+                (Format::Rfc5424, _) => Header::Rfc5424,
+                (_, Some(h)) => h,
+                (_, None) => Header::Rfc3164,
+            }),
+            None => {
+                if self.format == Format::Rfc5424 {
+                    return Err(Error::new(
+                        ErrorKind::InvalidConfig,
+                        "format rfc5424 needs the unix transport: set FASTSYSLOG_SOCKET or Builder::socket",
+                    ));
+                }
+                if router.facilities().contains(&Facility::Kern) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidConfig,
+                        "facility kern cannot be sent through syslog(3), which reads 0 as \"no facility\": use the unix transport",
+                    ));
+                }
+                Framing::LibcBody
+            }
+        };
+        let renderer = Renderer {
+            format: self.format,
+            framing,
+            ident: ident.clone(),
+            hostname,
+            max_len: self.max_message_size,
+        };
+
+        let make_transport = transport_factory(
+            self.socket.clone(),
+            ident,
+            router.default_facility(),
+            self.send_timeout,
+            Arc::clone(&counters),
+        )?;
+        if self.strict {
+            check_reachable(self.socket.as_deref())?;
+        }
+        let sink = match self.mode {
+            Mode::Sync => Sink::Direct(make_transport()),
+            #[cfg(feature = "background")]
+            Mode::Background => Sink::Background(
+                crate::worker::Handle::spawn(make_transport, self.worker, Arc::clone(&counters))
+                    .map_err(|e| {
+                        Error::with_source(
+                            ErrorKind::SpawnWorker,
+                            "could not spawn the background writer thread",
+                            e,
+                        )
+                    })?,
+            ),
+            #[cfg(not(feature = "background"))]
+            Mode::Background => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "background mode needs the `background` cargo feature",
+                ))
+            }
+        };
+        Ok(Arc::new(Pipeline {
+            filter,
+            router,
+            mapping: self.mapping,
+            renderer,
+            sink,
+            counters,
+            flush_timeout: self.flush_timeout,
+        }))
+    }
+}
+
+/// A factory that makes a transport; the background writer calls it again in a forked child.
+pub(crate) type TransportFactory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
+
+#[cfg(unix)]
+fn transport_factory(
+    socket: Option<PathBuf>,
+    ident: String,
+    facility: Facility,
+    send_timeout: Option<Duration>,
+    counters: Arc<Counters>,
+) -> Result<TransportFactory, Error> {
+    use crate::transport::{libc::LibcTransport, unix::UnixTransport};
+    match socket {
+        Some(path) => {
+            // Probe once so a bad path (not a socket, too long) is reported clearly at build time.
+            UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)).map_err(
+                |e| {
+                    Error::with_source(
+                        ErrorKind::Connect,
+                        format!("could not open a socket for {}", path.display()),
+                        e,
+                    )
+                },
+            )?;
+            Ok(Box::new(move || {
+                match UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
+                    Ok(t) => Box::new(t) as Box<dyn Transport>,
+                    // Creating an unbound datagram socket only fails on descriptor exhaustion; the
+                    // null transport then counts every record as a send error.
+                    Err(e) => Box::new(crate::transport::Failed(e.kind())),
+                }
+            }))
+        }
+        None => {
+            let ident = leak_ident(&ident)?;
+            Ok(Box::new(move || {
+                Box::new(LibcTransport::open(ident, facility)) as Box<dyn Transport>
+            }))
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn transport_factory(
+    _socket: Option<PathBuf>,
+    _ident: String,
+    _facility: Facility,
+    _send_timeout: Option<Duration>,
+    _counters: Arc<Counters>,
+) -> Result<TransportFactory, Error> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "syslog is only available on Unix platforms",
+    ))
+}
+
+/// The ident as a `'static` C string for `openlog`, which keeps the pointer. Each distinct ident is
+/// leaked once per process, however many loggers are built with it.
+#[cfg(unix)]
+fn leak_ident(ident: &str) -> Result<&'static std::ffi::CStr, Error> {
+    use std::sync::Mutex;
+    static IDENTS: Mutex<Vec<&'static std::ffi::CStr>> = Mutex::new(Vec::new());
+    let mut idents = IDENTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(found) = idents.iter().find(|c| c.to_bytes() == ident.as_bytes()) {
+        return Ok(found);
+    }
+    let c = std::ffi::CString::new(ident).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidIdent,
+            format!("invalid ident {ident:?}: it contains a NUL byte"),
+        )
+    })?;
+    let leaked: &'static std::ffi::CStr = Box::leak(c.into_boxed_c_str());
+    idents.push(leaked);
+    Ok(leaked)
+}
+
+/// Strict start-up: the socket must accept a connection now.
+#[cfg(unix)]
+fn check_reachable(socket: Option<&Path>) -> Result<(), Error> {
+    let path = socket.unwrap_or(Path::new(DEFAULT_SOCKET));
+    let probe = std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|s| s.connect(path))
+        .map_err(|e| {
+            Error::with_source(
+                ErrorKind::Connect,
+                format!("could not connect to {}", path.display()),
+                e,
+            )
+        });
+    probe
+}
+
+#[cfg(not(unix))]
+fn check_reachable(_socket: Option<&Path>) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn hostname() -> String {
+    crate::transport::libc::hostname().unwrap_or_else(|| "-".to_owned())
+}
+
+#[cfg(not(unix))]
+fn hostname() -> String {
+    "-".to_owned()
+}
+
+/// The program's file name, as glibc's `program_invocation_short_name`.
+fn default_ident() -> String {
+    let from_args = env::args_os().next().and_then(|a| {
+        Path::new(&a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    });
+    let from_exe = || {
+        env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    };
+    from_args
+        .filter(|s| !s.is_empty())
+        .or_else(from_exe)
+        .unwrap_or_else(|| "fastsyslog".to_owned())
+}
+
+/// Applies the ident rules documented on [`Builder::ident`].
+pub(crate) fn sanitize_ident(ident: &str) -> Result<String, Error> {
+    if ident.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidIdent,
+            "invalid ident \"\": it is empty",
+        ));
+    }
+    if ident.contains('\0') {
+        return Err(Error::new(
+            ErrorKind::InvalidIdent,
+            format!("invalid ident {ident:?}: it contains a NUL byte"),
+        ));
+    }
+    let mut out = String::with_capacity(ident.len().min(MAX_IDENT_LEN));
+    for c in ident.chars() {
+        let c = if c.is_whitespace() || c.is_control() || matches!(c, ':' | '[' | ']') {
+            '_'
+        } else {
+            c
+        };
+        if out.len() + c.len_utf8() > MAX_IDENT_LEN {
+            break;
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn ident_rules() {
+        let table = [
+            ("web", Ok("web")),
+            ("my app", Ok("my_app")),
+            ("a:b[1]", Ok("a_b_1_")),
+            ("tab\there", Ok("tab_here")),
+            ("", Err(ErrorKind::InvalidIdent)),
+            ("a\0b", Err(ErrorKind::InvalidIdent)),
+        ];
+        for (input, want) in table {
+            let got = sanitize_ident(input).map_err(|e| e.kind());
+            assert_eq!(got.as_deref(), want.map(|s: &str| s), "{input:?}");
+        }
+        let long = "é".repeat(300);
+        let cut = sanitize_ident(&long).unwrap();
+        assert_eq!(cut.len(), MAX_IDENT_LEN);
+        assert_eq!(cut, "é".repeat(24));
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn environment_sets_each_setting() {
+        let b = Builder::new().with_env(env(&[
+            ("FASTSYSLOG_SOCKET", "/run/x.sock"),
+            ("FASTSYSLOG_FORMAT", "json"),
+            ("FASTSYSLOG_IDENT", "svc"),
+            ("FASTSYSLOG_MODE", "sync"),
+            ("FASTSYSLOG_LOG", "debug"),
+            ("RUST_LOG", "trace"),
+        ]));
+        assert!(b.env_error.is_none());
+        assert_eq!(b.socket.as_deref(), Some(Path::new("/run/x.sock")));
+        assert_eq!(b.format, Format::Json);
+        assert_eq!(b.ident.as_deref(), Some("svc"));
+        assert_eq!(b.mode, Mode::Sync);
+        assert_eq!(b.filter, "debug", "FASTSYSLOG_LOG wins over RUST_LOG");
+    }
+
+    #[test]
+    fn rust_log_is_the_fallback() {
+        let b = Builder::new().with_env(env(&[("RUST_LOG", "warn")]));
+        assert_eq!(b.filter, "warn");
+        let b = Builder::new().with_env(env(&[]));
+        assert_eq!(b.filter, DEFAULT_FILTER);
+        assert_eq!(b.socket, None);
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let err = Builder::new()
+            .with_env(env(&[("FASTSYSLOG_MODE", "turbo")]))
+            .build_pipeline()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(
+            err.to_string().contains("FASTSYSLOG_MODE") && err.to_string().contains("turbo"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_directives_are_an_error() {
+        let err = Builder::new()
+            .filter("info,x=loud")
+            .build_pipeline()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("x=loud"), "{err}");
+    }
+
+    #[test]
+    fn max_level_is_the_most_verbose_directive() {
+        let p = Builder::new()
+            .mode(Mode::Sync)
+            .filter("warn,my_crate::db=debug,access=info")
+            .build_pipeline()
+            .unwrap();
+        assert_eq!(p.max_level(), log::LevelFilter::Debug);
+        let meta = |target: &'static str, level| {
+            log::Metadata::builder().target(target).level(level).build()
+        };
+        assert!(p.enabled(&meta("my_crate::db", log::Level::Debug)));
+        assert!(!p.enabled(&meta("my_crate::web", log::Level::Info)));
+        assert!(p.enabled(&meta("access", log::Level::Info)));
+        assert!(!p.enabled(&meta("access", log::Level::Debug)));
+    }
+
+    #[test]
+    fn rfc5424_and_kern_need_the_unix_transport() {
+        let err = Builder::new()
+            .format(Format::Rfc5424)
+            .build_pipeline()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        let err = Builder::new()
+            .default_facility(Facility::Kern)
+            .build_pipeline()
+            .unwrap_err();
+        assert!(err.to_string().contains("kern"), "{err}");
+    }
+
+    #[test]
+    fn strict_names_the_unreachable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.sock");
+        let err = Builder::new()
+            .socket(&path)
+            .strict(true)
+            .mode(Mode::Sync)
+            .build_pipeline()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Connect);
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! A fast structured logging backend for `log` and `tracing` that sends every record straight to
+//! the local syslog daemon.
+//!
+//! See the README for the full guide; it is the source of these docs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+mod clock;
+mod error;
+mod facility;
+mod format;
+mod logger;
+mod pipeline;
+mod route;
+mod severity;
+mod stats;
+mod transport;
+mod worker;
+
+use std::sync::{Arc, OnceLock};
+
+pub use crate::builder::{
+    Builder, Mode, DEFAULT_FILTER, DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT, DEFAULT_SOCKET, MAX_IDENT_LEN, MAX_MAX_MESSAGE_SIZE,
+    MIN_MAX_MESSAGE_SIZE,
+};
+pub use crate::error::{Error, ErrorKind};
+pub use crate::facility::{Facility, ParseFacilityError};
+pub use crate::format::{Format, Header};
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub use crate::logger::{init, try_init, Logger};
+pub use crate::pipeline::WorkerGuard;
+pub use crate::route::{Match, Rule};
+pub use crate::severity::{ParseSeverityError, Severity, SeverityMapping};
+pub use crate::stats::{DropReason, Lane, Stats};
+
+/// The pipeline of the logger installed by `init`, for [`stats()`].
+static GLOBAL: OnceLock<Arc<pipeline::Pipeline>> = OnceLock::new();
+
+#[allow(dead_code)] // Only the feature-gated adapters call it.
+pub(crate) fn set_global(pipeline: Arc<pipeline::Pipeline>) {
+    // Only the first installed logger is global (`log` and `tracing` both allow one); a second
+    // `set` fails and that is the right outcome.
+    let _ = GLOBAL.set(pipeline);
+}
+
+/// A snapshot of the installed global logger's counters, or `None` before `init`. Takes no lock.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init();
+/// log::info!("hello");
+/// let stats = fastsyslog::stats().expect("installed");
+/// println!("written {} dropped {}", stats.written, stats.dropped_total());
+/// ```
+pub fn stats() -> Option<Stats> {
+    GLOBAL.get().map(|p| p.stats())
+}

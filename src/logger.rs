@@ -1,0 +1,236 @@
+//! The `log` adapter: [`Logger`] implements [`log::Log`].
+#![cfg(feature = "log")]
+
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind};
+use crate::format::{Fields, Value};
+use crate::pipeline::{Event, Pipeline, WorkerGuard};
+use crate::Builder;
+
+/// A `log` logger that sends every enabled record to syslog.
+///
+/// Usually installed with [`init()`](crate::init) or [`Builder::init`]; build one directly with
+/// [`Builder::build`] to use it without installing it (tests, or composing with other loggers).
+///
+/// The gate is two steps, both decided from data precomputed at build time: the `log` macros compare
+/// the level with `log::max_level()` (one atomic load), then [`Log::log`](log::Log::log) checks the
+/// per-target directives. A disabled record takes no lock, allocates nothing and formats nothing.
+///
+/// # Examples
+///
+/// ```
+/// use log::Log;
+/// use fastsyslog::{Builder, Mode};
+///
+/// let logger = Builder::new().filter("warn").mode(Mode::Sync).build().unwrap();
+/// let info = log::Metadata::builder().level(log::Level::Info).target("app").build();
+/// assert!(!logger.enabled(&info));
+/// ```
+#[derive(Debug)]
+pub struct Logger {
+    pipeline: Arc<Pipeline>,
+}
+
+// === impl Logger ===
+
+impl Logger {
+    /// The most verbose level any directive enables; [`Builder::init`] passes it to
+    /// [`log::set_max_level`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().filter("warn,db=trace").mode(Mode::Sync).build().unwrap();
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Trace);
+    /// ```
+    pub fn max_level(&self) -> log::LevelFilter {
+        self.pipeline.max_level()
+    }
+
+    /// A guard for this logger's background writer (see [`WorkerGuard`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// let guard = logger.guard();
+    /// assert_eq!(guard.stats().written, 0);
+    /// ```
+    pub fn guard(&self) -> WorkerGuard {
+        WorkerGuard::new(Arc::clone(&self.pipeline))
+    }
+}
+
+impl log::Log for Logger {
+    #[inline]
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.pipeline.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        // `enabled` is not necessarily called before `log`, so the gate is repeated here.
+        if !self.pipeline.enabled(record.metadata()) {
+            return;
+        }
+        let fields = KvFields(record.key_values());
+        self.pipeline.dispatch(&Event {
+            level: record.level(),
+            target: record.target(),
+            message: record.args(),
+            fields: &fields,
+            spans: None,
+        });
+    }
+
+    fn flush(&self) {
+        // A flush that times out has nothing more useful to do here: `Log::flush` returns nothing,
+        // and what stays queued is reported by the guard and counted in `stats()`.
+        let _ = self.pipeline.flush();
+    }
+}
+
+/// `log`'s key-values as the renderer's [`Fields`].
+struct KvFields<'a>(&'a dyn log::kv::Source);
+
+impl Fields for KvFields<'_> {
+    fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
+        struct Adapter<'v>(&'v mut dyn FnMut(&str, Value<'_>));
+        impl<'kvs> log::kv::VisitSource<'kvs> for Adapter<'_> {
+            fn visit_pair(
+                &mut self,
+                key: log::kv::Key<'kvs>,
+                value: log::kv::Value<'kvs>,
+            ) -> Result<(), log::kv::Error> {
+                let key = key.as_str();
+                if let Some(s) = value.to_borrowed_str() {
+                    (self.0)(key, Value::Str(s));
+                } else if let Some(b) = value.to_bool() {
+                    (self.0)(key, Value::Bool(b));
+                } else if let Some(n) = value.to_u64() {
+                    (self.0)(key, Value::U64(n));
+                } else if let Some(n) = value.to_i64() {
+                    (self.0)(key, Value::I64(n));
+                } else if let Some(n) = value.to_u128() {
+                    (self.0)(key, Value::U128(n));
+                } else if let Some(n) = value.to_i128() {
+                    (self.0)(key, Value::I128(n));
+                } else if let Some(n) = value.to_f64() {
+                    (self.0)(key, Value::F64(n));
+                } else {
+                    (self.0)(key, Value::Display(&value));
+                }
+                Ok(())
+            }
+        }
+        // A visitor that never fails cannot make `visit` fail; there is nothing to report.
+        let _ = self.0.visit(&mut Adapter(visitor));
+    }
+}
+
+// === impl Builder (log) ===
+
+impl Builder {
+    /// Builds a [`Logger`] without installing it.
+    ///
+    /// # Errors
+    ///
+    /// See [`ErrorKind`]: an invalid setting or environment value, an invalid ident, strict start-up
+    /// with an unreachable socket, or a writer thread that could not be spawned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Info);
+    /// ```
+    pub fn build(self) -> Result<Logger, Error> {
+        Ok(Logger {
+            pipeline: self.build_pipeline()?,
+        })
+    }
+
+    /// Builds the logger, installs it as the global `log` logger, and sets `log::max_level` from
+    /// the directives.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Builder::build), and [`ErrorKind::AlreadyInitialized`] when a global logger is
+    /// already set.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let _guard = fastsyslog::Builder::from_env().try_init().expect("logger");
+    /// log::info!(target: "access", "GET / 200");
+    /// ```
+    pub fn try_init(self) -> Result<WorkerGuard, Error> {
+        let logger = self.build()?;
+        let max = logger.max_level();
+        let pipeline = Arc::clone(&logger.pipeline);
+        log::set_boxed_logger(Box::new(logger)).map_err(|_| {
+            Error::new(
+                ErrorKind::AlreadyInitialized,
+                "a global `log` logger is already installed",
+            )
+        })?;
+        log::set_max_level(max);
+        crate::set_global(Arc::clone(&pipeline));
+        Ok(WorkerGuard::new(pipeline))
+    }
+
+    /// As [`try_init`](Builder::try_init), panicking on error.
+    ///
+    /// # Panics
+    ///
+    /// When [`try_init`](Builder::try_init) returns an error; the message is the error's.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let _guard = fastsyslog::Builder::from_env().ident("web").init();
+    /// ```
+    pub fn init(self) -> WorkerGuard {
+        match self.try_init() {
+            Ok(guard) => guard,
+            Err(e) => panic!("fastsyslog: {e}"),
+        }
+    }
+}
+
+/// Installs a logger configured from the environment (see [`Builder::from_env`]) as the global `log`
+/// logger.
+///
+/// # Errors
+///
+/// As [`Builder::try_init`].
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::try_init().expect("logger");
+/// log::warn!("disk almost full");
+/// ```
+pub fn try_init() -> Result<WorkerGuard, Error> {
+    Builder::from_env().try_init()
+}
+
+/// Installs a logger configured from the environment as the global `log` logger, panicking on error.
+///
+/// # Panics
+///
+/// When [`try_init()`] returns an error.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init();
+/// log::info!(target: "access", "GET /index.html 200");
+/// log::error!("database unreachable");
+/// ```
+pub fn init() -> WorkerGuard {
+    Builder::from_env().init()
+}

@@ -1,0 +1,300 @@
+//! The path every record takes after an adapter (`log` or `tracing`) has accepted it: level gate,
+//! routing, severity, rendering, and the hand-off to a transport or the background writer.
+//!
+//! Both adapters share this one piece of code, so a record renders and routes the same whichever
+//! API produced it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::format::{Fields, Framing, Record, Renderer, Spans, Value};
+use crate::route::{truthy, Router};
+use crate::severity::Priority;
+use crate::stats::{Counters, DropReason, Lane, Stats};
+use crate::transport::Transport;
+use crate::SeverityMapping;
+
+/// Where rendered messages go.
+pub(crate) enum Sink {
+    /// Sent on the caller's thread.
+    Direct(Box<dyn Transport>),
+    /// Queued to the background writer.
+    #[cfg(feature = "background")]
+    Background(crate::worker::Handle),
+}
+
+impl fmt::Debug for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sink::Direct(t) => f.debug_tuple("Direct").field(t).finish(),
+            #[cfg(feature = "background")]
+            Sink::Background(h) => f.debug_tuple("Background").field(h).finish(),
+        }
+    }
+}
+
+/// One record as the adapters hand it over.
+pub(crate) struct Event<'a> {
+    pub(crate) level: log::Level,
+    pub(crate) target: &'a str,
+    pub(crate) message: &'a dyn fmt::Display,
+    pub(crate) fields: &'a dyn Fields,
+    pub(crate) spans: Option<&'a dyn Spans>,
+}
+
+/// Everything a built logger needs, shared by the adapter, the guard and the global stats.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) filter: env_filter::Filter,
+    pub(crate) router: Router,
+    pub(crate) mapping: SeverityMapping,
+    pub(crate) renderer: Renderer,
+    pub(crate) sink: Sink,
+    pub(crate) counters: Arc<Counters>,
+    /// How long [`Pipeline::flush`] and the guard's drop wait at most.
+    pub(crate) flush_timeout: Duration,
+}
+
+thread_local! {
+    /// The caller's reused render buffer in sync mode.
+    static BUF: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+}
+
+// === impl Pipeline ===
+
+impl Pipeline {
+    /// The most verbose level any directive enables: what `log::set_max_level` gets.
+    pub(crate) fn max_level(&self) -> log::LevelFilter {
+        self.filter.filter()
+    }
+
+    /// Whether a record at `level` for `target` passes the directives. No lock, no allocation.
+    #[inline]
+    pub(crate) fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.filter.enabled(metadata)
+    }
+
+    /// Routes, renders and sends one record that already passed [`Pipeline::enabled`].
+    ///
+    /// Never panics: a panic inside a `Display`/`Debug` impl is caught and counted as a drop.
+    pub(crate) fn dispatch(&self, event: &Event<'_>) {
+        let lane = Lane::for_level(event.level);
+        let facility = if self.router.uses_fields() {
+            self.router.route(event.target, event.level, &mut |key| {
+                has_truthy_field(event.fields, key)
+            })
+        } else {
+            self.router.route(event.target, event.level, &mut |_| false)
+        };
+        let priority = Priority::new(facility, self.mapping.for_level(event.level));
+        let record = Record {
+            priority,
+            message: event.message,
+            fields: event.fields,
+            spans: event.spans,
+        };
+        match &self.sink {
+            Sink::Direct(transport) => self.send_direct(&**transport, lane, &record),
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => {
+                let mut buf = handle.take_buffer();
+                match self.render(&mut buf, &record) {
+                    Some(()) => handle.push(lane, priority, buf),
+                    None => self.counters.drop_record(lane, DropReason::Panic),
+                }
+            }
+        }
+    }
+
+    fn send_direct(&self, transport: &dyn Transport, lane: Lane, record: &Record<'_>) {
+        let send = |buf: &mut Vec<u8>| {
+            self.counters
+                .enqueued
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.render(buf, record).is_none() {
+                self.counters.drop_record(lane, DropReason::Panic);
+                return;
+            }
+            match transport.send(record.priority, buf) {
+                Ok(()) => {
+                    self.counters
+                        .written
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => {
+                    self.counters.send_error(&e);
+                    self.counters.drop_record(lane, DropReason::SendError);
+                }
+            }
+        };
+        // A `Display` impl that logs re-enters here while BUF is borrowed: that inner record gets
+        // a fresh buffer instead (one allocation, only in that rare case).
+        let reused = BUF.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                send(&mut buf);
+                true
+            }
+            Err(_) => false,
+        });
+        if reused != Ok(true) {
+            send(&mut Vec::new());
+        }
+    }
+
+    /// Renders `record` into `buf`; `None` when a user `Display`/`Debug` impl panicked.
+    pub(crate) fn render(&self, buf: &mut Vec<u8>, record: &Record<'_>) -> Option<()> {
+        let pid = current_pid();
+        let now = match self.renderer.framing {
+            Framing::Header(_) => crate::clock::now(),
+            Framing::LibcBody => crate::format::Timestamp {
+                year: 1970,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0,
+                micros: 0,
+                utc_offset: 0,
+            },
+        };
+        let truncated = catch_unwind(AssertUnwindSafe(|| {
+            self.renderer.render(buf, record, pid, &now)
+        }))
+        .ok()?;
+        if truncated {
+            self.counters
+                .truncated
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Some(())
+    }
+
+    /// Waits until every record accepted so far was handed to the transport, or the flush timeout
+    /// passed. Returns whether it finished in time.
+    pub(crate) fn flush(&self) -> bool {
+        match &self.sink {
+            // Sync sends complete before `log` returns: nothing is pending.
+            Sink::Direct(_) => true,
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => handle.flush(self.flush_timeout),
+        }
+    }
+
+    /// Flushes and stops the background writer (bounded by the flush timeout). Later records are
+    /// counted as dropped with reason `shutdown`.
+    pub(crate) fn shutdown(&self) {
+        match &self.sink {
+            Sink::Direct(_) => {}
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => handle.shutdown(self.flush_timeout),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let depth = match &self.sink {
+            Sink::Direct(_) => 0,
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => handle.queue_depth(),
+        };
+        self.counters.snapshot(depth)
+    }
+}
+
+#[cfg(unix)]
+fn current_pid() -> u32 {
+    crate::transport::libc::pid()
+}
+
+#[cfg(not(unix))]
+fn current_pid() -> u32 {
+    std::process::id()
+}
+
+/// Whether `fields` carries `key` with a truthy value (see [`Match::Field`](crate::Match::Field)).
+fn has_truthy_field(fields: &dyn Fields, key: &str) -> bool {
+    let mut found = false;
+    fields.visit(&mut |k, v| {
+        if found || k != key {
+            return;
+        }
+        found = match v {
+            Value::Bool(b) => b,
+            Value::Str(s) => truthy(s),
+            Value::I64(n) => n != 0,
+            Value::U64(n) => n != 0,
+            Value::I128(n) => n != 0,
+            Value::U128(n) => n != 0,
+            Value::F64(n) => n != 0.0,
+            Value::Display(d) => truthy(&d.to_string()),
+            Value::Debug(d) => truthy(&format!("{d:?}")),
+        };
+    });
+    found
+}
+
+/// Keeps a logger's background writer alive; flushes and stops it when dropped.
+///
+/// Hold it for as long as the program logs, usually in `main`. `let _ = fastsyslog::init()` drops it
+/// at once, which stops the background writer immediately: bind it to a named variable such as
+/// `_guard`. In sync mode dropping it only flushes (a no-op).
+///
+/// On drop it waits at most the flush timeout ([`Builder::flush_timeout`](crate::Builder::flush_timeout));
+/// if records are still queued then, it prints one line to standard error saying how many, since the
+/// logger itself may be what is failing.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init();
+/// log::info!("hello");
+/// // `_guard` drops at the end of main and flushes what is queued.
+/// ```
+#[must_use = "dropping the guard stops the background writer at once; bind it to `_guard`"]
+#[derive(Debug)]
+pub struct WorkerGuard {
+    pipeline: Arc<Pipeline>,
+}
+
+// === impl WorkerGuard ===
+
+impl WorkerGuard {
+    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
+        WorkerGuard { pipeline }
+    }
+
+    /// A snapshot of the logger's counters. Takes no lock.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let guard = fastsyslog::init();
+    /// log::info!("hello");
+    /// assert_eq!(guard.stats().dropped_total(), 0);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.pipeline.stats()
+    }
+
+    /// Waits until everything logged so far was handed to the transport, or the flush timeout passed.
+    /// Returns whether it finished in time.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let guard = fastsyslog::init();
+    /// log::info!("hello");
+    /// assert!(guard.flush());
+    /// ```
+    pub fn flush(&self) -> bool {
+        self.pipeline.flush()
+    }
+}
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        self.pipeline.shutdown();
+    }
+}

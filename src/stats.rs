@@ -1,0 +1,319 @@
+//! Live counters and the [`Stats`] snapshot.
+//!
+//! Every counter is a relaxed atomic: writers bump them from any thread, and [`Counters::snapshot`]
+//! reads them without taking a lock. A snapshot is not atomic across counters; each value is exact.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Why a record was dropped.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(fastsyslog::DropReason::SendError.name(), "send_error");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The transport failed to send it (daemon absent, socket error, send timeout).
+    SendError,
+    /// Its lane's queue was full under the `Drop` overflow policy.
+    QueueFull,
+    /// Its lane's queue stayed full for the whole `BlockFor` wait.
+    Timeout,
+    /// Formatting it panicked (a `Display` or `Debug` impl panicked).
+    Panic,
+    /// The logger had already shut down.
+    Shutdown,
+}
+
+const REASONS: [DropReason; 5] = [
+    DropReason::SendError,
+    DropReason::QueueFull,
+    DropReason::Timeout,
+    DropReason::Panic,
+    DropReason::Shutdown,
+];
+
+// === impl DropReason ===
+
+impl DropReason {
+    /// A stable snake_case name, used in the dropped-records summary and in `Stats` output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(fastsyslog::DropReason::QueueFull.name(), "queue_full");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            DropReason::SendError => "send_error",
+            DropReason::QueueFull => "queue_full",
+            DropReason::Timeout => "timeout",
+            DropReason::Panic => "panic",
+            DropReason::Shutdown => "shutdown",
+        }
+    }
+
+    /// Every reason, in a fixed order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(fastsyslog::DropReason::all().len(), 5);
+    /// ```
+    pub const fn all() -> &'static [DropReason] {
+        &REASONS
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which queue a record travelled in. In sync mode every record is counted under `Error` or `Bulk`
+/// by the same rule, so per-lane figures mean the same in both modes.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(fastsyslog::Lane::Error.name(), "error");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// `WARN` and `ERROR` records.
+    Error,
+    /// Everything else (access, info, debug, trace).
+    Bulk,
+}
+
+// === impl Lane ===
+
+impl Lane {
+    /// `"error"` or `"bulk"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(fastsyslog::Lane::Bulk.name(), "bulk");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Lane::Error => "error",
+            Lane::Bulk => "bulk",
+        }
+    }
+
+    /// The lane a record of `level` travels in.
+    pub(crate) fn for_level(level: log::Level) -> Lane {
+        if level <= log::Level::Warn {
+            Lane::Error
+        } else {
+            Lane::Bulk
+        }
+    }
+}
+
+/// The errno values counted individually in [`Stats::send_errors`]; others are summed under 0.
+const ERRNOS: [i32; 8] = [
+    libc_errno::EAGAIN,
+    libc_errno::ECONNREFUSED,
+    libc_errno::ENOENT,
+    libc_errno::ENOTCONN,
+    libc_errno::EMSGSIZE,
+    libc_errno::ENOBUFS,
+    libc_errno::EACCES,
+    0,
+];
+
+/// errno constants without a dependency on `libc` on non-Unix platforms.
+mod libc_errno {
+    pub(super) const EAGAIN: i32 = 11;
+    pub(super) const ECONNREFUSED: i32 = 111;
+    pub(super) const ENOENT: i32 = 2;
+    pub(super) const ENOTCONN: i32 = 107;
+    pub(super) const EMSGSIZE: i32 = 90;
+    pub(super) const ENOBUFS: i32 = 105;
+    pub(super) const EACCES: i32 = 13;
+}
+
+/// The shared live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) enqueued: AtomicU64,
+    pub(crate) written: AtomicU64,
+    dropped: [[AtomicU64; 5]; 2],
+    pub(crate) truncated: AtomicU64,
+    send_errors: [AtomicU64; ERRNOS.len()],
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) queue_depth_high_water: AtomicU64,
+    pub(crate) writer_blocked_ns: AtomicU64,
+    pub(crate) writer_stuck: AtomicU64,
+}
+
+// === impl Counters ===
+
+impl Counters {
+    pub(crate) fn drop_record(&self, lane: Lane, reason: DropReason) {
+        self.dropped[lane as usize][reason.index()].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn dropped(&self, lane: Lane, reason: DropReason) -> u64 {
+        self.dropped[lane as usize][reason.index()].load(Relaxed)
+    }
+
+    pub(crate) fn send_error(&self, err: &std::io::Error) {
+        let errno = err.raw_os_error().unwrap_or(0);
+        let slot = ERRNOS
+            .iter()
+            .position(|&e| e == errno)
+            .unwrap_or(ERRNOS.len() - 1);
+        self.send_errors[slot].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn raise_high_water(&self, depth: u64) {
+        self.queue_depth_high_water.fetch_max(depth, Relaxed);
+    }
+
+    /// A lock-free snapshot of every counter.
+    pub(crate) fn snapshot(&self, queue_depth: u64) -> Stats {
+        let mut dropped = Vec::new();
+        for lane in [Lane::Error, Lane::Bulk] {
+            for &reason in DropReason::all() {
+                let n = self.dropped(lane, reason);
+                if n > 0 {
+                    dropped.push((lane, reason, n));
+                }
+            }
+        }
+        let send_errors = ERRNOS
+            .iter()
+            .zip(&self.send_errors)
+            .map(|(&errno, n)| (errno, n.load(Relaxed)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        Stats {
+            enqueued: self.enqueued.load(Relaxed),
+            written: self.written.load(Relaxed),
+            dropped,
+            truncated: self.truncated.load(Relaxed),
+            send_errors,
+            reconnects: self.reconnects.load(Relaxed),
+            queue_depth,
+            queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
+            writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
+            writer_stuck: self.writer_stuck.load(Relaxed) != 0,
+        }
+    }
+}
+
+/// A snapshot of a logger's counters, from [`WorkerGuard::stats`](crate::WorkerGuard::stats) or
+/// [`stats()`](crate::stats()).
+///
+/// Counting identity: every record that passed the level gate is, once flushed, exactly one of
+/// `written` or `dropped_total()`.
+///
+/// # Examples
+///
+/// ```
+/// let stats = fastsyslog::Stats::default();
+/// assert_eq!(stats.dropped_total(), 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Records handed to the background queues (background mode), or that passed the gate (sync).
+    pub enqueued: u64,
+    /// Records the transport accepted (the daemon may still discard them: see the README).
+    pub written: u64,
+    /// Non-zero drop counts as `(lane, reason, count)`.
+    pub dropped: Vec<(Lane, DropReason, u64)>,
+    /// Records cut to the maximum message size (they are also counted in `written` or `dropped`).
+    pub truncated: u64,
+    /// Send failures as `(errno, count)`; errno 0 sums every errno not listed separately.
+    pub send_errors: Vec<(i32, u64)>,
+    /// Successful reconnections of the unix transport.
+    pub reconnects: u64,
+    /// Records waiting in the background queues when the snapshot was taken.
+    pub queue_depth: u64,
+    /// The most records ever waiting in the background queues at once.
+    pub queue_depth_high_water: u64,
+    /// Nanoseconds the background writer spent blocked inside a send.
+    pub writer_blocked_ns: u64,
+    /// Whether the background writer is currently stuck inside one send for longer than a second.
+    pub writer_stuck: bool,
+}
+
+// === impl Stats ===
+
+impl Stats {
+    /// All dropped records, over every lane and reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{DropReason, Lane, Stats};
+    /// let mut stats = Stats::default();
+    /// stats.dropped.push((Lane::Bulk, DropReason::QueueFull, 3));
+    /// assert_eq!(stats.dropped_total(), 3);
+    /// ```
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().map(|&(_, _, n)| n).sum()
+    }
+
+    /// Dropped records of one lane and reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{DropReason, Lane, Stats};
+    /// assert_eq!(Stats::default().dropped_for(Lane::Error, DropReason::Timeout), 0);
+    /// ```
+    pub fn dropped_for(&self, lane: Lane, reason: DropReason) -> u64 {
+        self.dropped
+            .iter()
+            .filter(|&&(l, r, _)| l == lane && r == reason)
+            .map(|&(_, _, n)| n)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_reports_only_nonzero_drops() {
+        let c = Counters::default();
+        c.drop_record(Lane::Bulk, DropReason::QueueFull);
+        c.drop_record(Lane::Bulk, DropReason::QueueFull);
+        c.drop_record(Lane::Error, DropReason::SendError);
+        let s = c.snapshot(0);
+        assert_eq!(s.dropped_total(), 3);
+        assert_eq!(s.dropped_for(Lane::Bulk, DropReason::QueueFull), 2);
+        assert_eq!(s.dropped.len(), 2);
+    }
+
+    #[test]
+    fn send_errors_group_by_errno() {
+        let c = Counters::default();
+        c.send_error(&std::io::Error::from_raw_os_error(111));
+        c.send_error(&std::io::Error::from_raw_os_error(111));
+        c.send_error(&std::io::Error::from_raw_os_error(9999));
+        c.send_error(&std::io::Error::new(std::io::ErrorKind::Other, "x"));
+        let s = c.snapshot(0);
+        assert_eq!(s.send_errors, vec![(111, 2), (0, 2)]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn errno_constants_match_libc() {
+        assert_eq!(libc_errno::EAGAIN, libc::EAGAIN);
+        assert_eq!(libc_errno::ECONNREFUSED, libc::ECONNREFUSED);
+        assert_eq!(libc_errno::ENOENT, libc::ENOENT);
+        assert_eq!(libc_errno::ENOTCONN, libc::ENOTCONN);
+        assert_eq!(libc_errno::EMSGSIZE, libc::EMSGSIZE);
+        assert_eq!(libc_errno::ENOBUFS, libc::ENOBUFS);
+        assert_eq!(libc_errno::EACCES, libc::EACCES);
+    }
+}

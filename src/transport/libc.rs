@@ -1,0 +1,191 @@
+//! libc `syslog(3)` transport and the other libc calls the crate needs (pid cache, local time, host
+//! name). This is the crate's only FFI boundary and the only file with `unsafe`.
+#![allow(unsafe_code)] // Allowed here only; the crate root denies `unsafe_code`.
+
+use std::ffi::CStr;
+use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Once;
+
+use crate::format::Timestamp;
+use crate::severity::Priority;
+use crate::Facility;
+
+/// `"%s"`, so a message is never read as a printf format.
+const FMT: &CStr = match CStr::from_bytes_with_nul(b"%s\0") {
+    Ok(f) => f,
+    Err(_) => panic!("\"%s\\0\" is a valid C string"),
+};
+
+/// Opens the process's syslog connection now (`LOG_NDELAY`: connect eagerly) with `LOG_PID`.
+///
+/// `ident` is `'static` because glibc keeps the pointer after `openlog` returns.
+pub(crate) fn open(ident: &'static CStr, facility: Facility) {
+    // SAFETY: `ident` is NUL-terminated and `'static`, so the pointer that openlog keeps stays valid
+    // for every later syslog(3) call ("You must not free the memory that ident points to", glibc
+    // manual). The option and facility values come from libc constants.
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY,
+            facility.as_raw(),
+        )
+    }
+}
+
+/// Sends `msg` with `syslog(priority, "%s", msg)`.
+pub(crate) fn send(priority: Priority, msg: &CStr) {
+    // SAFETY: FMT and `msg` are valid NUL-terminated strings, borrowed for the whole call; under FMT,
+    // `msg` is read only as data, so `%` in it is never interpreted. `priority` is at most 191.
+    unsafe {
+        libc::syslog(
+            libc::c_int::from(priority.value()),
+            FMT.as_ptr(),
+            msg.as_ptr(),
+        )
+    }
+}
+
+/// Closes the process's syslog connection (`closelog(3)`).
+///
+/// This is process-wide: it also closes the connection of any other library in the process that
+/// uses `syslog(3)`; glibc reopens it on that library's next call.
+pub(crate) fn close() {
+    // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
+    unsafe { libc::closelog() }
+}
+
+/// The cached pid; 0 means "not read since start-up or the last fork".
+static PID: AtomicU32 = AtomicU32::new(0);
+/// Bumped in every forked child, so per-process state (writer thread, sockets) can notice a fork.
+static FORK_GENERATION: AtomicU32 = AtomicU32::new(0);
+static ATFORK: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    // Only atomics here: this runs in the child right after fork(), where just async-signal-safe
+    // work is allowed.
+    PID.store(0, Ordering::Relaxed);
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+fn install_atfork() {
+    ATFORK.call_once(|| {
+        // SAFETY: the child handler is an `extern "C" fn()` that lives for the whole program and
+        // only touches atomics (async-signal-safe); the prepare and parent handlers are null, which
+        // pthread_atfork allows. A failure (ENOMEM) only means the pid is re-read on every call.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        if rc != 0 {
+            FORK_GENERATION.store(u32::MAX, Ordering::Relaxed);
+        }
+    });
+}
+
+/// The current process id, cached until the next fork.
+pub(crate) fn pid() -> u32 {
+    let cached = PID.load(Ordering::Relaxed);
+    if cached != 0 && FORK_GENERATION.load(Ordering::Relaxed) != u32::MAX {
+        return cached;
+    }
+    install_atfork();
+    let pid = std::process::id();
+    PID.store(pid, Ordering::Relaxed);
+    pid
+}
+
+/// How many forks this process is removed from the one that first called [`pid`] (changes in a
+/// forked child).
+pub(crate) fn fork_generation() -> u32 {
+    install_atfork();
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it.
+pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
+    let t: libc::time_t = secs.try_into().ok()?;
+    // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
+    // are a valid value; localtime_r overwrites it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers point to live, properly aligned locals for the whole call; localtime_r
+    // is the reentrant variant and keeps neither pointer.
+    let res = unsafe { libc::localtime_r(&t, &mut tm) };
+    if res.is_null() {
+        return None;
+    }
+    Some(Timestamp {
+        year: tm.tm_year + 1900,
+        month: u8::try_from(tm.tm_mon + 1).ok()?,
+        day: u8::try_from(tm.tm_mday).ok()?,
+        hour: u8::try_from(tm.tm_hour).ok()?,
+        minute: u8::try_from(tm.tm_min).ok()?,
+        second: u8::try_from(tm.tm_sec.min(59)).ok()?,
+        micros,
+        utc_offset: i32::try_from(tm.tm_gmtoff).ok()?,
+    })
+}
+
+/// This host's name (`gethostname(2)`), or `None` when it cannot be read or is not UTF-8.
+pub(crate) fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which lives for the whole call; gethostname
+    // writes at most `len` bytes into it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0)?;
+    String::from_utf8(buf[..end].to_vec())
+        .ok()
+        .filter(|h| !h.is_empty())
+}
+
+/// The `syslog(3)` transport: glibc writes the header and owns the socket to `/dev/log`.
+#[derive(Debug)]
+pub(crate) struct LibcTransport {
+    _private: (),
+}
+
+impl LibcTransport {
+    /// Calls `openlog` with `LOG_PID | LOG_NDELAY`, so glibc connects now rather than on the first
+    /// record.
+    pub(crate) fn open(ident: &'static CStr, facility: Facility) -> Self {
+        open(ident, facility);
+        LibcTransport { _private: () }
+    }
+}
+
+impl super::Transport for LibcTransport {
+    fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
+        // The renderer NUL-terminates libc bodies and escapes interior NULs, so this only fails on a
+        // renderer bug; that is reported as an error rather than a panic.
+        let msg = CStr::from_bytes_with_nul(msg)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        send(priority, msg);
+        // syslog(3) reports nothing: glibc drops silently when the daemon is absent.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_matches_std() {
+        assert_eq!(pid(), std::process::id());
+        assert_eq!(pid(), std::process::id());
+    }
+
+    #[test]
+    fn local_time_breaks_down_the_epoch() {
+        let t = local_time(0, 5).expect("epoch is representable");
+        let offset_hours = t.utc_offset / 3600;
+        assert!((-14..=14).contains(&offset_hours));
+        assert_eq!(t.micros, 5);
+        assert!(t.year == 1970 || t.year == 1969);
+    }
+
+    #[test]
+    fn hostname_is_not_empty() {
+        assert!(!hostname().expect("gethostname works").is_empty());
+    }
+}
