@@ -106,23 +106,23 @@ impl Default for Mode {
 /// ```
 #[derive(Debug)]
 pub struct Builder {
-    ident: Option<String>,
-    socket: Option<PathBuf>,
-    format: Format,
-    header: Option<Header>,
-    rules: Vec<Rule>,
-    default_facility: Facility,
-    mapping: SeverityMapping,
-    filter: String,
-    max_message_size: usize,
-    send_timeout: Option<Duration>,
-    flush_timeout: Duration,
-    strict: bool,
-    mode: Mode,
+    pub(crate) ident: Option<String>,
+    pub(crate) socket: Option<PathBuf>,
+    pub(crate) format: Format,
+    pub(crate) header: Option<Header>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) default_facility: Facility,
+    pub(crate) mapping: SeverityMapping,
+    pub(crate) filter: String,
+    pub(crate) max_message_size: usize,
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) strict: bool,
+    pub(crate) mode: Mode,
     #[cfg(feature = "background")]
     pub(crate) worker: crate::worker::Config,
     /// The first invalid environment value, reported by `build`.
-    env_error: Option<Error>,
+    pub(crate) env_error: Option<Error>,
 }
 
 impl Default for Builder {
@@ -764,7 +764,7 @@ mod tests {
         ];
         for (input, want) in table {
             let got = sanitize_ident(input).map_err(|e| e.kind());
-            assert_eq!(got.as_deref(), want.map(|s: &str| s), "{input:?}");
+            assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
         }
         let long = "é".repeat(300);
         let cut = sanitize_ident(&long).unwrap();

@@ -6,6 +6,7 @@
 
 mod builder;
 mod clock;
+mod daemon_config;
 mod error;
 mod facility;
 mod format;
@@ -14,6 +15,13 @@ mod pipeline;
 mod route;
 mod severity;
 mod stats;
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub mod layer;
+mod subscriber;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod transport;
 mod worker;
 
