@@ -230,7 +230,12 @@ impl DaemonConfig {
     pub fn rsyslog(&self) -> String {
         let mut out = String::new();
         let name = &self.name;
-        self.preamble(&mut out, "rsyslog", "/etc/rsyslog.d/30-fastsyslog.conf", "rsyslogd -N1");
+        self.preamble(
+            &mut out,
+            "rsyslog",
+            "/etc/rsyslog.d/30-fastsyslog.conf",
+            "rsyslogd -N1",
+        );
 
         // Message size. rsyslog documents that maxMessageSize must be set before any input is
         // defined, so it comes first; setting it twice is an error, so only when needed.
@@ -288,9 +293,15 @@ impl DaemonConfig {
                     "# Input: the logger's own socket (Builder::socket / FASTSYSLOG_SOCKET), bound to its own\n\
                      # ruleset so nothing else is mixed in. Rate limiting is off: every record the logger\n\
                      # counts as written is kept. UseSpecialParser=\"{special_parser}\": {why}.\n\
-                     input(type=\"imuxsock\" Socket=\"{}\" CreatePath=\"on\" RateLimit.Interval=\"0\" UseSpecialParser=\"{special_parser}\" Ruleset=\"{name}\")\n\n\
+                     input(type=\"imuxsock\" Socket=\"{}\" CreatePath=\"on\" RateLimit.Interval=\"0\" UseSpecialParser=\"{special_parser}\"{ts} Ruleset=\"{name}\")\n\n\
                      ruleset(name=\"{name}\") {{",
                     rs_escape(&path.display().to_string()),
+                    // An RFC 5424 timestamp has the year, microseconds and the offset, and is when
+                    // the record was made, not when the daemon read it: keep it.
+                    ts = match self.header {
+                        Header::Rfc3164 => "",
+                        Header::Rfc5424 => " IgnoreTimestamp=\"off\"",
+                    },
                     why = match self.header {
                         Header::Rfc3164 => "the syslog(3) header the logger writes",
                         Header::Rfc5424 => "the logger writes RFC 5424 headers, parsed by the regular parser chain",
@@ -315,7 +326,7 @@ impl DaemonConfig {
             }
         };
         for (facility, path) in self.files() {
-            let _ = writeln!(out, "{indent}if prifilt(\"{facility}.*\") then {{");
+            let _ = writeln!(out, "{indent}if {} then {{", rsyslog_filter(facility));
             if self.format == Format::Json {
                 let _ = writeln!(
                     out,
@@ -414,8 +425,17 @@ impl DaemonConfig {
                  parser p_{name} {{ json-parser(prefix(\".json.\") marker(\"@cee:\")); }};\n"
             );
         }
+        if self.format != Format::Json && self.header == Header::Rfc5424 {
+            let _ = writeln!(
+                out,
+                "# RFC 5424: ${{SDATA}} is the logger's STRUCTURED-DATA; syslog-ng appends its own\n\
+                 # [meta sequenceId=\"N\"] (the file's line counter).\n"
+            );
+        }
         let body = match (self.format, self.header) {
-            (Format::Json, _) => "$(format-json --scope none --key .json.* --shift-levels 1)",
+            // The object exactly as the logger wrote it, without the cookie: syslog-ng 3.x's
+            // format-json would turn every number into a string.
+            (Format::Json, _) => "$(substr ${MSG} 6)",
             (_, Header::Rfc5424) => "${SDATA} ${MSG}",
             _ => "${MSG}",
         };
@@ -426,9 +446,10 @@ impl DaemonConfig {
         for (facility, path) in self.files() {
             let _ = writeln!(
                 out,
-                "filter f_{name}_{id} {{ facility({facility}); }};\n\
+                "filter f_{name}_{id} {{ facility({}); }};\n\
                  destination d_{name}_{id} {{ file(\"{}\" create-dirs(yes) template(t_{name})); }};\n\
                  log {{ source({source}); filter(f_{name}_{id});{parser} destination(d_{name}_{id}); flags(final); }};\n",
+                syslog_ng_facility(facility),
                 ng_escape(&path.display().to_string()),
                 id = facility_id(facility),
                 parser = if self.format == Format::Json {
@@ -467,6 +488,30 @@ impl DaemonConfig {
     }
 }
 
+/// Facilities 12 to 15 have different names in each daemon (and none in rsyslog's `prifilt`), so
+/// they are matched by code.
+fn by_code(facility: Facility) -> bool {
+    (12..=15).contains(&facility.code())
+}
+
+/// The RainerScript condition for one facility.
+fn rsyslog_filter(facility: Facility) -> String {
+    if by_code(facility) {
+        format!("$syslogfacility == {}", facility.code())
+    } else {
+        format!("prifilt(\"{facility}.*\")")
+    }
+}
+
+/// The syslog-ng `facility()` argument for one facility.
+fn syslog_ng_facility(facility: Facility) -> String {
+    if by_code(facility) {
+        facility.code().to_string()
+    } else {
+        facility.to_string()
+    }
+}
+
 /// A facility as part of a config object name (`solaris-cron` has a dash).
 fn facility_id(facility: Facility) -> String {
     facility.to_string().replace('-', "_")
@@ -500,7 +545,10 @@ mod tests {
         assert_eq!(config.header, Header::Rfc3164);
         let conf = config.rsyslog();
         assert!(!conf.contains("input("), "{conf}");
-        assert!(!conf.contains("global("), "8192 is rsyslog's default: {conf}");
+        assert!(
+            !conf.contains("global("),
+            "8192 is rsyslog's default: {conf}"
+        );
         assert!(!conf.contains("mmjsonparse"), "{conf}");
     }
 
@@ -537,7 +585,10 @@ mod tests {
                 Builder::new().socket("/s").header(Header::Rfc5424),
                 Header::Rfc5424,
             ),
-            (Builder::new().socket("/s").format(Format::Rfc5424), Header::Rfc5424),
+            (
+                Builder::new().socket("/s").format(Format::Rfc5424),
+                Header::Rfc5424,
+            ),
             (Builder::new().socket("/s"), Header::Rfc3164),
         ];
         for (builder, want) in table {
@@ -563,13 +614,17 @@ mod tests {
 
     #[test]
     fn large_messages_raise_the_daemon_limits() {
-        let b = Builder::new().socket("/run/a.sock").max_message_size(128 * 1024);
+        let b = Builder::new()
+            .socket("/run/a.sock")
+            .max_message_size(128 * 1024);
         assert!(b
             .rsyslog_config("/l")
             .contains("global(maxMessageSize=\"131072\")"));
         assert!(b.syslog_ng_config("/l").contains("log-msg-size(131072)"));
         let b = Builder::new().max_message_size(100_000);
-        assert!(b.syslog_ng_config("/l").contains("set log-msg-size(100000)"));
+        assert!(b
+            .syslog_ng_config("/l")
+            .contains("set log-msg-size(100000)"));
     }
 
     #[test]

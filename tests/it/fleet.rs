@@ -1,0 +1,1 @@
+//! The two-tier RELP setup (placeholder until written).
