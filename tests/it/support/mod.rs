@@ -210,6 +210,56 @@ pub(crate) fn run_child(
     run_checked(child_command(test, socket, token, envs))
 }
 
+/// Sends one record straight to `logger` (bypassing the `log` macros, whose `max_level()` gate is
+/// process-global and shared with the other tests of this binary).
+pub(crate) fn emit(
+    logger: &dyn log::Log,
+    level: log::Level,
+    target: &str,
+    kvs: &[(&str, log::kv::Value<'_>)],
+    args: std::fmt::Arguments<'_>,
+) {
+    logger.log(
+        &log::Record::builder()
+            .level(level)
+            .target(target)
+            .key_values(&kvs)
+            .args(args)
+            .build(),
+    );
+}
+
+/// The pid records from this process carry.
+pub(crate) fn pid() -> String {
+    std::process::id().to_string()
+}
+
+/// `{pri}|{facility}|{severity}|{ident}|{pid}|{msg}`, the expected form of a [`Line`].
+pub(crate) fn expect_line(pri: u8, ident: &str, pid: &str, msg: &str) -> String {
+    let facility = match pri / 8 {
+        0 => "kern",
+        1 => "user",
+        16 => "local0",
+        17 => "local1",
+        18 => "local2",
+        19 => "local3",
+        20 => "local4",
+        21 => "local5",
+        22 => "local6",
+        23 => "local7",
+        f => panic!("facility {f} not in the test table"),
+    };
+    let severity = [
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    ][usize::from(pri % 8)];
+    format!("{pri}|{facility}|{severity}|{ident}|{pid}|{msg}")
+}
+
+/// The rendered lines, for comparing whole vectors.
+pub(crate) fn rendered(lines: &[Line]) -> Vec<String> {
+    lines.iter().map(Line::render).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +328,14 @@ mod tests {
         )
         .unwrap();
         daemon.wait_for_token(Rsyslogd::LOCAL0, &t, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "reported errors at start-up")]
+    fn a_broken_variant_fails_the_test() {
+        let _daemon = Rsyslogd::builder()
+            .config("template(name=\"bad\" type=\"string\" string=\"%nosuchproperty%\")")
+            .start();
     }
 
     #[test]

@@ -12,7 +12,12 @@
 //! machine's `/dev/log`; `processInternalMessages="on"` so its own messages go to its own files and
 //! never to a system logger; `UseSpecialParser="off"` so the normal parser chain runs and RFC 5424
 //! messages parse (RFC 3164 ones still do, through the 3164 parser); `RateLimit.Interval="0"` so
-//! bursts are not thinned.
+//! bursts are not thinned; `IgnoreTimestamp="off"` so `%timereported%` is the header's time (imuxsock
+//! replaces it with the receive time by default).
+//!
+//! rsyslogd keeps running when its config has errors (it only disables the broken parts), so
+//! [`Builder::start`] fails the test when the daemon printed any error at start-up: a mistyped
+//! variant never passes silently.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -151,7 +156,7 @@ impl Builder {
             c,
             "input(type=\"imuxsock\" Socket=\"{d}/log.sock\" CreatePath=\"off\" \
              RateLimit.Interval=\"0\" UseSpecialParser=\"off\" ParseHostname=\"off\" \
-             UsePIDFromSystem=\"off\")"
+             UsePIDFromSystem=\"off\" IgnoreTimestamp=\"off\")"
         );
         let _ = writeln!(
             c,
@@ -259,6 +264,13 @@ impl Rsyslogd {
             }
             probe.connect(&socket).ok()
         });
+        // Config errors are printed before the socket is created.
+        let out = self.daemon_output();
+        assert!(
+            !out.contains("error") && !out.contains("rsyslogd-"),
+            "rsyslogd reported errors at start-up:\n{out}\n--- config\n{}",
+            fs::read_to_string(&self.conf).unwrap_or_default()
+        );
         if up.is_none() {
             panic!(
                 "rsyslogd did not create {} within 10 s:\n{}",
