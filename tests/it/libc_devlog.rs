@@ -69,6 +69,7 @@ fn builder_child() {
     log::Log::flush(&logger);
     // The parent checks the counters after the lines, so a wrong line is reported first.
     let stats = logger.guard().stats();
+    // libtest prints `test name ... ` on the same line first, so the parent searches within lines.
     println!(
         "{STATS_PREFIX}truncated={} dropped={}",
         stats.truncated,
@@ -133,7 +134,7 @@ fn libc_transport_reaches_the_daemon_through_devlog() {
     let stdout = String::from_utf8_lossy(&child.output.stdout);
     let stats = stdout
         .lines()
-        .find_map(|l| l.strip_prefix(STATS_PREFIX))
+        .find_map(|l| l.split_once(STATS_PREFIX).map(|(_, rest)| rest))
         .unwrap_or_else(|| panic!("no stats from the child: {stdout}"));
     assert_eq!(stats, "truncated=1 dropped=0");
 }

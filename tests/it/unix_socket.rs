@@ -35,7 +35,7 @@ fn now() -> i64 {
 
 /// Checks `<PRI>Mmm dd hh:mm:ss ` at the start of `raw` (glibc's `%h %e %T`, day space-padded) and
 /// returns the rest.
-fn strip_3164_header<'a>(raw: &'a str, pri: u8) -> &'a str {
+fn strip_3164_header(raw: &str, pri: u8) -> &str {
     let rest = raw
         .strip_prefix(&format!("<{pri}>"))
         .unwrap_or_else(|| panic!("no <{pri}> in {raw:?}"));
@@ -46,11 +46,13 @@ fn strip_3164_header<'a>(raw: &'a str, pri: u8) -> &'a str {
     ];
     assert!(MONTHS.contains(&&stamp[..3]), "month in {raw:?}");
     assert_eq!(b[3], b' ', "{raw:?}");
-    assert!(
-        (b[4] == b' ' || (b'1'..=b'3').contains(&b[4])) && b[5].is_ascii_digit() && b[5] != b'0'
-            || b[4] != b' ' && b[5].is_ascii_digit(),
-        "day (space-padded) in {raw:?}"
-    );
+    // `%e`: the day of the month, space-padded (" 2", "22"), never zero-padded.
+    let day_ok = match b[4] {
+        b' ' => (b'1'..=b'9').contains(&b[5]),
+        b'1'..=b'3' => b[5].is_ascii_digit(),
+        _ => false,
+    };
+    assert!(day_ok, "day (space-padded) in {raw:?}");
     assert_eq!(b[6], b' ', "{raw:?}");
     for (i, c) in b[7..15].iter().enumerate() {
         if i == 2 || i == 5 {
