@@ -448,3 +448,34 @@ fn severity_mappings_default_journald_and_custom() {
         assert_eq!(rendered(&got), want, "{name}");
     }
 }
+
+#[test]
+fn rfc5424_long_message_keeps_its_structured_data_and_is_marked() {
+    let daemon = Rsyslogd::builder()
+        .file_with_template("sd.log", "%structured-data%|%msg%\\n")
+        .file_with_template("raw.log", "%rawmsg%\\n")
+        .start();
+    let t = token("rfc5424_truncate");
+    let logger = build(
+        logger(&daemon, "it-5424t")
+            .format(Format::Rfc5424)
+            .max_message_size(600),
+    );
+    emit(
+        &logger,
+        Level::Error,
+        "app",
+        &[("code", Value::from(7u64))],
+        format_args!("{t} {}", "z".repeat(2000)),
+    );
+    let sd = daemon.wait_for_raw("sd.log", &t);
+    assert_eq!(sd.len(), 1);
+    assert!(
+        sd[0].starts_with(&format!("[fields@32473 code=\"7\"]|{t} zzz")),
+        "{sd:?}"
+    );
+    assert!(sd[0].ends_with("z [truncated]"), "{sd:?}");
+    let raw = daemon.wait_for_raw("raw.log", &t);
+    assert_eq!(raw[0].len(), 600, "{raw:?}");
+    assert_eq!(logger.guard().stats().truncated, 1);
+}

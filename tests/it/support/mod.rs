@@ -339,6 +339,32 @@ mod tests {
     }
 
     #[test]
+    fn stopped_daemon_delivers_after_cont() {
+        let daemon = Rsyslogd::start();
+        let pid = daemon.pid().unwrap();
+        let state = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            // The state follows the parenthesised command name.
+            stat.rsplit(") ").next().unwrap().chars().next().unwrap()
+        };
+        daemon.stop();
+        assert!(
+            retry(|| (state() == 'T').then_some(())).is_some(),
+            "stopped"
+        );
+        let t = token("support_stop");
+        let s = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        s.send_to(
+            format!("<134>Nov  2 09:05:01 s[1]: {t}").as_bytes(),
+            daemon.socket(),
+        )
+        .unwrap();
+        assert!(daemon.lines_with(Rsyslogd::LOCAL0, &t).is_empty());
+        daemon.cont();
+        daemon.wait_for_token(Rsyslogd::LOCAL0, &t, 1);
+    }
+
+    #[test]
     fn drop_removes_the_dir() {
         let daemon = Rsyslogd::start();
         let dir = daemon.dir().to_owned();
