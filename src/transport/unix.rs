@@ -136,6 +136,10 @@ impl UnixTransport {
     }
 
     /// Sends `msgs` with `sendmmsg(2)`, up to [`SENDMMSG_MAX`](super::libc::SENDMMSG_MAX) per call.
+    ///
+    /// `sendmmsg` reports a failure only for the first message of a call; after a short count the
+    /// loop calls again so the failing message's own error is returned. For a send timeout that
+    /// means a stalled batch can wait up to twice the timeout before returning.
     #[cfg(target_os = "linux")]
     fn send_many(&self, msgs: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         use std::os::fd::AsFd;
