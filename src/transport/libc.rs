@@ -101,6 +101,8 @@ pub(crate) fn fork_generation() -> u32 {
 
 /// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it.
 pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
     // are a valid value; localtime_r overwrites it.
