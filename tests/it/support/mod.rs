@@ -164,7 +164,55 @@ pub(crate) fn configure_child(
     }
 }
 
-/// Runs `cmd` to completion (bounded: it is killed after 60 s), and panics with its output unless
+/// How long a child test may run before it is killed.
+pub(crate) const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits for `child` and collects its output; kills it (through its own handle, so never another
+/// process that reused the pid) when it runs longer than `limit`.
+fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                // A read error only shortens the diagnostic output.
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    use std::io::Read;
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            // Ours and not yet reaped, so the pid is still this child's.
+            let _ = child.kill();
+            break child.wait().expect("wait for the killed child");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// Runs `cmd` to completion (bounded: it is killed after [`CHILD_TIMEOUT`]), and panics with its output unless
 /// it succeeded and libtest ran exactly one test.
 pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
     use std::process::Stdio;
@@ -175,20 +223,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         .spawn()
         .unwrap_or_else(|e| panic!("could not spawn {cmd:?}: {e}"));
     let pid = child.id();
-    // A watchdog so a hung child fails the test instead of hanging the run.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            // The child is ours and still running: end it by its pid.
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-        }
-    });
-    let output = child.wait_with_output().expect("wait for child");
-    drop(done_tx);
-    watchdog.join().expect("watchdog");
+    let output = wait_bounded(child, CHILD_TIMEOUT);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -197,6 +232,16 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         output.status
     );
     ChildOutput { pid, output }
+}
+
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no `unsafe`
+/// in the tests, and no dependency on procps' `/bin/kill`). Returns whether it succeeded.
+pub(crate) fn kill(sig: &str, pid: u32) -> bool {
+    Command::new("sh")
+        .args(["-c", "kill \"$1\" \"$2\"", "sh", sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 /// Re-runs this binary with only `test` acting (see the module docs) and the daemon's `socket`

@@ -323,12 +323,8 @@ impl Rsyslogd {
 
     fn signal(&self, sig: &str) {
         let pid = self.pid().expect("the daemon is running");
-        let status = Command::new("kill")
-            .arg(sig)
-            .arg(pid.to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+        let status = super::kill(sig, pid);
+        assert!(status, "kill {sig} {pid} failed");
     }
 
     /// The path of an output file in the daemon's directory.
