@@ -410,6 +410,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "rsyslogd not found: apt-get install -y rsyslog")]
+    fn a_missing_daemon_fails_with_the_install_hint() {
+        let _daemon = Rsyslogd::builder()
+            .binary("/nonexistent/sbin/rsyslogd")
+            .start();
+    }
+
+    #[test]
     fn drop_removes_the_dir() {
         let daemon = Rsyslogd::start();
         let dir = daemon.dir().to_owned();
