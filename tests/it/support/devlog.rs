@@ -66,6 +66,7 @@ pub(crate) fn run_child_with_devlog(
             std::os::unix::fs::MetadataExt::dev(&m),
         )
     });
+    let dev_mounts_before = dev_mounts();
     let unshare = which("unshare").unwrap_or_else(|| {
         panic!("unshare not found: apt-get install -y util-linux (needed for the libc tests)")
     });
@@ -103,7 +104,25 @@ pub(crate) fn run_child_with_devlog(
         )
     });
     assert_eq!(before, after, "the host's /dev/log changed");
+    assert_eq!(
+        dev_mounts_before,
+        dev_mounts(),
+        "the host's mounts under /dev changed"
+    );
     out
+}
+
+/// This process's mount points at or under `/dev` (field 5 of `/proc/self/mountinfo`), sorted.
+fn dev_mounts() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| *p == "/dev" || p.starts_with("/dev/"))
+        .map(str::to_owned)
+        .collect();
+    points.sort();
+    points
 }
 
 /// In the child: panics unless `/dev/log` is the symlink to the test daemon's socket that

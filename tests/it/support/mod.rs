@@ -21,19 +21,36 @@
 //! #[test]
 //! fn init_child() {
 //!     let Some(socket) = support::child_role("log_adapter::init_child") else { return };
-//!     // ... act; panic on failure (the parent sees exit code 101 and the output) ...
+//!     let t = support::child_token();
+//!     // ... act, putting `t` in every message; panic on failure (the parent sees exit code 101
+//!     // and the child's output). Print anything the parent should check to stdout.
 //! }
 //!
 //! #[test]
 //! fn init_sets_max_level() {
 //!     let daemon = Rsyslogd::start();
-//!     let out = support::run_child("log_adapter::init_child", daemon.socket(), &[("K", "v")]);
-//!     // ... out.pid is the child's pid; assert on daemon's files ...
+//!     let t = support::token("init");
+//!     let child = support::run_child(
+//!         "log_adapter::init_child", &daemon.socket(), &t, &[("FASTSYSLOG_MODE", "sync")]);
+//!     // child.pid is the pid its records carry; child.output its stdout/stderr.
+//!     let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, &t, 1);
 //! }
 //! ```
 //!
-//! [`devlog::run_child_with_devlog`] does the same inside `unshare -m` with `/dev/log` pointing at
-//! the daemon's socket.
+//! The child's environment has `FASTSYSLOG_*` and `RUST_LOG` removed, then the given pairs set.
+//! A child runs at most [`CHILD_TIMEOUT`]; the parent panics unless it exited 0 with "1 passed"
+//! (so a misspelt test name that selects nothing fails too).
+//!
+//! [`devlog::run_child_with_devlog`] does the same inside `unshare -m` (`-Urm` when not root) with
+//! `/dev/log` a symlink to the daemon's socket; the child calls
+//! [`devlog::assert_private_devlog`] before it logs.
+//!
+//! # Reading results
+//!
+//! [`Rsyslogd::wait_for_token`] waits with [`retry`] (30 × 100 ms) until a file has `n` lines
+//! carrying the token and returns exactly those; [`Rsyslogd::wait_for`] takes any predicate. To
+//! check that something never arrives, send a later record that does arrive (datagrams from one
+//! socket are processed in order) and then look with [`Rsyslogd::lines_with`].
 #![allow(dead_code)] // Each test module uses a different subset.
 
 pub(crate) mod devlog;
