@@ -1,7 +1,5 @@
-//! A fast structured logging backend for `log` and `tracing` that sends every record straight to
-//! the local syslog daemon.
-//!
-//! See the README for the full guide; it is the source of these docs.
+// The crate docs are the README, so the two cannot drift apart and its examples run as doc tests.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
@@ -10,14 +8,14 @@ mod daemon_config;
 mod error;
 mod facility;
 mod format;
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub mod layer;
 mod logger;
 mod pipeline;
 mod route;
 mod severity;
 mod stats;
-#[cfg(feature = "layer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-pub mod layer;
 mod subscriber;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

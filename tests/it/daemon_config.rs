@@ -47,7 +47,7 @@ pub(crate) fn rsyslogd() -> PathBuf {
             return p.into();
         }
     }
-    panic!("rsyslogd not found: apt-get install -y rsyslog");
+    panic!("{}", crate::support::rsyslogd::INSTALL_HINT);
 }
 
 /// A unique token for a test's messages: `{test}-{pid}-{n}`.
