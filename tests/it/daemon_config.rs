@@ -372,6 +372,81 @@ fn send_raw(sock: &Path, datagram: &str) {
     s.send_to(datagram.as_bytes(), sock).unwrap();
 }
 
+/// Logs one record with key-values through a real logger built from `builder`.
+fn log_kv(builder: Builder, target: &str, level: log::Level, msg: &str, kv: &[(&str, i64)]) {
+    use log::Log as _;
+    let logger = builder.mode(Mode::Sync).build().unwrap();
+    logger.log(
+        &log::Record::builder()
+            .target(target)
+            .level(level)
+            .args(format_args!("{msg}"))
+            .key_values(&kv)
+            .build(),
+    );
+    logger.flush();
+}
+
+#[test]
+fn rsyslog_json_from_the_logger_is_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    let logs = dir.path().join("logs");
+    let builder = || {
+        Builder::new()
+            .socket(&sock)
+            .ident("jl")
+            .format(Format::Json)
+    };
+    let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
+    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+
+    let t = token("rsyslog_json_logger", 0);
+    log_kv(
+        builder(),
+        "access",
+        log::Level::Info,
+        &format!("GET {t}"),
+        &[("status", 200)],
+    );
+    let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
+    let want = format!(
+        " jl[{}]: {{ \"msg\": \"GET {t}\", \"status\": 200 }}",
+        std::process::id()
+    );
+    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+}
+
+#[test]
+fn rsyslog_rfc5424_from_the_logger_is_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    let logs = dir.path().join("logs");
+    let builder = || {
+        Builder::new()
+            .socket(&sock)
+            .ident("sl")
+            .format(Format::Rfc5424)
+    };
+    let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
+    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+
+    let t = token("rsyslog_5424_logger", 0);
+    log_kv(
+        builder(),
+        "app",
+        log::Level::Error,
+        &format!("failed {t}"),
+        &[("status", 503)],
+    );
+    let line = retry(|| lines_with(&logs.join("error.log"), &t, 1)).remove(0);
+    let want = format!(
+        " sl[{}]: [fields@32473 status=\"503\"] failed {t}",
+        std::process::id()
+    );
+    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+}
+
 #[test]
 fn rsyslog_json_body_is_parsed() {
     let dir = tempfile::tempdir().unwrap();
@@ -431,6 +506,18 @@ fn rsyslog_takes_messages_up_to_the_loggers_limit() {
     send_raw(&sock, &(head + &body));
     let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
     assert!(line.ends_with("xEND"), "cut at {} bytes", line.len());
+
+    // Through the logger: an oversized record is cut by the logger (marked), not by the daemon.
+    let t = token("rsyslog_size", 1);
+    let huge = format!("{t} {}", "y".repeat(2 * limit));
+    log_kv(builder, "access", log::Level::Info, &huge, &[]);
+    let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
+    assert!(
+        line.ends_with("y [truncated]"),
+        "{}",
+        &line[line.len() - 40..]
+    );
+    assert!(line.len() > limit - 100, "cut at {} bytes", line.len());
 }
 
 // === the access_and_errors example against rsyslogd ===
