@@ -71,7 +71,7 @@ impl Daemon {
         dir: tempfile::TempDir,
         cmd: Vec<std::ffi::OsString>,
         envs: Vec<(String, String)>,
-        ready: &[PathBuf],
+        ready: &[&Path],
     ) -> Daemon {
         let mut d = Daemon {
             child: spawn(&cmd, &envs, dir.path()),
@@ -83,7 +83,7 @@ impl Daemon {
         d
     }
 
-    fn wait_ready(&mut self, ready: &[PathBuf]) {
+    fn wait_ready(&mut self, ready: &[&Path]) {
         let start = Instant::now();
         loop {
             if ready.iter().all(|p| p.exists()) {
@@ -111,7 +111,7 @@ impl Daemon {
     }
 
     /// Starts the same command again and waits for `ready`.
-    pub(crate) fn restart(&mut self, ready: &[PathBuf]) {
+    pub(crate) fn restart(&mut self, ready: &[&Path]) {
         self.child = spawn(&self.cmd, &self.envs, self.dir.path());
         self.wait_ready(ready);
     }
@@ -158,7 +158,7 @@ pub(crate) fn rsyslog_prelude(dir: &Path) -> String {
 }
 
 /// Writes `conf` to `dir/rsyslog.conf` and starts rsyslogd with it.
-pub(crate) fn start_rsyslogd(dir: tempfile::TempDir, conf: &str, ready: &[PathBuf]) -> Daemon {
+pub(crate) fn start_rsyslogd(dir: tempfile::TempDir, conf: &str, ready: &[&Path]) -> Daemon {
     let path = dir.path().join("rsyslog.conf");
     fs::write(&path, conf).unwrap();
     let cmd = vec![
@@ -322,7 +322,7 @@ fn rsyslog_dedicated_socket_routes_per_facility() {
     let logs = dir.path().join("logs");
     let builder = Builder::new().socket(&sock).ident("e2e-web");
     let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let test = "rsyslog_dedicated";
     let pid = log_through(Builder::new().socket(&sock).ident("e2e-web"), test, 3);
@@ -352,7 +352,7 @@ fn rsyslog_system_socket_routes_per_facility_and_stops() {
             "action(type=\"omfile\" file=\"{}\")\n",
             dir.path().join("syslog").display()
         );
-    let _daemon = start_rsyslogd(dir, &conf, &[syssock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
 
     let test = "rsyslog_system";
     let pid = log_through(Builder::new().socket(&syssock).ident("e2e-sys"), test, 2);
@@ -399,7 +399,7 @@ fn rsyslog_json_from_the_logger_is_parsed() {
             .format(Format::Json)
     };
     let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let t = token("rsyslog_json_logger", 0);
     log_kv(
@@ -429,7 +429,7 @@ fn rsyslog_rfc5424_from_the_logger_is_parsed() {
             .format(Format::Rfc5424)
     };
     let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let t = token("rsyslog_5424_logger", 0);
     log_kv(
@@ -454,7 +454,7 @@ fn rsyslog_json_body_is_parsed() {
     let logs = dir.path().join("logs");
     let builder = Builder::new().socket(&sock).format(Format::Json);
     let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let t = token("rsyslog_json", 0);
     send_raw(
@@ -474,7 +474,7 @@ fn rsyslog_rfc5424_header_and_sd_are_parsed() {
     let logs = dir.path().join("logs");
     let builder = Builder::new().socket(&sock).format(Format::Rfc5424);
     let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let t = token("rsyslog_5424", 0);
     send_raw(
@@ -498,7 +498,7 @@ fn rsyslog_takes_messages_up_to_the_loggers_limit() {
     let limit = 64 * 1024;
     let builder = Builder::new().socket(&sock).max_message_size(limit);
     let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[sock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
 
     let t = token("rsyslog_size", 0);
     let head = format!("<134>Nov 22 20:00:00 big[1]: {t} ");
@@ -553,7 +553,7 @@ fn access_and_errors_example_with_the_shipped_rsyslog_conf() {
             .unwrap()
             .replace("/var/log/app", &logs.display().to_string());
     let conf = rsyslog_prelude(dir.path()) + &shipped;
-    let _daemon = start_rsyslogd(dir, &conf, &[syssock.clone()]);
+    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
 
     let child = Command::new(&exe)
         .args(["--count", "100"])
@@ -751,7 +751,7 @@ impl SyslogNg {
     }
 
     /// Starts syslog-ng in the foreground with `conf`, everything in `dir`.
-    pub(crate) fn start(&self, dir: tempfile::TempDir, conf: &str, ready: &[PathBuf]) -> Daemon {
+    pub(crate) fn start(&self, dir: tempfile::TempDir, conf: &str, ready: &[&Path]) -> Daemon {
         let d = dir.path();
         let path = d.join("syslog-ng.conf");
         fs::write(&path, conf).unwrap();
@@ -815,7 +815,7 @@ fn syslog_ng_routes_per_facility() {
             .socket(&sock)
             .ident("ded")
             .syslog_ng_config(logs.join("ded"));
-    let _daemon = ng.start(dir, &conf, &[syssock.clone(), sock.clone()]);
+    let _daemon = ng.start(dir, &conf, &[&syssock, &sock]);
 
     let test = "syslog_ng_sys";
     let pid = log_through(Builder::new().socket(&syssock).ident("e2e-ng"), test, 2);
@@ -857,7 +857,7 @@ fn syslog_ng_json_and_rfc5424_are_parsed() {
             .ident("s")
             .format(Format::Rfc5424)
             .syslog_ng_config(logs.join("sd"));
-    let _daemon = ng.start(dir, &conf, &[json_sock.clone(), sd_sock.clone()]);
+    let _daemon = ng.start(dir, &conf, &[&json_sock, &sd_sock]);
 
     let t = token("syslog_ng_json", 0);
     send_raw(

@@ -137,7 +137,7 @@ fn relp_two_tier_keeps_every_record_across_a_central_restart() {
                 ("port=\"2514\"", format!("port=\"{port}\"")),
             ],
         );
-    let _local = start_rsyslogd(local_dir, &conf, &[app_sock.clone()]);
+    let _local = start_rsyslogd(local_dir, &conf, &[&app_sock]);
 
     // The app: background writer, and no send timeout; a flush every 1000 records keeps the
     // writer's queues far below their capacity, so whatever the overflow policy the app side
