@@ -522,21 +522,35 @@ fn rsyslog_takes_messages_up_to_the_loggers_limit() {
 
 // === the access_and_errors example against rsyslogd ===
 
-/// Builds an example (cargo has usually built it already) and returns its path.
+/// Builds an example with this test binary's profile and features (so cargo has usually built it
+/// already, and nothing is rebuilt) and returns its path.
 fn example(name: &str) -> PathBuf {
+    // Tests run from target/<profile dir>/deps/; examples live in target/<profile dir>/examples/.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let features: Vec<&str> = [
+        ("log", cfg!(feature = "log")),
+        ("background", cfg!(feature = "background")),
+        ("tracing", cfg!(feature = "tracing")),
+        ("testing", cfg!(feature = "testing")),
+        ("layer", cfg!(feature = "layer")),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(f, _)| *f)
+    .collect();
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", name])
+        .args(["build", "--quiet", "--example", name, "--profile", profile])
+        .args(["--no-default-features", "--features", &features.join(",")])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
     assert!(status.success(), "cargo build --example {name} failed");
-    // tests run from target/<profile>/deps/; examples live in target/<profile>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples")
-        .join(name)
+    profile_dir.join("examples").join(name)
 }
 
 #[test]

@@ -145,7 +145,8 @@ fn relp_two_tier_keeps_every_record_across_a_central_restart() {
     let logger = Builder::new()
         .socket(&app_sock)
         .ident("fleet-app")
-        .mode(Mode::Background)
+        // The background writer when the feature is on (the default), else sync.
+        .mode(Mode::default())
         .send_timeout(None)
         .build()
         .unwrap();
