@@ -894,3 +894,79 @@ fn syslog_ng_json_and_rfc5424_are_parsed() {
     let want = format!(" api[77]: [fields@32473 status=\"503\"][meta sequenceId=\"1\"] failed {t}");
     assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
 }
+
+/// The child side of [`access_and_errors_example_through_dev_log`]: inside the private mount
+/// namespace, runs the example with `FASTSYSLOG_SOCKET` unset (the libc transport, `/dev/log`).
+#[test]
+fn access_and_errors_example_through_dev_log_child() {
+    if crate::support::child_role(DEVLOG_CHILD).is_none() {
+        return;
+    }
+    crate::support::devlog::assert_private_devlog();
+    let exe = std::env::var_os("FLEET_EXAMPLE").expect("the parent passes the example's path");
+    let child = Command::new(exe)
+        .args(["--count", "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("through syslog(3)"),
+        "the example must use the daemon on /dev/log, not the embedded receiver: {stdout}"
+    );
+    println!("example-pid={pid}");
+}
+
+const DEVLOG_CHILD: &str = "daemon_config::access_and_errors_example_through_dev_log_child";
+
+#[test]
+fn access_and_errors_example_through_dev_log() {
+    use crate::support::{devlog, Rsyslogd};
+    let exe = example("access_and_errors");
+    let daemon = Rsyslogd::start();
+    let child = devlog::run_child_with_devlog(
+        DEVLOG_CHILD,
+        &daemon.socket(),
+        &daemon.dir().join("dev"),
+        &crate::support::token("example_devlog"),
+        &[("FLEET_EXAMPLE", exe.to_str().unwrap())],
+    );
+    let stdout = String::from_utf8_lossy(&child.output.stdout);
+    // libtest prints the child's line after its own `test ... ` prefix, so search, not split lines.
+    let pid: String = stdout
+        .split("example-pid=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pid in the child's output:\n{stdout}"))
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let ours = |lines: &[crate::support::Line]| -> Vec<crate::support::Line> {
+        lines
+            .iter()
+            .filter(|l| l.procid == pid && l.programname == "access_and_errors")
+            .cloned()
+            .collect()
+    };
+    let access = ours(&daemon.wait_for(Rsyslogd::LOCAL0, |l| ours(l).len() >= 100));
+    let errors = ours(&daemon.wait_for(Rsyslogd::LOCAL1, |l| ours(l).len() >= 20));
+    assert_eq!(access.len(), 100);
+    assert_eq!(errors.len(), 20, "10 warnings and 10 errors");
+    assert!(access
+        .iter()
+        .all(|l| l.facility == "local0" && l.severity == "info"));
+    assert_eq!(
+        errors.iter().filter(|l| l.severity == "warning").count(),
+        10
+    );
+    assert_eq!(errors.iter().filter(|l| l.severity == "err").count(), 10);
+    assert!(
+        access[0]
+            .msg
+            .starts_with("GET / method=GET path=/ status=200"),
+        "{:?}",
+        access[0]
+    );
+}
