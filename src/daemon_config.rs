@@ -48,6 +48,9 @@ const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 ///   not rate-limit unix sockets.
 /// - **Stop.** Routed records stop there (rsyslog `stop`, syslog-ng `flags(final)`), so they are
 ///   not also written to `/var/log/syslog` by later rules.
+/// - **Names.** Rulesets, templates, sources and filters are named after the builder's
+///   [`ident`](Builder::ident) (`fastsyslog_web`), so the snippets of several applications can be
+///   installed side by side; without an ident they are plain `fastsyslog`.
 ///
 /// # Examples
 ///
