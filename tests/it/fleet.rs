@@ -33,6 +33,28 @@ fn shipped(name: &str, replace: &[(&str, String)]) -> String {
     text
 }
 
+/// Panics with the install hint unless rsyslog's RELP modules are installed (package
+/// `rsyslog-relp`, which `apt-get install rsyslog` does not pull in).
+fn require_relp() {
+    let dirs = ["/usr/lib/rsyslog", "/usr/lib64/rsyslog"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(
+            fs::read_dir("/usr/lib")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("rsyslog")),
+        );
+    let found = dirs
+        .into_iter()
+        .any(|d| d.join("imrelp.so").exists() && d.join("omrelp.so").exists());
+    assert!(
+        found,
+        "rsyslog's RELP modules not found: apt-get install -y rsyslog-relp"
+    );
+}
+
 /// A loopback port nobody listens on right now.
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -104,6 +126,7 @@ fn queue_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
 
 #[test]
 fn relp_two_tier_keeps_every_record_across_a_central_restart() {
+    require_relp();
     let start = Instant::now();
     let port = free_port();
 
