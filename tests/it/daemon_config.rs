@@ -588,7 +588,7 @@ fn access_and_errors_example_with_the_shipped_rsyslog_conf() {
     assert_eq!(access.len(), 100);
     assert_eq!(errors.len(), 20, "10 warnings and 10 errors");
     assert!(
-        access[0].ends_with(&format!("{tag}GET /")) || access[0].contains(&format!("{tag}GET / ")),
+        access[0].contains(&format!("{tag}GET / method=GET path=/ status=200")),
         "{}",
         access[0]
     );
@@ -967,6 +967,44 @@ fn access_and_errors_example_through_dev_log() {
             .msg
             .starts_with("GET / method=GET path=/ status=200"),
         "{:?}",
+        access[0]
+    );
+}
+
+#[test]
+fn access_and_errors_example_with_the_shipped_syslog_ng_conf() {
+    let ng = syslog_ng();
+    let exe = example("access_and_errors");
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let logs = dir.path().join("logs");
+    let shipped =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/syslog-ng.conf"))
+            .unwrap()
+            .replace("/var/log/app", &logs.display().to_string());
+    let conf = syslog_ng_prelude(dir.path()) + &shipped;
+    let _daemon = ng.start(dir, &conf, &[&syssock]);
+
+    let child = Command::new(&exe)
+        .args(["--count", "100"])
+        .env("FASTSYSLOG_SOCKET", &syssock)
+        .env_remove("FASTSYSLOG_IDENT")
+        .env_remove("FASTSYSLOG_FORMAT")
+        .env_remove("FASTSYSLOG_LOG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tag = format!(" access_and_errors[{pid}]: ");
+    let access = retry(|| lines_with(&logs.join("access.log"), &tag, 100));
+    let errors = retry(|| lines_with(&logs.join("error.log"), &tag, 20));
+    assert_eq!((access.len(), errors.len()), (100, 20));
+    assert!(
+        access[0].contains(&format!("{tag}GET / method=GET path=/ status=200")),
+        "{}",
         access[0]
     );
 }
