@@ -10,14 +10,14 @@ mod daemon_config;
 mod error;
 mod facility;
 mod format;
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub mod layer;
 mod logger;
 mod pipeline;
 mod route;
 mod severity;
 mod stats;
-#[cfg(feature = "layer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-pub mod layer;
 mod subscriber;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
