@@ -1,0 +1,1 @@
+//! The `log` adapter against a real rsyslogd.

@@ -1,0 +1,1 @@
+//! The unix datagram transport against a real rsyslogd.
