@@ -12,3 +12,6 @@ mod unix_socket;
 mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 mod log_adapter;
+// Fault tolerance and hostile input: daemon absent, restarting or hung; bad sockets; oversize and
+// malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
+mod fault;
