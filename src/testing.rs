@@ -239,6 +239,9 @@ impl Receiver {
     /// [`recv_timeout`](Receiver::recv_timeout) and friends. Cheap (one atomic load), for
     /// benchmarks that wait until everything arrived.
     ///
+    /// A datagram is counted as soon as it is read from the socket, just before its [`Message`]
+    /// is queued, so the count never lags behind what can be received.
+    ///
     /// # Examples
     ///
     /// ```
@@ -323,11 +326,12 @@ fn receive(socket: &UnixDatagram, tx: &mpsc::Sender<Message>, shared: &Shared) {
                 if shared.stop.load(Ordering::Acquire) {
                     break;
                 }
+                // Counted before queueing, so every message taken out of the queue is already
+                // in `count()`.
+                shared.count.fetch_add(1, Ordering::Release);
                 if tx.send(Message::parse(&buf[..n])).is_err() {
                     break;
                 }
-                // Counted after queueing, so `count() == n` means n messages can be received.
-                shared.count.fetch_add(1, Ordering::Release);
             }
             Err(e)
                 if matches!(

@@ -36,6 +36,9 @@ pub(crate) struct UnixTransport {
     /// When the last reconnect attempt began, in ns since `start` plus one; 0 means never, so the
     /// first attempt is never held back.
     last_attempt: AtomicU64,
+    /// Bumped by every successful reconnect, so a thread whose send failed while another thread
+    /// was reconnecting retries on the new connection instead of dropping its record.
+    generation: AtomicU64,
     /// Every `connect(2)` issued by a reconnect, so tests can check the rate limit without timing.
     #[cfg(test)]
     attempts: AtomicU64,
@@ -64,6 +67,7 @@ impl UnixTransport {
             counters,
             start: Instant::now(),
             last_attempt: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             #[cfg(test)]
             attempts: AtomicU64::new(0),
         };
@@ -110,6 +114,7 @@ impl UnixTransport {
         self.attempts.fetch_add(1, Ordering::Relaxed);
         match self.socket.connect(&self.path) {
             Ok(()) => {
+                self.generation.fetch_add(1, Ordering::Release);
                 self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                 true
             }
@@ -131,6 +136,10 @@ impl UnixTransport {
     }
 
     /// Sends `msgs` with `sendmmsg(2)`, up to [`SENDMMSG_MAX`](super::libc::SENDMMSG_MAX) per call.
+    ///
+    /// `sendmmsg` reports a failure only for the first message of a call; after a short count the
+    /// loop calls again so the failing message's own error is returned. For a send timeout that
+    /// means a stalled batch can wait up to twice the timeout before returning.
     #[cfg(target_os = "linux")]
     fn send_many(&self, msgs: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         use std::os::fd::AsFd;
@@ -186,9 +195,10 @@ impl super::Transport for UnixTransport {
     fn send(&self, _priority: Priority, msg: &[u8]) -> io::Result<()> {
         // A transport that started unconnected fails here with ENOTCONN, which is also how a
         // connect is first attempted: no separate "connected" flag to keep consistent.
+        let generation = self.generation.load(Ordering::Acquire);
         match self.send_once(msg) {
             Err(e) if needs_reconnect(&e) => {
-                if self.reconnect() {
+                if self.reconnect() || self.generation.load(Ordering::Acquire) != generation {
                     self.send_once(msg)
                 } else {
                     Err(e)
@@ -407,6 +417,44 @@ mod tests {
         assert!(err.is_none(), "{err:?}");
         assert_eq!(sent, 100);
         assert_eq!(reader.join().unwrap(), msgs);
+    }
+
+    #[test]
+    fn threads_share_one_transport() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let rx = bind(&path);
+        let (t, _) = transport(&path, true);
+        // No send timeout here: the receiver drains on its own thread, senders just wait for it.
+        let t = Arc::new(t);
+        t.socket.set_write_timeout(None).unwrap();
+        let reader = std::thread::spawn(move || (0..800).map(|_| recv(&rx)).collect::<Vec<_>>());
+        let senders: Vec<_> = (0..4)
+            .map(|thread| {
+                let t = Arc::clone(&t);
+                std::thread::spawn(move || {
+                    for seq in 0..200 {
+                        t.send(pri(), format!("t={thread} seq={seq}").as_bytes())
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let got = reader.join().unwrap();
+        // Every record arrives whole, and each thread's records keep their order.
+        for thread in 0..4 {
+            let prefix = format!("t={thread} ");
+            let seqs: Vec<String> = got
+                .iter()
+                .map(|m| String::from_utf8(m.clone()).unwrap())
+                .filter_map(|m| m.strip_prefix(&prefix).map(str::to_owned))
+                .collect();
+            let want: Vec<String> = (0..200).map(|seq| format!("seq={seq}")).collect();
+            assert_eq!(seqs, want);
+        }
     }
 
     #[test]
