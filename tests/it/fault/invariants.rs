@@ -103,7 +103,9 @@ fn strip_header<'a>(text: &'a str, out: &Output) -> Result<Option<&'a str>, Stri
     match after.strip_prefix("- ") {
         Some(msg) => Ok(Some(msg)),
         None if after == "-" || after.is_empty() => Ok(Some("")),
-        None => Err(format!("no empty STRUCTURED-DATA before the body: {after:?}")),
+        None => Err(format!(
+            "no empty STRUCTURED-DATA before the body: {after:?}"
+        )),
     }
 }
 
@@ -135,7 +137,9 @@ fn check_logfmt(body: &str, input: &Input<'_>, truncated: bool) -> Result<(), St
     }
     let msg = escape_message(input.message);
     if !body.starts_with(msg.as_str()) {
-        return Err(format!("body does not start with the escaped message {msg:?}"));
+        return Err(format!(
+            "body does not start with the escaped message {msg:?}"
+        ));
     }
     Ok(())
 }
@@ -201,7 +205,11 @@ fn check_json(body: &str, input: &Input<'_>, truncated: bool) -> Result<(), Stri
             {
                 return Err(format!("span name {name:?}"));
             }
-            json_fields(&members[1..], fields, |k| if k == "name" { "_name" } else { k })?;
+            json_fields(
+                &members[1..],
+                fields,
+                |k| if k == "name" { "_name" } else { k },
+            )?;
         }
         i = 2;
     }
@@ -449,7 +457,9 @@ pub(crate) mod json {
                     }
                     self.i += 1;
                 }
-                out.push_str(std::str::from_utf8(&self.b[start..self.i]).map_err(|e| e.to_string())?);
+                out.push_str(
+                    std::str::from_utf8(&self.b[start..self.i]).map_err(|e| e.to_string())?,
+                );
                 match self.b.get(self.i) {
                     Some(b'"') => {
                         self.i += 1;
