@@ -1125,6 +1125,75 @@ fn fork_of_multithreaded_parent_libc() {
     fork_case("libc");
 }
 
+#[test]
+fn fork_while_writer_stuck_in_syslog_child() {
+    let Some(_socket) = support::child_role("fault::fork_while_writer_stuck_in_syslog_child")
+    else {
+        return;
+    };
+    devlog::assert_private_devlog();
+    let token = support::child_token();
+    let daemon_pid = std::env::var("FAULT_DAEMON_PID").expect("the parent passes the daemon pid");
+    let logger = Builder::new()
+        .ident(IDENT)
+        .mode(Mode::Background)
+        .build()
+        .unwrap();
+    // The daemon is stopped: the socket queue fills and the writer blocks inside syslog(3), which
+    // has no timeout. That must be detected and reported in stats.
+    for i in 0..50 {
+        info!(logger, "{token} fill {i}");
+    }
+    retry(|| stats(&logger).writer_stuck.then_some(()))
+        .unwrap_or_else(|| panic!("writer_stuck never reported: {:?}", stats(&logger)));
+    let pid = fastsyslog::__testing::fork().expect("fork");
+    if pid == 0 {
+        // glibc's syslog lock is held by the parent's writer at the fork: the child must not
+        // touch it, and must still log under its own pid.
+        info!(logger, "{token} child pid={}", std::process::id());
+        let ok = flush(&logger);
+        fastsyslog::__testing::exit_now(if ok { 0 } else { 3 });
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-CONT", &daemon_pid])
+        .status()
+        .expect("kill -CONT");
+    assert!(status.success());
+    assert_eq!(
+        fastsyslog::__testing::wait(pid).expect("waitpid"),
+        0,
+        "the forked child failed to flush (3) or crashed"
+    );
+    assert!(flush(&logger));
+}
+
+#[test]
+fn fork_while_writer_stuck_in_syslog() {
+    let daemon = Rsyslogd::start();
+    let token = support::token("forkstuck");
+    daemon.stop();
+    let pid = daemon.pid().unwrap().to_string();
+    let scratch = daemon.dir().join("dev-scratch");
+    devlog::run_child_with_devlog(
+        "fault::fork_while_writer_stuck_in_syslog_child",
+        &daemon.socket(),
+        &scratch,
+        &token,
+        &[("FAULT_DAEMON_PID", &pid)],
+    );
+    let lines = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
+        lines
+            .iter()
+            .any(|l| l.msg.contains(&token) && l.msg.contains(" child pid="))
+    });
+    let child = lines
+        .iter()
+        .find(|l| l.msg.contains(&token) && l.msg.contains(" child pid="))
+        .unwrap();
+    assert_eq!(child.procid, child.msg.rsplit_once("pid=").unwrap().1);
+    assert_eq!(child.programname, IDENT);
+}
+
 // === 9. another library calls openlog/closelog ===
 
 #[test]
