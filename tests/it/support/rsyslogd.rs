@@ -12,7 +12,12 @@
 //! machine's `/dev/log`; `processInternalMessages="on"` so its own messages go to its own files and
 //! never to a system logger; `UseSpecialParser="off"` so the normal parser chain runs and RFC 5424
 //! messages parse (RFC 3164 ones still do, through the 3164 parser); `RateLimit.Interval="0"` so
-//! bursts are not thinned.
+//! bursts are not thinned; `IgnoreTimestamp="off"` so `%timereported%` is the header's time (imuxsock
+//! replaces it with the receive time by default).
+//!
+//! rsyslogd keeps running when its config has errors (it only disables the broken parts), so
+//! [`Builder::start`] fails the test when the daemon printed any error at start-up: a mistyped
+//! variant never passes silently.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -87,6 +92,7 @@ impl Line {
 pub(crate) struct Builder {
     extra: Vec<String>,
     max_message_size: Option<String>,
+    binary: Option<PathBuf>,
 }
 
 impl Builder {
@@ -113,10 +119,20 @@ impl Builder {
         self
     }
 
+    /// Runs this rsyslogd binary instead of looking for one (`/usr/sbin/rsyslogd`, then `$PATH`).
+    pub(crate) fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
     /// Writes the config and starts the daemon; panics (with the install hint when the binary is
     /// missing, or with the daemon's output when it does not come up).
     pub(crate) fn start(self) -> Rsyslogd {
-        let binary = find_rsyslogd().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
+        let binary = match &self.binary {
+            Some(path) => Some(path.clone()).filter(|p| p.is_file()),
+            None => find_rsyslogd(),
+        }
+        .unwrap_or_else(|| panic!("{INSTALL_HINT}"));
         let dir = tempfile::Builder::new()
             .prefix("fastsyslog-it-")
             .tempdir()
@@ -151,7 +167,7 @@ impl Builder {
             c,
             "input(type=\"imuxsock\" Socket=\"{d}/log.sock\" CreatePath=\"off\" \
              RateLimit.Interval=\"0\" UseSpecialParser=\"off\" ParseHostname=\"off\" \
-             UsePIDFromSystem=\"off\")"
+             UsePIDFromSystem=\"off\" IgnoreTimestamp=\"off\")"
         );
         let _ = writeln!(
             c,
@@ -259,6 +275,13 @@ impl Rsyslogd {
             }
             probe.connect(&socket).ok()
         });
+        // Config errors are printed before the socket is created.
+        let out = self.daemon_output();
+        assert!(
+            !out.contains("error") && !out.contains("rsyslogd-"),
+            "rsyslogd reported errors at start-up:\n{out}\n--- config\n{}",
+            fs::read_to_string(&self.conf).unwrap_or_default()
+        );
         if up.is_none() {
             panic!(
                 "rsyslogd did not create {} within 10 s:\n{}",
@@ -311,12 +334,8 @@ impl Rsyslogd {
 
     fn signal(&self, sig: &str) {
         let pid = self.pid().expect("the daemon is running");
-        let status = Command::new("kill")
-            .arg(sig)
-            .arg(pid.to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+        let status = super::kill(sig, pid);
+        assert!(status, "kill {sig} {pid} failed");
     }
 
     /// The path of an output file in the daemon's directory.
