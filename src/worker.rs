@@ -837,6 +837,14 @@ impl Writer {
                     Some(e) => {
                         counters.send_error(&e);
                         if let Some((lane, _, _)) = self.batch.get(at) {
+                            // A lossless lane retries a send that timed out (the daemon is alive
+                            // but slow); anything else is a counted drop.
+                            let lossless =
+                                self.spawner.config.overflow[*lane as usize] == Overflow::Block;
+                            if lossless && is_timeout(&e) {
+                                thread::park_timeout(MIN_IDLE_SLEEP);
+                                continue;
+                            }
                             counters.drop_record(*lane, DropReason::SendError);
                             at += 1;
                         }
@@ -903,6 +911,14 @@ impl Writer {
             }
         }
     }
+}
+
+/// Whether a send failed only because the daemon did not make room within the send timeout.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// `fastsyslog: dropped N records (lane, reason) since <time>`; with several lanes or reasons,
