@@ -576,12 +576,31 @@ impl Handle {
     }
 
     /// A cleared buffer to render into: a recycled one in steady state.
+    ///
+    /// Each thread takes recycled buffers from the free list [`STASH_REFILL`] at a time into a
+    /// small thread-local stash: the free list's cache lines then cross cores once per refill
+    /// rather than once per record, which is most of the cost of a sparse record.
     #[inline]
     pub(crate) fn take_buffer(&self) -> Vec<u8> {
-        self.lanes()
-            .free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(INITIAL_BUFFER))
+        let lanes = self.lanes();
+        let from_stash = STASH.try_with(|stash| {
+            let mut stash = stash.try_borrow_mut().ok()?;
+            if stash.is_empty() {
+                // `extend` with `take` would stop at the first empty `try_recv` just the same,
+                // but may reserve; the stash keeps its capacity, so this never allocates.
+                while stash.len() < STASH_REFILL {
+                    match lanes.free.try_recv() {
+                        Ok(buf) => stash.push(buf),
+                        Err(_) => break,
+                    }
+                }
+            }
+            stash.pop()
+        });
+        from_stash
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(INITIAL_BUFFER))
     }
 
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
@@ -608,7 +627,10 @@ impl Handle {
         match queued {
             Ok(()) => {
                 counters.enqueue(lane);
-                if tx.len() > lanes.half[lane as usize] {
+                // `len()` reads the lane's head, which the writer moves on every record: a
+                // cache-line transfer. Checking on every 32nd record of a thread still wakes the
+                // writer long before a lane of thousands fills.
+                if check_depth() && tx.len() > lanes.half[lane as usize] {
                     lanes.wake();
                 }
                 // The writer may have made its last pass before this record arrived.
@@ -658,6 +680,32 @@ impl Handle {
     pub(crate) fn queue_depth(&self) -> u64 {
         self.lanes().depth() as u64
     }
+}
+
+/// How many recycled buffers a thread takes from the free list at once.
+const STASH_REFILL: usize = 8;
+
+thread_local! {
+    /// Recycled buffers taken from a free list and not used yet (buffers of any logger: they are
+    /// plain byte vectors). At most [`STASH_REFILL`]; freed when the thread exits.
+    static STASH: std::cell::RefCell<Vec<Vec<u8>>> =
+        std::cell::RefCell::new(Vec::with_capacity(STASH_REFILL));
+}
+
+/// True on every 32nd call from one thread.
+#[inline]
+fn check_depth() -> bool {
+    thread_local! {
+        static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+    // During thread teardown the TLS slot may be gone: then check every time.
+    PUSHES
+        .try_with(|n| {
+            let next = n.get().wrapping_add(1);
+            n.set(next);
+            next % 32 == 0
+        })
+        .unwrap_or(true)
 }
 
 /// Marks "a writer is inside a transport call" for the fork check and the stuck indicator.
