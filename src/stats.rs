@@ -150,10 +150,24 @@ pub(crate) struct Counters {
     pub(crate) writer_blocked_ns: AtomicU64,
     pub(crate) writer_stuck: AtomicU64,
     /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
-    enqueued_lane: [AtomicU64; 2],
+    enqueued_lane: CallerLine<[AtomicU64; 2]>,
     /// [`monotonic_ns`] when the background writer entered its current send; 0 when it is not in
     /// one. `snapshot` derives `writer_stuck` from it, so a writer that never returns is still seen.
     pub(crate) writer_send_started_ns: AtomicU64,
+}
+
+/// Keeps counters that every caller bumps on their own cache lines (128 bytes: adjacent-line
+/// prefetch pairs lines on x86), apart from the ones the background writer bumps after each
+/// batch; sharing a line would cost a sparse caller a cross-core transfer per record.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct CallerLine<T>(T);
+
+impl<T> std::ops::Deref for CallerLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// A writer inside one send for longer than this is reported as stuck.
@@ -182,6 +196,7 @@ impl Counters {
     }
 
     /// Counts one record queued in `lane` (background mode).
+    #[cfg_attr(not(feature = "background"), allow(dead_code))]
     #[inline]
     pub(crate) fn enqueue(&self, lane: Lane) {
         self.enqueued_lane[lane as usize].fetch_add(1, Relaxed);

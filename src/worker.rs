@@ -18,7 +18,14 @@
 //! `shutdown`, and a caller that finds its lane more than half full. Delivery-latency bound: a
 //! record is handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
 //! (50 µs by default) after it was queued, unless the writer is busy sending earlier records.
-//! The cost is at most 1000 short wake-ups per second while idle.
+//!
+//! Polling every millisecond forever would cost an idle server about 1000 wake-ups a second (a few
+//! percent of a core on a busy VM). So after [`DEEP_SLEEP_AFTER`] (1 s) without a record the
+//! writer sets a flag and parks for up to [`DEEP_SLEEP_POLL`]; the first caller that sees the
+//! flag clears it and unparks the writer. Only that one record, the first after a second of
+//! silence, pays for a wake-up (a few µs); every other caller reads the flag (one load of a
+//! cache line that changes only at these transitions). The poll bound covers a wake-up lost to
+//! the race between the flag and the queue check: at worst that record waits 100 ms.
 //!
 //! # Fork
 //!
@@ -78,6 +85,11 @@ pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
 pub const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// The writer's longest sleep while idle: the delivery-latency bound (plus timer slack).
 pub const MAX_IDLE_SLEEP: Duration = Duration::from_millis(1);
+
+/// After this long without a record the writer stops polling and parks until a caller wakes it.
+pub const DEEP_SLEEP_AFTER: Duration = Duration::from_secs(1);
+/// A parked idle writer still looks at its lanes this often (the bound on a lost wake-up).
+pub const DEEP_SLEEP_POLL: Duration = Duration::from_millis(100);
 
 /// The most records sent in one batch (Linux's `sendmmsg` takes up to 1024).
 const MAX_BATCH: usize = 256;
@@ -307,6 +319,8 @@ struct Shared {
     stop: AtomicBool,
     /// The writer has exited (or never started).
     exited: AtomicBool,
+    /// The idle writer is parked until a caller wakes it (see the module docs).
+    parked: AtomicBool,
     /// Set with `exit_cv` when the writer thread is about to return.
     exit: Mutex<bool>,
     exit_cv: Condvar,
@@ -576,12 +590,31 @@ impl Handle {
     }
 
     /// A cleared buffer to render into: a recycled one in steady state.
+    ///
+    /// Each thread takes recycled buffers from the free list [`STASH_REFILL`] at a time into a
+    /// small thread-local stash: the free list's cache lines then cross cores once per refill
+    /// rather than once per record, which is most of the cost of a sparse record.
     #[inline]
     pub(crate) fn take_buffer(&self) -> Vec<u8> {
-        self.lanes()
-            .free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(INITIAL_BUFFER))
+        let lanes = self.lanes();
+        let from_stash = STASH.try_with(|stash| {
+            let mut stash = stash.try_borrow_mut().ok()?;
+            if stash.is_empty() {
+                // `extend` with `take` would stop at the first empty `try_recv` just the same,
+                // but may reserve; the stash keeps its capacity, so this never allocates.
+                while stash.len() < STASH_REFILL {
+                    match lanes.free.try_recv() {
+                        Ok(buf) => stash.push(buf),
+                        Err(_) => break,
+                    }
+                }
+            }
+            stash.pop()
+        });
+        from_stash
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(INITIAL_BUFFER))
     }
 
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
@@ -608,7 +641,17 @@ impl Handle {
         match queued {
             Ok(()) => {
                 counters.enqueue(lane);
-                if tx.len() > lanes.half[lane as usize] {
+                // `len()` reads the lane's head, which the writer moves on every record: a
+                // cache-line transfer. Checking on every 32nd record of a thread still wakes the
+                // writer long before a lane of thousands fills.
+                if check_depth() && tx.len() > lanes.half[lane as usize] {
+                    lanes.wake();
+                }
+                // The first record after a second of silence wakes the parked writer; the swap
+                // makes sure only one caller pays for it.
+                if lanes.shared.parked.load(Ordering::SeqCst)
+                    && lanes.shared.parked.swap(false, Ordering::SeqCst)
+                {
                     lanes.wake();
                 }
                 // The writer may have made its last pass before this record arrived.
@@ -658,6 +701,32 @@ impl Handle {
     pub(crate) fn queue_depth(&self) -> u64 {
         self.lanes().depth() as u64
     }
+}
+
+/// How many recycled buffers a thread takes from the free list at once.
+const STASH_REFILL: usize = 8;
+
+thread_local! {
+    /// Recycled buffers taken from a free list and not used yet (buffers of any logger: they are
+    /// plain byte vectors). At most [`STASH_REFILL`]; freed when the thread exits.
+    static STASH: std::cell::RefCell<Vec<Vec<u8>>> =
+        std::cell::RefCell::new(Vec::with_capacity(STASH_REFILL));
+}
+
+/// True on every 32nd call from one thread.
+#[inline]
+fn check_depth() -> bool {
+    thread_local! {
+        static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+    // During thread teardown the TLS slot may be gone: then check every time.
+    PUSHES
+        .try_with(|n| {
+            let next = n.get().wrapping_add(1);
+            n.set(next);
+            next % 32 == 0
+        })
+        .unwrap_or(true)
 }
 
 /// Marks "a writer is inside a transport call" for the fork check and the stuck indicator.
@@ -745,12 +814,14 @@ impl Writer {
         let transport = self.open_transport();
         let mut sleep = MIN_IDLE_SLEEP;
         let mut spins = 0;
+        let mut idle_since = Instant::now();
         loop {
             let (got, disconnected) = self.drain();
             self.send(&*transport);
             if got > 0 {
                 sleep = MIN_IDLE_SLEEP;
                 spins = 0;
+                idle_since = Instant::now();
                 continue;
             }
             // Both lanes are empty: the writer has caught up.
@@ -767,8 +838,18 @@ impl Writer {
                 std::hint::spin_loop();
                 continue;
             }
-            thread::park_timeout(sleep);
-            sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
+            if idle_since.elapsed() < DEEP_SLEEP_AFTER {
+                thread::park_timeout(sleep);
+                sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
+                continue;
+            }
+            // Long idle: announce the deep sleep, then look once more so a record queued before
+            // the announcement is not left waiting for the poll bound.
+            self.shared.parked.store(true, Ordering::SeqCst);
+            if self.rx.iter().all(Receiver::is_empty) {
+                thread::park_timeout(DEEP_SLEEP_POLL);
+            }
+            self.shared.parked.store(false, Ordering::SeqCst);
         }
         self.shared.exited.store(true, Ordering::SeqCst);
         // Records queued between the last pass and `exited`: callers that push after this see
@@ -837,6 +918,14 @@ impl Writer {
                     Some(e) => {
                         counters.send_error(&e);
                         if let Some((lane, _, _)) = self.batch.get(at) {
+                            // A lossless lane retries a send that timed out (the daemon is alive
+                            // but slow); anything else is a counted drop.
+                            let lossless =
+                                self.spawner.config.overflow[*lane as usize] == Overflow::Block;
+                            if lossless && is_timeout(&e) {
+                                thread::park_timeout(MIN_IDLE_SLEEP);
+                                continue;
+                            }
                             counters.drop_record(*lane, DropReason::SendError);
                             at += 1;
                         }
@@ -903,6 +992,14 @@ impl Writer {
             }
         }
     }
+}
+
+/// Whether a send failed only because the daemon did not make room within the send timeout.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// `fastsyslog: dropped N records (lane, reason) since <time>`; with several lanes or reasons,
@@ -1061,6 +1158,8 @@ mod tests {
         out: Mutex<mpsc::Sender<Sent>>,
         gate: Option<Mutex<mpsc::Receiver<()>>>,
         fail: bool,
+        /// The first this-many batches fail with a send timeout (EAGAIN).
+        timeouts: std::sync::atomic::AtomicUsize,
     }
 
     impl Transport for MockTransport {
@@ -1085,6 +1184,13 @@ mod tests {
             if self.fail {
                 return (0, Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)));
             }
+            let timeouts = &self.timeouts;
+            if timeouts
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return (0, Some(io::Error::from_raw_os_error(libc::EAGAIN)));
+            }
             let copy = batch.iter().map(|(p, m)| (p.value(), m.to_vec())).collect();
             // The test may have stopped listening; that is not the writer's concern.
             let _ = self.out.lock().unwrap().send(copy);
@@ -1101,12 +1207,17 @@ mod tests {
     }
 
     fn setup(config: Config, gated: bool, fail: bool) -> Setup {
+        setup_with_timeouts(config, gated, fail, 0)
+    }
+
+    fn setup_with_timeouts(config: Config, gated: bool, fail: bool, timeouts: usize) -> Setup {
         let (out, batches) = mpsc::channel();
         let (permits, gate) = mpsc::channel();
         let transport = Arc::new(Mutex::new(Some(MockTransport {
             out: Mutex::new(out),
             gate: gated.then(|| Mutex::new(gate)),
             fail,
+            timeouts: std::sync::atomic::AtomicUsize::new(timeouts),
         })));
         let make: TransportFactory = Box::new(move || {
             let t = transport.lock().unwrap().take().expect("made once");
@@ -1483,6 +1594,51 @@ mod tests {
             !crate::stats::is_stuck(0, u64::MAX),
             "0 means not in a send"
         );
+    }
+
+    #[test]
+    fn lossless_lane_retries_timed_out_sends_and_others_drop() {
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (16, Overflow::Block)),
+            false,
+            false,
+            3,
+        );
+        push(&s.handle, Lane::Bulk, "kept");
+        assert!(s.handle.flush(LONG));
+        assert_eq!(texts(&s.batches), ["kept"]);
+        let stats = s.counters.snapshot(0);
+        assert_eq!((stats.written, stats.dropped_total()), (1, 0));
+        assert_eq!(stats.send_errors, vec![(libc::EAGAIN, 3)]);
+
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (16, Overflow::Block)),
+            false,
+            false,
+            1,
+        );
+        push(&s.handle, Lane::Error, "lost");
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_for(Lane::Error, DropReason::SendError), 1);
+    }
+
+    #[test]
+    fn a_long_idle_writer_parks_and_the_next_record_wakes_it() {
+        let s = setup(Config::default(), false, false);
+        let shared = Arc::clone(&s.handle.lanes().shared);
+        // Waits for the writer's own state change (about DEEP_SLEEP_AFTER), not a fixed sleep.
+        while !shared.parked.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
+        push(&s.handle, Lane::Bulk, "wake");
+        assert!(
+            !shared.parked.load(Ordering::SeqCst),
+            "the caller cleared the flag"
+        );
+        // Delivered by the wake-up, well before the 100 ms poll bound would have.
+        let batch = s.batches.recv_timeout(DEEP_SLEEP_POLL / 2);
+        assert_eq!(batch.map(|b| b.len()), Ok(1));
     }
 
     #[test]
