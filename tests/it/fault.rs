@@ -6,8 +6,9 @@
 //! (`builder.rs`), strict start-up against a missing path (`builder.rs`), and the renderer's golden
 //! bytes (`format.rs`). What is here checks the same promises end to end, at the daemon's files.
 //!
-//! Wall time: about 10 s on a 2-core machine (the full-size concurrency run adds about 25 s). The concurrency case runs 16 threads x 5 000 records
-//! by default; `FASTSYSLOG_FAULT_FULL=1` runs the full 16 x 50 000.
+//! Wall time: about 10 s on a 2-core machine. The concurrency case runs 16 threads x 5 000
+//! records by default; `FASTSYSLOG_FAULT_FULL=1` runs the full 16 x 50 000 (about 25 s
+//! more).
 
 mod invariants;
 
