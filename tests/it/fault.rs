@@ -1386,3 +1386,38 @@ fn overflow_block(b: Builder) -> Builder {
     b.overflow(Lane::Error, Overflow::Block)
         .overflow(Lane::Bulk, Overflow::Block)
 }
+
+#[test]
+fn hostile_input_rfc5424_structured_data_parses_at_the_daemon() {
+    let daemon = Rsyslogd::builder()
+        .file_with_template("sd.log", "%app-name%|%procid%|%structured-data%|%msg%\\n")
+        .start();
+    let logger = builder(&daemon.socket(), Mode::Sync)
+        .format(Format::Rfc5424)
+        .build()
+        .unwrap();
+    let token = support::token("sd");
+    logger.log(
+        &log::Record::builder()
+            .level(log::Level::Info)
+            .target("fault")
+            .args(format_args!("{token} m\n[x]"))
+            .key_values(&[
+                ("q", "a\"b\\c]d"),
+                ("bad key=]\"", "v"),
+                (&"k".repeat(40) as &str, "long name"),
+            ])
+            .build(),
+    );
+    let raw = daemon.wait_for_raw("sd.log", &token);
+    let k32 = "k".repeat(32);
+    // rsyslog parsed the STRUCTURED-DATA (it would be `-` and part of MSG otherwise) and kept the
+    // escapes as RFC 5424 requires them.
+    assert_eq!(
+        raw[0],
+        format!(
+            "{IDENT}|{}|[fields@32473 q=\"a\\\"b\\\\c\\]d\" bad_key___=\"v\" {k32}=\"long name\"]|{token} m\\n[x]",
+            std::process::id()
+        )
+    );
+}
