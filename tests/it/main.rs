@@ -25,3 +25,11 @@ mod daemon_config;
 // with the central tier killed and restarted under 100k records.
 #[cfg(feature = "log")]
 mod fleet;
+// The background writer: lossless and drop policies against a stopped daemon, the dropped-records
+// summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
+#[cfg(all(feature = "log", feature = "background"))]
+mod worker;
+// Fault tolerance and hostile input: daemon absent, restarting or hung; bad sockets; oversize and
+// malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
+#[cfg(all(feature = "log", feature = "background"))]
+mod fault;
