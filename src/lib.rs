@@ -10,14 +10,14 @@ mod daemon_config;
 mod error;
 mod facility;
 mod format;
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub mod layer;
 mod logger;
 mod pipeline;
 mod route;
 mod severity;
 mod stats;
-#[cfg(feature = "layer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-pub mod layer;
 mod subscriber;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -42,6 +42,9 @@ pub use crate::pipeline::WorkerGuard;
 pub use crate::route::{Match, Rule};
 pub use crate::severity::{ParseSeverityError, Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use crate::subscriber::{init_tracing, Subscriber};
 
 /// The pipeline of the logger installed by `init`, for [`stats()`].
 static GLOBAL: OnceLock<Arc<pipeline::Pipeline>> = OnceLock::new();
