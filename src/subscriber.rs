@@ -858,3 +858,413 @@ impl Builder {
 pub fn init_tracing() -> Result<WorkerGuard, Error> {
     Builder::from_env().init_tracing()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Facility, Match, Mode};
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    use tracing::dispatcher::{self, Dispatch};
+
+    /// A datagram receiver in its own temp dir, standing in for the daemon.
+    struct Sink {
+        _dir: tempfile::TempDir,
+        path: std::path::PathBuf,
+        rx: UnixDatagram,
+    }
+
+    impl Sink {
+        fn new() -> Sink {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log.sock");
+            let rx = UnixDatagram::bind(&path).unwrap();
+            // Sync mode sends before the macro returns; the timeout only bounds a failing test.
+            rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            Sink {
+                _dir: dir,
+                path,
+                rx,
+            }
+        }
+
+        fn builder(&self, filter: &str) -> Builder {
+            Builder::new()
+                .socket(&self.path)
+                .mode(Mode::Sync)
+                .ident("t")
+                .filter(filter)
+        }
+
+        fn dispatch(&self, filter: &str) -> Dispatch {
+            Dispatch::new(self.builder(filter).build_subscriber().unwrap())
+        }
+
+        fn recv(&self) -> String {
+            let mut buf = vec![0; 65536];
+            let n = self.rx.recv(&mut buf).expect("a datagram");
+            String::from_utf8(buf[..n].to_vec()).unwrap()
+        }
+
+        /// Asserts nothing more was sent (sync mode: everything sent already arrived).
+        fn assert_empty(&self) {
+            self.rx.set_nonblocking(true).unwrap();
+            let mut buf = [0; 1024];
+            let got = self.rx.recv(&mut buf);
+            self.rx.set_nonblocking(false).unwrap();
+            if let Ok(n) = got {
+                panic!("unexpected {:?}", String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    }
+
+    fn text(value: Value<'_>) -> String {
+        match value {
+            Value::Str(s) => s.to_owned(),
+            Value::Bool(v) => v.to_string(),
+            Value::I64(v) => v.to_string(),
+            Value::U64(v) => v.to_string(),
+            Value::I128(v) => v.to_string(),
+            Value::U128(v) => v.to_string(),
+            Value::F64(v) => v.to_string(),
+            Value::Display(v) => v.to_string(),
+            Value::Debug(v) => format!("{v:?}"),
+        }
+    }
+
+    type Chain = Vec<(String, Vec<(String, String)>)>;
+
+    fn collect(spans: &dyn Spans) -> Chain {
+        let mut out = Vec::new();
+        spans.visit(&mut |name, fields| {
+            let mut kv = Vec::new();
+            fields.visit(&mut |k, v| kv.push((k.to_owned(), text(v))));
+            out.push((name.to_owned(), kv));
+        });
+        out
+    }
+
+    fn with_sub<R>(mut f: impl FnMut(&Subscriber) -> R) -> R {
+        dispatcher::get_default(|d| f(d.downcast_ref::<Subscriber>().expect("our subscriber")))
+    }
+
+    /// The span chain an event emitted here would carry.
+    fn current_chain() -> Chain {
+        with_sub(|sub| match sub.current() {
+            Some(leaf) => collect(&SpanChain {
+                table: &sub.spans,
+                leaf,
+            }),
+            None => Vec::new(),
+        })
+    }
+
+    fn live() -> usize {
+        with_sub(|sub| sub.spans.live())
+    }
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn event_carries_message_and_fields() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            tracing::info!(status = 200u16, path = "/a", "GET {}", "/a");
+        });
+        let got = sink.recv();
+        assert!(got.starts_with("<142>"), "local1.info: {got}");
+        assert!(got.contains("GET /a"), "{got}");
+        assert!(got.contains("status") && got.contains("path"), "{got}");
+        assert!(!got.contains("message"), "message is not a field: {got}");
+    }
+
+    #[test]
+    fn nested_spans_chain_outermost_first_with_recorded_fields() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let outer = tracing::info_span!("req", method = "GET", user = tracing::field::Empty);
+            let _o = outer.enter();
+            outer.record("user", "bob");
+            let inner = tracing::info_span!("db", table = "users", rows = 3u64, ok = true);
+            let _i = inner.enter();
+            assert_eq!(
+                current_chain(),
+                vec![
+                    ("req".to_owned(), kv(&[("method", "GET"), ("user", "bob")])),
+                    (
+                        "db".to_owned(),
+                        kv(&[("table", "users"), ("rows", "3"), ("ok", "true")])
+                    ),
+                ]
+            );
+            outer.record("method", "POST");
+            assert_eq!(current_chain()[0].1[0], ("method".into(), "POST".into()));
+            tracing::info!(n = 1, "inside");
+        });
+        assert!(sink.recv().contains("inside"));
+    }
+
+    #[test]
+    fn explicit_parent_and_root_events() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let detached = tracing::info_span!("job", id = 7);
+            let entered = tracing::info_span!("req");
+            let _e = entered.enter();
+            with_sub(|sub| {
+                // The current span is `req`; an explicit parent overrides it.
+                let cur = sub.current().unwrap();
+                assert_eq!(sub.spans.metadata(&cur).unwrap().name(), "req");
+                let job = collect(&SpanChain {
+                    table: &sub.spans,
+                    leaf: detached.id().unwrap(),
+                });
+                assert_eq!(job, vec![("job".to_owned(), kv(&[("id", "7")]))]);
+            });
+            let child = tracing::info_span!(parent: &detached, "step");
+            let _c = child.enter();
+            assert_eq!(
+                current_chain()
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+                ["job", "step"]
+            );
+            assert_eq!(tracing::Span::current().metadata().unwrap().name(), "step");
+        });
+    }
+
+    /// A callsite of our own, so the test can call `register_callsite` directly.
+    struct TestCallsite(&'static Metadata<'static>);
+
+    impl tracing_core::Callsite for TestCallsite {
+        fn set_interest(&self, _interest: Interest) {
+            // The test asks the subscriber directly; there is no cache to update.
+        }
+        fn metadata(&self) -> &Metadata<'_> {
+            self.0
+        }
+    }
+
+    static DB_DEBUG_CS: TestCallsite = TestCallsite(&DB_DEBUG);
+    static DB_DEBUG: Metadata<'static> = tracing_core::metadata! {
+        name: "db debug",
+        target: "app::db",
+        level: Level::DEBUG,
+        fields: &[],
+        callsite: &DB_DEBUG_CS,
+        kind: tracing_core::metadata::Kind::EVENT,
+    };
+    static WEB_DEBUG_CS: TestCallsite = TestCallsite(&WEB_DEBUG);
+    static WEB_DEBUG: Metadata<'static> = tracing_core::metadata! {
+        name: "web debug",
+        target: "app::web",
+        level: Level::DEBUG,
+        fields: &[],
+        callsite: &WEB_DEBUG_CS,
+        kind: tracing_core::metadata::Kind::EVENT,
+    };
+
+    #[test]
+    fn disabled_callsites_get_interest_never() {
+        use tracing_core::Subscriber as _;
+        let sink = Sink::new();
+        let sub = sink
+            .builder("info,app::db=debug")
+            .build_subscriber()
+            .unwrap();
+        assert!(sub.register_callsite(&DB_DEBUG).is_always());
+        assert!(sub.register_callsite(&WEB_DEBUG).is_never());
+        assert!(sub.enabled(&DB_DEBUG));
+        assert!(!sub.enabled(&WEB_DEBUG));
+        assert_eq!(sub.max_level_hint(), Some(LevelFilter::DEBUG));
+        let off = sink.builder("off").build_subscriber().unwrap();
+        assert_eq!(off.max_level_hint(), Some(LevelFilter::OFF));
+        assert!(off.register_callsite(&DB_DEBUG).is_never());
+    }
+
+    #[test]
+    fn disabled_events_and_spans_send_nothing() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("warn,app::db=debug"), || {
+            tracing::info!(target: "app::web", "dropped");
+            tracing::debug!(target: "app::db", "kept");
+            let span = tracing::info_span!(target: "app::web", "web");
+            assert!(span.is_disabled());
+            assert_eq!(live(), 0);
+        });
+        assert!(sink.recv().contains("kept"));
+        sink.assert_empty();
+    }
+
+    #[test]
+    fn clone_and_close_count_references() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let span = tracing::info_span!("a");
+            let copy = span.clone();
+            assert_eq!(live(), 1);
+            drop(span);
+            assert_eq!(live(), 1, "the clone keeps it open");
+            drop(copy);
+            assert_eq!(live(), 0);
+
+            // A child keeps its parent's fields alive after the parent's last handle is gone.
+            let parent = tracing::info_span!("parent", p = 1);
+            let child = tracing::info_span!(parent: &parent, "child");
+            drop(parent);
+            assert_eq!(live(), 2);
+            let _e = child.enter();
+            assert_eq!(current_chain()[0], ("parent".to_owned(), kv(&[("p", "1")])));
+            drop(_e);
+            drop(child);
+            assert_eq!(live(), 0);
+        });
+    }
+
+    #[test]
+    fn closed_span_ids_are_reused_with_a_new_generation() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let first = tracing::info_span!("a").id().unwrap();
+            let second = tracing::info_span!("b").id().unwrap();
+            assert_eq!(decode(&first).0, decode(&second).0, "same slot");
+            assert_ne!(first, second, "different generation");
+            with_sub(|sub| {
+                assert!(sub.spans.metadata(&first).is_none(), "stale id");
+                assert_eq!(sub.slots(), 1);
+            });
+        });
+    }
+
+    #[test]
+    fn million_spans_across_threads_keep_the_table_bounded() {
+        let sink = Sink::new();
+        let dispatch = sink.dispatch("info");
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let dispatch = dispatch.clone();
+                std::thread::spawn(move || {
+                    dispatcher::with_default(&dispatch, || {
+                        for i in 0..125_000u64 {
+                            let outer = tracing::info_span!("outer", t, i);
+                            let _e = outer.enter();
+                            let inner = tracing::info_span!("inner");
+                            drop(inner);
+                        }
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let sub = dispatch.downcast_ref::<Subscriber>().unwrap();
+        assert_eq!(sub.spans.live(), 0);
+        // At most two spans per thread are ever open at once.
+        assert!(sub.slots() <= 8, "{} slots", sub.slots());
+    }
+
+    #[test]
+    fn events_outside_spans_take_no_lock() {
+        let sink = Sink::new();
+        let dispatch = sink.dispatch("info");
+        let sub = dispatch.downcast_ref::<Subscriber>().unwrap();
+        let held = sub.spans.write();
+        let (tx, rx) = mpsc::channel();
+        let thread = {
+            let dispatch = dispatch.clone();
+            std::thread::spawn(move || {
+                dispatcher::with_default(&dispatch, || tracing::info!("no span"));
+                tx.send(()).unwrap();
+            })
+        };
+        let sent = rx.recv_timeout(Duration::from_secs(10));
+        drop(held);
+        thread.join().unwrap();
+        assert!(sent.is_ok(), "the event waited for the span table lock");
+        assert!(sink.recv().contains("no span"));
+    }
+
+    #[test]
+    fn routes_by_target_and_by_field() {
+        let sink = Sink::new();
+        let sub = sink
+            .builder("info")
+            .route(Match::Field("access".into()), Facility::Local0)
+            .build_subscriber()
+            .unwrap();
+        dispatcher::with_default(&Dispatch::new(sub), || {
+            tracing::info!(target: "access", "by target");
+            tracing::info!(access = true, "by field");
+            tracing::info!(access = false, "not access");
+            tracing::warn!("plain");
+        });
+        let got: Vec<String> = (0..4).map(|_| sink.recv()).collect();
+        assert!(
+            got[0].starts_with("<134>") && got[0].contains("by target"),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("<134>") && got[1].contains("by field"),
+            "{got:?}"
+        );
+        assert!(got[2].starts_with("<142>"), "{got:?}");
+        assert!(got[3].starts_with("<140>"), "local1.warning: {got:?}");
+    }
+
+    #[test]
+    fn log_records_keep_their_original_target() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("warn,access=info"), || {
+            let record = |target: &'static str, msg| {
+                tracing_log::format_trace(
+                    &log::Record::builder()
+                        .args(format_args!("{msg}"))
+                        .level(log::Level::Info)
+                        .target(target)
+                        .module_path_static(Some("server::http"))
+                        .file_static(Some("src/http.rs"))
+                        .line(Some(42))
+                        .build(),
+                )
+                .unwrap();
+            };
+            record("access", "GET /");
+            record("app", "filtered by its own target");
+        });
+        let got = sink.recv();
+        assert!(got.starts_with("<134>"), "routed by target access: {got}");
+        assert!(got.contains("GET /"), "{got}");
+        assert!(!got.contains("log."), "no tracing-log fields: {got}");
+        sink.assert_empty();
+    }
+
+    #[test]
+    fn panicking_field_is_counted_not_propagated() {
+        struct Boom;
+        impl fmt::Debug for Boom {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("boom")
+            }
+        }
+        let sink = Sink::new();
+        let sub = sink.builder("info").build_subscriber().unwrap();
+        let guard = sub.guard();
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        dispatcher::with_default(&Dispatch::new(sub), || {
+            tracing::info!(bad = ?Boom, "x");
+        });
+        std::panic::set_hook(hook);
+        assert_eq!(guard.stats().dropped_total(), 1);
+        assert_eq!(guard.stats().written, 0);
+        sink.assert_empty();
+    }
+}
