@@ -240,9 +240,9 @@ impl tracing_core::Subscriber for Subscriber {
                     table: &self.spans,
                     leaf,
                 };
-                dispatch_event(&self.pipeline, event, Some(&chain));
+                dispatch_event(&self.pipeline, event, Some(&chain), false);
             }
-            None => dispatch_event(&self.pipeline, event, None),
+            None => dispatch_event(&self.pipeline, event, None, false),
         }
     }
 
@@ -324,7 +324,7 @@ struct SpanData {
 }
 
 /// The deepest span chain an event renders; deeper (pathological) chains lose their outermost spans.
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 fn encode(index: usize, generation: u32) -> Id {
     let low = (index as u64) + 1;
@@ -532,12 +532,15 @@ pub(crate) fn enabled_by(pipeline: &Pipeline, metadata: &Metadata<'_>) -> bool {
 
 /// Sends one tracing event through `pipeline`, with `spans` as its span chain.
 ///
-/// `log` records forwarded by tracing-log are filtered and routed by their original target. Never
-/// panics: a panicking `Debug` impl is counted as a dropped record.
+/// With `gate`, the directives are checked here (the layer, which does not own callsite interest);
+/// without it the caller already filtered by callsite. `log` records forwarded by tracing-log are
+/// always filtered and routed by their original target. Never panics: a panicking `Debug` impl is
+/// counted as a dropped record.
 pub(crate) fn dispatch_event(
     pipeline: &Pipeline,
     event: &tracing_core::Event<'_>,
     spans: Option<&dyn Spans>,
+    gate: bool,
 ) {
     let level = log_level(event.metadata().level());
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -551,7 +554,12 @@ pub(crate) fn dispatch_event(
                 }
                 (meta.target(), true)
             }
-            None => (event.metadata().target(), false),
+            None => {
+                if gate && !enabled_by(pipeline, event.metadata()) {
+                    return;
+                }
+                (event.metadata().target(), false)
+            }
         };
         let fields = EventFields { event, from_log };
         // The message is handed over from inside the field visitor, where tracing lends it: that
