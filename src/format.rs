@@ -179,7 +179,6 @@ pub(crate) struct Renderer {
     pub(crate) max_len: usize,
 }
 
-
 /// The marker literal, as a macro so the closing sequences below can be built with `concat!`.
 macro_rules! marker {
     () => {
@@ -845,7 +844,13 @@ fn json_body(o: &mut Out<'_>, rec: &Record<'_>) {
 }
 
 /// `,"key":value`.
-fn json_member(o: &mut Out<'_>, key: &str, value: Value<'_>, tail: &'static str, str_tail: &'static str) {
+fn json_member(
+    o: &mut Out<'_>,
+    key: &str,
+    value: Value<'_>,
+    tail: &'static str,
+    str_tail: &'static str,
+) {
     if o.full {
         return;
     }
@@ -901,7 +906,11 @@ fn sd_body(o: &mut Out<'_>, rec: &Record<'_>) {
             return;
         }
         if !open {
-            o.safe(if o.buf.len() == start { TAIL_SD_NONE } else { TAIL_TEXT });
+            o.safe(if o.buf.len() == start {
+                TAIL_SD_NONE
+            } else {
+                TAIL_TEXT
+            });
             o.push(b"[fields");
             o.push(SD_ENTERPRISE.as_bytes());
             open = true;

@@ -193,3 +193,83 @@ impl Builder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscriber::tests::{body, collect, kv, nested_event, FnSpans, Sink};
+    use crate::Format;
+    use tracing::dispatcher::{self, Dispatch};
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::Registry;
+
+    fn dispatch(sink: &Sink, filter: &str, format: Format) -> Dispatch {
+        let layer = sink.builder(filter).format(format).build_layer().unwrap();
+        Dispatch::new(tracing_subscriber::registry().with(layer))
+    }
+
+    #[test]
+    fn layer_renders_like_the_subscriber() {
+        let sink = Sink::new();
+        dispatcher::with_default(&dispatch(&sink, "info", Format::Logfmt), nested_event);
+        assert_eq!(
+            body(&sink.recv()),
+            r#"done req.method=GET req.path="/a b" db.name=users db.rows=3 status=200 ok=true"#
+        );
+        dispatcher::with_default(&dispatch(&sink, "info", Format::Json), nested_event);
+        assert_eq!(
+            body(&sink.recv()),
+            r#"@cee: {"msg":"done","spans":[{"name":"req","method":"GET","path":"/a b"},{"name":"db","_name":"users","rows":3}],"status":200,"ok":true}"#
+        );
+    }
+
+    #[test]
+    fn layer_keeps_recorded_span_fields_in_extensions() {
+        let sink = Sink::new();
+        dispatcher::with_default(&dispatch(&sink, "info", Format::Logfmt), || {
+            let outer = tracing::info_span!("outer", a = 1, b = tracing::field::Empty);
+            outer.record("b", "x");
+            outer.record("a", 2);
+            let inner = tracing::info_span!(parent: &outer, "inner", c = ?vec![1]);
+            dispatcher::get_default(|d| {
+                let registry = d.downcast_ref::<Registry>().expect("registry");
+                let leaf = registry.span(&inner.id().unwrap()).unwrap();
+                let spans = FnSpans(&|v: &mut dyn FnMut(&str, &dyn Fields)| {
+                    visit_from_root(leaf.scope(), 0, v)
+                });
+                assert_eq!(
+                    collect(&spans),
+                    vec![
+                        ("outer".to_owned(), kv(&[("a", "2"), ("b", "x")])),
+                        ("inner".to_owned(), kv(&[("c", "[1]")])),
+                    ]
+                );
+            });
+        });
+    }
+
+    #[test]
+    fn layer_applies_the_builder_directives_and_routes() {
+        let sink = Sink::new();
+        let layer = sink
+            .builder("warn,app=debug")
+            .route(
+                crate::Match::Field("access".into()),
+                crate::Facility::Local0,
+            )
+            .build_layer()
+            .unwrap();
+        let guard = layer.guard();
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "other", "filtered");
+            tracing::debug!(target: "app", "kept");
+            tracing::info!(target: "app", access = true, "access");
+        });
+        assert_eq!(body(&sink.recv()), "kept");
+        let access = sink.recv();
+        assert!(access.starts_with("<134>"), "{access}");
+        sink.assert_empty();
+        assert_eq!(guard.stats().written, 2);
+    }
+}

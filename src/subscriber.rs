@@ -62,7 +62,7 @@ use crate::Builder;
 /// |---|---|
 /// | logfmt | `MESSAGE req.method=GET db.table=users status=200` (span fields before event fields) |
 /// | JSON | `"spans":[{"name":"req","method":"GET"},{"name":"db","table":"users"}]` |
-/// | RFC 5424 | `[span1@32473 name="req" method="GET"][span2@32473 name="db" table="users"]` |
+/// | RFC 5424 | `[span1@32473 name="req" method="GET"][span2@32473 name="db" table="users"]`, before `[fields@32473 …]` |
 ///
 /// `follows_from` links are accepted and not rendered.
 ///
@@ -868,7 +868,7 @@ pub fn init_tracing() -> Result<WorkerGuard, Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Facility, Match, Mode};
     use std::os::unix::net::UnixDatagram;
@@ -877,14 +877,14 @@ mod tests {
     use tracing::dispatcher::{self, Dispatch};
 
     /// A datagram receiver in its own temp dir, standing in for the daemon.
-    struct Sink {
+    pub(crate) struct Sink {
         _dir: tempfile::TempDir,
         path: std::path::PathBuf,
         rx: UnixDatagram,
     }
 
     impl Sink {
-        fn new() -> Sink {
+        pub(crate) fn new() -> Sink {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("log.sock");
             let rx = UnixDatagram::bind(&path).unwrap();
@@ -897,7 +897,7 @@ mod tests {
             }
         }
 
-        fn builder(&self, filter: &str) -> Builder {
+        pub(crate) fn builder(&self, filter: &str) -> Builder {
             Builder::new()
                 .socket(&self.path)
                 .mode(Mode::Sync)
@@ -909,14 +909,14 @@ mod tests {
             Dispatch::new(self.builder(filter).build_subscriber().unwrap())
         }
 
-        fn recv(&self) -> String {
+        pub(crate) fn recv(&self) -> String {
             let mut buf = vec![0; 65536];
             let n = self.rx.recv(&mut buf).expect("a datagram");
             String::from_utf8(buf[..n].to_vec()).unwrap()
         }
 
         /// Asserts nothing more was sent (sync mode: everything sent already arrived).
-        fn assert_empty(&self) {
+        pub(crate) fn assert_empty(&self) {
             self.rx.set_nonblocking(true).unwrap();
             let mut buf = [0; 1024];
             let got = self.rx.recv(&mut buf);
@@ -927,7 +927,7 @@ mod tests {
         }
     }
 
-    fn text(value: Value<'_>) -> String {
+    pub(crate) fn text(value: Value<'_>) -> String {
         match value {
             Value::Str(s) => s.to_owned(),
             Value::Bool(v) => v.to_string(),
@@ -941,9 +941,9 @@ mod tests {
         }
     }
 
-    type Chain = Vec<(String, Vec<(String, String)>)>;
+    pub(crate) type Chain = Vec<(String, Vec<(String, String)>)>;
 
-    fn collect(spans: &dyn Spans) -> Chain {
+    pub(crate) fn collect(spans: &dyn Spans) -> Chain {
         let mut out = Vec::new();
         spans.visit(&mut |name, fields| {
             let mut kv = Vec::new();
@@ -972,7 +972,16 @@ mod tests {
         with_sub(|sub| sub.spans.live())
     }
 
-    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// A closure as [`Spans`], for tests.
+    pub(crate) struct FnSpans<'f>(pub(crate) &'f dyn Fn(&mut dyn FnMut(&str, &dyn Fields)));
+
+    impl Spans for FnSpans<'_> {
+        fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields)) {
+            (self.0)(visitor)
+        }
+    }
+
+    pub(crate) fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -987,9 +996,7 @@ mod tests {
         });
         let got = sink.recv();
         assert!(got.starts_with("<142>"), "local1.info: {got}");
-        assert!(got.contains("GET /a"), "{got}");
-        assert!(got.contains("status") && got.contains("path"), "{got}");
-        assert!(!got.contains("message"), "message is not a field: {got}");
+        assert_eq!(body(&got), "GET /a status=200 path=/a");
     }
 
     #[test]
@@ -1252,6 +1259,53 @@ mod tests {
         assert!(got.contains("GET /"), "{got}");
         assert!(!got.contains("log."), "no tracing-log fields: {got}");
         sink.assert_empty();
+    }
+
+    /// The body after the RFC 3164 header `<PRI>Mmm dd hh:mm:ss t[pid]: `.
+    pub(crate) fn body(msg: &str) -> &str {
+        let start = msg.find("]: ").expect("3164 header") + 3;
+        &msg[start..]
+    }
+
+    /// Emits the same event in two nested spans; the caller checks the rendering.
+    pub(crate) fn nested_event() {
+        let req = tracing::info_span!("req", method = "GET", path = "/a b");
+        let _r = req.enter();
+        let db = tracing::info_span!("db", name = "users", rows = tracing::field::Empty);
+        let _d = db.enter();
+        db.record("rows", 3u64);
+        tracing::info!(status = 200u16, ok = true, "done");
+    }
+
+    #[test]
+    fn span_fields_render_in_every_format() {
+        use crate::Format;
+        let sink = Sink::new();
+        let sub = |format| {
+            Dispatch::new(
+                sink.builder("info")
+                    .format(format)
+                    .build_subscriber()
+                    .unwrap(),
+            )
+        };
+        dispatcher::with_default(&sub(Format::Logfmt), nested_event);
+        assert_eq!(
+            body(&sink.recv()),
+            r#"done req.method=GET req.path="/a b" db.name=users db.rows=3 status=200 ok=true"#
+        );
+        dispatcher::with_default(&sub(Format::Json), nested_event);
+        assert_eq!(
+            body(&sink.recv()),
+            r#"@cee: {"msg":"done","spans":[{"name":"req","method":"GET","path":"/a b"},{"name":"db","_name":"users","rows":3}],"status":200,"ok":true}"#
+        );
+        dispatcher::with_default(&sub(Format::Rfc5424), nested_event);
+        let got = sink.recv();
+        let sd = got.find(" - [").expect("MSGID then SD") + 3;
+        assert_eq!(
+            &got[sd..],
+            r#"[span1@32473 name="req" method="GET" path="/a b"][span2@32473 name="db" _name="users" rows="3"][fields@32473 status="200" ok="true"] done"#
+        );
     }
 
     #[test]
