@@ -12,3 +12,6 @@ mod unix_socket;
 mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 mod log_adapter;
+// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
+#[cfg(feature = "tracing")]
+mod tracing_adapter;
