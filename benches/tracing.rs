@@ -3,7 +3,8 @@
 //! - `disabled`: a disabled `debug!` with tracing's no-subscriber baseline first (measured before
 //!   any subscriber exists, as the first benchmark of the binary), then with a fastsyslog
 //!   [`Subscriber`](fastsyslog::Subscriber) whose directives disable it by level, and by target
-//!   (the level passes `max_level_hint`, the callsite's `Interest::never` stops it).
+//!   (the level passes `max_level_hint`, the callsite's `Interest::never` stops it), and the same
+//!   per-target case with tracing-subscriber's `EnvFilter` for comparison.
 //! - `enabled`: one event with 3 fields inside 2 spans (one field each), next to the same record
 //!   (same message, same 5 key-values, same bytes on the wire) through the `log` path; and 3 fields
 //!   with no span next to 3 key-values through `log`.
@@ -72,6 +73,21 @@ fn disabled(c: &mut Criterion) {
     );
     group.bench_function("fastsyslog_by_target", |b| {
         let _default = dispatcher::set_default(&by_target);
+        b.iter(|| tracing::debug!(target: "app::web", n = black_box(1), "disabled"))
+    });
+
+    // The same per-target case with tracing-subscriber's `EnvFilter`: what any subscriber pays once
+    // a directive enables DEBUG somewhere (the macro's level check passes, the callsite's cached
+    // interest stops it).
+    let env_filter = {
+        use tracing_subscriber::prelude::*;
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(tracing_subscriber::EnvFilter::new("info,app::db=debug")),
+        )
+    };
+    group.bench_function("env_filter_by_target", |b| {
+        let _default = dispatcher::set_default(&env_filter);
         b.iter(|| tracing::debug!(target: "app::web", n = black_box(1), "disabled"))
     });
     group.finish();
