@@ -197,7 +197,7 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscriber::tests::{body, collect, kv, nested_event, FnSpans, Sink};
+    use crate::subscriber::tests::{body, collect, kv, nested_event, FnSpans, Sink, SpanVisitor};
     use crate::Format;
     use tracing::dispatcher::{self, Dispatch};
     use tracing_subscriber::prelude::*;
@@ -234,9 +234,7 @@ mod tests {
             dispatcher::get_default(|d| {
                 let registry = d.downcast_ref::<Registry>().expect("registry");
                 let leaf = registry.span(&inner.id().unwrap()).unwrap();
-                let spans = FnSpans(&|v: &mut dyn FnMut(&str, &dyn Fields)| {
-                    visit_from_root(leaf.scope(), 0, v)
-                });
+                let spans = FnSpans(&|v: SpanVisitor<'_>| visit_from_root(leaf.scope(), 0, v));
                 assert_eq!(
                     collect(&spans),
                     vec![

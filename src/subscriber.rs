@@ -972,8 +972,11 @@ pub(crate) mod tests {
         with_sub(|sub| sub.spans.live())
     }
 
+    /// What [`Spans::visit`] takes.
+    pub(crate) type SpanVisitor<'v> = &'v mut dyn FnMut(&str, &dyn Fields);
+
     /// A closure as [`Spans`], for tests.
-    pub(crate) struct FnSpans<'f>(pub(crate) &'f dyn Fn(&mut dyn FnMut(&str, &dyn Fields)));
+    pub(crate) struct FnSpans<'f>(pub(crate) &'f dyn Fn(SpanVisitor<'_>));
 
     impl Spans for FnSpans<'_> {
         fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields)) {
