@@ -24,13 +24,14 @@ use std::sync::Arc;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::Event;
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::error::Error;
 use crate::format::{Fields, NoFields, Spans};
 use crate::pipeline::{Pipeline, WorkerGuard};
-use crate::subscriber::{dispatch_event, SpanFields, MAX_DEPTH};
+use crate::subscriber::{dispatch_event, enabled_by, SpanFields, MAX_DEPTH};
 use crate::Builder;
 
 /// A `tracing_subscriber::Layer` that sends every event it sees to syslog, with the fields of the
@@ -119,17 +120,22 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // The builder's directives, before any span lookup. Records from `log` carry tracing-log's
+        // placeholder target here; `dispatch_event` checks them by their original target.
+        if !event.is_log() && !enabled_by(&self.pipeline, event.metadata()) {
+            return;
+        }
         let in_span = if event.is_contextual() {
             ctx.current_span().id().is_some()
         } else {
             event.parent().is_some()
         };
         if !in_span {
-            dispatch_event(&self.pipeline, event, None, true);
+            dispatch_event(&self.pipeline, event, None);
             return;
         }
         let chain = ScopeChain { ctx: &ctx, event };
-        dispatch_event(&self.pipeline, event, Some(&chain), true);
+        dispatch_event(&self.pipeline, event, Some(&chain));
     }
 }
 
@@ -263,11 +269,25 @@ mod tests {
             tracing::info!(target: "other", "filtered");
             tracing::debug!(target: "app", "kept");
             tracing::info!(target: "app", access = true, "access");
+            // `log` records are gated by their own target, not tracing-log's placeholder.
+            for (target, level) in [("app", log::Level::Debug), ("other", log::Level::Info)] {
+                tracing_log::format_trace(
+                    &log::Record::builder()
+                        .args(format_args!("from log"))
+                        .level(level)
+                        .target(target)
+                        .build(),
+                )
+                .unwrap();
+            }
         });
         assert_eq!(body(&sink.recv()), "kept");
         let access = sink.recv();
         assert!(access.starts_with("<134>"), "{access}");
+        let from_log = sink.recv();
+        assert!(from_log.starts_with("<143>"), "{from_log}");
+        assert_eq!(body(&from_log), "from log");
         sink.assert_empty();
-        assert_eq!(guard.stats().written, 2);
+        assert_eq!(guard.stats().written, 3);
     }
 }

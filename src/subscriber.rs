@@ -240,9 +240,9 @@ impl tracing_core::Subscriber for Subscriber {
                     table: &self.spans,
                     leaf,
                 };
-                dispatch_event(&self.pipeline, event, Some(&chain), false);
+                dispatch_event(&self.pipeline, event, Some(&chain));
             }
-            None => dispatch_event(&self.pipeline, event, None, false),
+            None => dispatch_event(&self.pipeline, event, None),
         }
     }
 
@@ -335,7 +335,11 @@ fn encode(index: usize, generation: u32) -> Id {
 
 fn decode(id: &Id) -> (usize, u32) {
     let raw = id.into_u64();
-    ((raw & 0xFFFF_FFFF) as usize - 1, (raw >> 32) as u32)
+    // `wrapping_sub`: an id that is not ours (low half 0) maps to a slot that never exists.
+    (
+        ((raw & 0xFFFF_FFFF) as usize).wrapping_sub(1),
+        (raw >> 32) as u32,
+    )
 }
 
 // === impl SpanTable ===
@@ -532,15 +536,14 @@ pub(crate) fn enabled_by(pipeline: &Pipeline, metadata: &Metadata<'_>) -> bool {
 
 /// Sends one tracing event through `pipeline`, with `spans` as its span chain.
 ///
-/// With `gate`, the directives are checked here (the layer, which does not own callsite interest);
-/// without it the caller already filtered by callsite. `log` records forwarded by tracing-log are
-/// always filtered and routed by their original target. Never panics: a panicking `Debug` impl is
-/// counted as a dropped record.
+/// The caller has already applied the directives to the event's own metadata (by callsite
+/// interest, or in the layer's `on_event`); `log` records forwarded by tracing-log are filtered and
+/// routed here by their original target. Never panics: a panicking `Debug` impl is counted as a
+/// dropped record.
 pub(crate) fn dispatch_event(
     pipeline: &Pipeline,
     event: &tracing_core::Event<'_>,
     spans: Option<&dyn Spans>,
-    gate: bool,
 ) {
     let level = log_level(event.metadata().level());
     let result = catch_unwind(AssertUnwindSafe(|| {
@@ -554,12 +557,7 @@ pub(crate) fn dispatch_event(
                 }
                 (meta.target(), true)
             }
-            None => {
-                if gate && !enabled_by(pipeline, event.metadata()) {
-                    return;
-                }
-                (event.metadata().target(), false)
-            }
+            None => (event.metadata().target(), false),
         };
         let fields = EventFields { event, from_log };
         // The message is handed over from inside the field visitor, where tracing lends it: that
