@@ -345,13 +345,23 @@ fn custom_routes_first_match_wins() {
     emit(&logger, Level::Info, "app", &no, format_args!("5 {t}"));
     emit(&logger, Level::Info, "access", &[], format_args!("6 {t}"));
     emit(&logger, Level::Info, "auditor", &[], format_args!("7 {t}"));
+    // A flag field is on for any value but `false`, `0` and "".
+    let zero = [("access", Value::from(0u64))];
+    let empty = [("access", Value::from(""))];
+    let word = [("access", Value::from("yes"))];
+    emit(&logger, Level::Info, "app", &zero, format_args!("8 {t}"));
+    emit(&logger, Level::Info, "app", &empty, format_args!("9 {t}"));
+    emit(&logger, Level::Info, "app", &word, format_args!("10 {t}"));
 
     let p = pid();
-    let all = daemon.wait_for_token(Rsyslogd::ALL, &t, 7);
+    let all = daemon.wait_for_token(Rsyslogd::ALL, &t, 10);
     let l = |pri, msg: &str| {
         let kv = match msg {
             "4" => " access=true",
             "5" => " access=false",
+            "8" => " access=0",
+            "9" => " access=\"\"",
+            "10" => " access=yes",
             _ => "",
         };
         expect_line(pri, "it-routes", &p, &format!("{msg} {t}{kv}"))
@@ -366,9 +376,12 @@ fn custom_routes_first_match_wins() {
             l(158, "5"),
             l(158, "6"),
             l(158, "7"),
+            l(158, "8"),
+            l(158, "9"),
+            l(134, "10"),
         ]
     );
-    assert_eq!(daemon.lines_with(Rsyslogd::LOCAL0, &t).len(), 1);
+    assert_eq!(daemon.lines_with(Rsyslogd::LOCAL0, &t).len(), 2);
     assert_eq!(daemon.lines_with(Rsyslogd::LOCAL1, &t).len(), 0);
 }
 

@@ -66,6 +66,7 @@ pub(crate) fn run_child_with_devlog(
             std::os::unix::fs::MetadataExt::dev(&m),
         )
     });
+    let dev_mounts_before = dev_mounts();
     let unshare = which("unshare").unwrap_or_else(|| {
         panic!("unshare not found: apt-get install -y util-linux (needed for the libc tests)")
     });
@@ -85,7 +86,16 @@ pub(crate) fn run_child_with_devlog(
         .arg(std::env::current_exe().expect("current_exe"));
     configure_child(&mut cmd, test, socket, token, envs);
     cmd.env(DEVLOG_TARGET_ENV, socket);
-    let out = run_checked(cmd);
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || run_checked(cmd)))
+        .unwrap_or_else(|panic| {
+            let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+            panic!(
+                "{msg}\n\nThe libc tests need a private mount namespace: `unshare -m` as root, or \
+             `unshare -Urm` with unprivileged user namespaces enabled. In a container, run it \
+             with CAP_SYS_ADMIN and without the default seccomp/AppArmor profile (for Docker: \
+             --privileged)."
+            )
+        });
     let after = Path::new("/dev/log").symlink_metadata().ok().map(|m| {
         (
             m.file_type(),
@@ -94,7 +104,25 @@ pub(crate) fn run_child_with_devlog(
         )
     });
     assert_eq!(before, after, "the host's /dev/log changed");
+    assert_eq!(
+        dev_mounts_before,
+        dev_mounts(),
+        "the host's mounts under /dev changed"
+    );
     out
+}
+
+/// This process's mount points at or under `/dev` (field 5 of `/proc/self/mountinfo`), sorted.
+fn dev_mounts() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| *p == "/dev" || p.starts_with("/dev/"))
+        .map(str::to_owned)
+        .collect();
+    points.sort();
+    points
 }
 
 /// In the child: panics unless `/dev/log` is the symlink to the test daemon's socket that
@@ -109,12 +137,15 @@ pub(crate) fn assert_private_devlog() {
     );
 }
 
+/// Whether the effective uid is 0, from `/proc/self/status` (no `unsafe` `geteuid` in the tests).
 fn is_root() -> bool {
-    // `id -u` avoids `unsafe` (libc::geteuid) in the tests; the crate denies `unsafe_code`.
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
+            // Uid: real effective saved filesystem
+            line.split_whitespace().nth(2).map(|euid| euid == "0")
+        })
         .unwrap_or(false)
 }
 

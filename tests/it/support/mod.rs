@@ -21,19 +21,36 @@
 //! #[test]
 //! fn init_child() {
 //!     let Some(socket) = support::child_role("log_adapter::init_child") else { return };
-//!     // ... act; panic on failure (the parent sees exit code 101 and the output) ...
+//!     let t = support::child_token();
+//!     // ... act, putting `t` in every message; panic on failure (the parent sees exit code 101
+//!     // and the child's output). Print anything the parent should check to stdout.
 //! }
 //!
 //! #[test]
 //! fn init_sets_max_level() {
 //!     let daemon = Rsyslogd::start();
-//!     let out = support::run_child("log_adapter::init_child", daemon.socket(), &[("K", "v")]);
-//!     // ... out.pid is the child's pid; assert on daemon's files ...
+//!     let t = support::token("init");
+//!     let child = support::run_child(
+//!         "log_adapter::init_child", &daemon.socket(), &t, &[("FASTSYSLOG_MODE", "sync")]);
+//!     // child.pid is the pid its records carry; child.output its stdout/stderr.
+//!     let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, &t, 1);
 //! }
 //! ```
 //!
-//! [`devlog::run_child_with_devlog`] does the same inside `unshare -m` with `/dev/log` pointing at
-//! the daemon's socket.
+//! The child's environment has `FASTSYSLOG_*` and `RUST_LOG` removed, then the given pairs set.
+//! A child runs at most [`CHILD_TIMEOUT`]; the parent panics unless it exited 0 with "1 passed"
+//! (so a misspelt test name that selects nothing fails too).
+//!
+//! [`devlog::run_child_with_devlog`] does the same inside `unshare -m` (`-Urm` when not root) with
+//! `/dev/log` a symlink to the daemon's socket; the child calls
+//! [`devlog::assert_private_devlog`] before it logs.
+//!
+//! # Reading results
+//!
+//! [`Rsyslogd::wait_for_token`] waits with [`retry`] (30 × 100 ms) until a file has `n` lines
+//! carrying the token and returns exactly those; [`Rsyslogd::wait_for`] takes any predicate. To
+//! check that something never arrives, send a later record that does arrive (datagrams from one
+//! socket are processed in order) and then look with [`Rsyslogd::lines_with`].
 #![allow(dead_code)] // Each test module uses a different subset.
 
 pub(crate) mod devlog;
@@ -164,7 +181,55 @@ pub(crate) fn configure_child(
     }
 }
 
-/// Runs `cmd` to completion (bounded: it is killed after 60 s), and panics with its output unless
+/// How long a child test may run before it is killed.
+pub(crate) const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits for `child` and collects its output; kills it (through its own handle, so never another
+/// process that reused the pid) when it runs longer than `limit`.
+fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                // A read error only shortens the diagnostic output.
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    use std::io::Read;
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            // Ours and not yet reaped, so the pid is still this child's.
+            let _ = child.kill();
+            break child.wait().expect("wait for the killed child");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// Runs `cmd` to completion (bounded: it is killed after [`CHILD_TIMEOUT`]), and panics with its output unless
 /// it succeeded and libtest ran exactly one test.
 pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
     use std::process::Stdio;
@@ -175,20 +240,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         .spawn()
         .unwrap_or_else(|e| panic!("could not spawn {cmd:?}: {e}"));
     let pid = child.id();
-    // A watchdog so a hung child fails the test instead of hanging the run.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(60)).is_err() {
-            // The child is ours and still running: end it by its pid.
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-        }
-    });
-    let output = child.wait_with_output().expect("wait for child");
-    drop(done_tx);
-    watchdog.join().expect("watchdog");
+    let output = wait_bounded(child, CHILD_TIMEOUT);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -197,6 +249,16 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         output.status
     );
     ChildOutput { pid, output }
+}
+
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no `unsafe`
+/// in the tests, and no dependency on procps' `/bin/kill`). Returns whether it succeeded.
+pub(crate) fn kill(sig: &str, pid: u32) -> bool {
+    Command::new("sh")
+        .args(["-c", "kill \"$1\" \"$2\"", "sh", sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 /// Re-runs this binary with only `test` acting (see the module docs) and the daemon's `socket`
@@ -362,6 +424,14 @@ mod tests {
         assert!(daemon.lines_with(Rsyslogd::LOCAL0, &t).is_empty());
         daemon.cont();
         daemon.wait_for_token(Rsyslogd::LOCAL0, &t, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "rsyslogd not found: apt-get install -y rsyslog")]
+    fn a_missing_daemon_fails_with_the_install_hint() {
+        let _daemon = Rsyslogd::builder()
+            .binary("/nonexistent/sbin/rsyslogd")
+            .start();
     }
 
     #[test]

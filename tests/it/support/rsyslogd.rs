@@ -92,6 +92,7 @@ impl Line {
 pub(crate) struct Builder {
     extra: Vec<String>,
     max_message_size: Option<String>,
+    binary: Option<PathBuf>,
 }
 
 impl Builder {
@@ -118,10 +119,20 @@ impl Builder {
         self
     }
 
+    /// Runs this rsyslogd binary instead of looking for one (`/usr/sbin/rsyslogd`, then `$PATH`).
+    pub(crate) fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
     /// Writes the config and starts the daemon; panics (with the install hint when the binary is
     /// missing, or with the daemon's output when it does not come up).
     pub(crate) fn start(self) -> Rsyslogd {
-        let binary = find_rsyslogd().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
+        let binary = match &self.binary {
+            Some(path) => Some(path.clone()).filter(|p| p.is_file()),
+            None => find_rsyslogd(),
+        }
+        .unwrap_or_else(|| panic!("{INSTALL_HINT}"));
         let dir = tempfile::Builder::new()
             .prefix("fastsyslog-it-")
             .tempdir()
@@ -323,12 +334,8 @@ impl Rsyslogd {
 
     fn signal(&self, sig: &str) {
         let pid = self.pid().expect("the daemon is running");
-        let status = Command::new("kill")
-            .arg(sig)
-            .arg(pid.to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid} failed");
+        let status = super::kill(sig, pid);
+        assert!(status, "kill {sig} {pid} failed");
     }
 
     /// The path of an output file in the daemon's directory.
