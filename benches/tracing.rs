@@ -7,7 +7,7 @@
 //!   per-target case with tracing-subscriber's `EnvFilter` for comparison.
 //! - `enabled`: one event with 3 fields inside 2 spans (one field each), next to the same record
 //!   (same message, same 5 key-values, same bytes on the wire) through the `log` path; and 3 fields
-//!   with no span next to 3 key-values through `log`.
+//!   with no span next to 3 key-values through `log`; and a bare message through both.
 //!
 //! Enabled records are rendered and sent in sync mode: group `enabled` to a `UnixDatagram` in a
 //! temp dir that a thread drains (the numbers include the `send(2)` and the wake-up of the reader
@@ -128,6 +128,10 @@ fn enabled_group(c: &mut Criterion, name: &str, builder: impl Fn(&str) -> Builde
             )
         })
     });
+    group.bench_function("tracing_0_fields", |b| {
+        let _default = dispatcher::set_default(&subscriber);
+        b.iter(|| tracing::info!("{}", black_box("request done")))
+    });
     group.bench_function("tracing_3_fields", |b| {
         let _default = dispatcher::set_default(&subscriber);
         b.iter(|| {
@@ -167,6 +171,17 @@ fn enabled_group(c: &mut Criterion, name: &str, builder: impl Fn(&str) -> Builde
                         ("path", Value::from("/users/42")),
                         ("ok", Value::from(true)),
                     ],
+                )
+            })
+        });
+        group.bench_function("log_0_kv", |b| {
+            b.iter(|| {
+                logger.log(
+                    &log::Record::builder()
+                        .level(log::Level::Info)
+                        .target("app")
+                        .args(format_args!("{}", black_box("request done")))
+                        .build(),
                 )
             })
         });

@@ -33,6 +33,9 @@ pub use crate::builder::{
 pub use crate::error::{Error, ErrorKind};
 pub use crate::facility::{Facility, ParseFacilityError};
 pub use crate::format::{Format, Header};
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub use crate::layer::Layer;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
