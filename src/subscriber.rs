@@ -434,8 +434,11 @@ impl SpanTable {
             }
             let mut slab = self.write();
             let (index, _) = decode(&id);
-            if slab.get(&id).is_none() {
-                break;
+            // Re-checked under the write lock: a child created in between (from a stale id; never
+            // through a live `Span`) may have taken a reference again, and then the span stays.
+            match slab.get(&id) {
+                Some(slot) if slot.refs.load(Ordering::Acquire) == 0 => {}
+                _ => break,
             }
             let slot = &mut slab.slots[index];
             let span = slot.span.take();
