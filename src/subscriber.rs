@@ -64,8 +64,8 @@ use crate::Builder;
 /// | JSON | `"spans":[{"name":"req","method":"GET"},{"name":"db","table":"users"}]` |
 /// | RFC 5424 | `[span1@32473 name="req" method="GET"][span2@32473 name="db" table="users"]`, before `[fields@32473 …]` |
 ///
-/// A span field that collides with a reserved key is written with a leading `_` (JSON: `name`,
-/// `msg`, `spans`, `truncated`; RFC 5424: `name`). A chain deeper than 64 spans loses its
+/// A span field called `name` is written `_name` (JSON and RFC 5424), as an event field called
+/// `msg`, `spans` or `truncated` is in JSON. A chain deeper than 64 spans loses its
 /// outermost spans. `follows_from` links are accepted and not rendered.
 ///
 /// # Routing
