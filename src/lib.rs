@@ -34,6 +34,9 @@ pub use crate::daemon_config::DaemonConfig;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::facility::{Facility, ParseFacilityError};
 pub use crate::format::{Format, Header};
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub use crate::layer::Layer;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
@@ -41,6 +44,9 @@ pub use crate::pipeline::WorkerGuard;
 pub use crate::route::{Match, Rule};
 pub use crate::severity::{ParseSeverityError, Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use crate::subscriber::{init_tracing, Subscriber};
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{

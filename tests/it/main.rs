@@ -33,3 +33,6 @@ mod worker;
 // malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
 #[cfg(all(feature = "log", feature = "background"))]
 mod fault;
+// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
+#[cfg(feature = "tracing")]
+mod tracing_adapter;
