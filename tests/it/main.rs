@@ -17,6 +17,14 @@ mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
+// Generated rsyslog/syslog-ng configs in the real daemons (syslog-ng fetched from the Debian
+// archive into the target dir); the shipped example configs; `access_and_errors` against rsyslogd.
+#[cfg(feature = "log")]
+mod daemon_config;
+// The two-tier RELP setup: local rsyslogd -> omrelp (disk-assisted queue) -> central rsyslogd,
+// with the central tier killed and restarted under 100k records.
+#[cfg(feature = "log")]
+mod fleet;
 // The background writer: lossless and drop policies against a stopped daemon, the dropped-records
 // summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
 #[cfg(all(feature = "log", feature = "background"))]
