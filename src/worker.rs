@@ -171,6 +171,8 @@ pub(crate) struct Config {
     pub(crate) capacity: [usize; 2],
     /// Overflow policy per lane, indexed by `Lane as usize`.
     pub(crate) overflow: [Overflow; 2],
+    /// How often a parked idle writer looks at its lanes ([`DEEP_SLEEP_POLL`]; tests raise it).
+    pub(crate) deep_sleep_poll: Duration,
 }
 
 impl Default for Config {
@@ -178,6 +180,7 @@ impl Default for Config {
         Config {
             capacity: [DEFAULT_ERROR_QUEUE_CAPACITY, DEFAULT_BULK_QUEUE_CAPACITY],
             overflow: [DEFAULT_ERROR_OVERFLOW, DEFAULT_BULK_OVERFLOW],
+            deep_sleep_poll: DEEP_SLEEP_POLL,
         }
     }
 }
@@ -857,7 +860,7 @@ impl Writer {
             // the announcement is not left waiting for the poll bound.
             self.shared.parked.store(true, Ordering::SeqCst);
             if self.rx.iter().all(Receiver::is_empty) {
-                thread::park_timeout(DEEP_SLEEP_POLL);
+                thread::park_timeout(self.spawner.config.deep_sleep_poll);
             }
             self.shared.parked.store(false, Ordering::SeqCst);
         }
@@ -1252,6 +1255,7 @@ mod tests {
         Config {
             capacity: [error.0, bulk.0],
             overflow: [error.1, bulk.1],
+            ..Config::default()
         }
     }
 
@@ -1635,7 +1639,12 @@ mod tests {
 
     #[test]
     fn a_long_idle_writer_parks_and_the_next_record_wakes_it() {
-        let s = setup(Config::default(), false, false);
+        // With a poll interval of a minute, only the caller's wake-up can deliver in time.
+        let config = Config {
+            deep_sleep_poll: Duration::from_secs(60),
+            ..Config::default()
+        };
+        let s = setup(config, false, false);
         let shared = Arc::clone(&s.handle.lanes().shared);
         // Waits for the writer's own state change (about DEEP_SLEEP_AFTER), not a fixed sleep.
         while !shared.parked.load(Ordering::SeqCst) {
@@ -1646,8 +1655,7 @@ mod tests {
             !shared.parked.load(Ordering::SeqCst),
             "the caller cleared the flag"
         );
-        // Delivered by the wake-up, well before the 100 ms poll bound would have.
-        let batch = s.batches.recv_timeout(DEEP_SLEEP_POLL / 2);
+        let batch = s.batches.recv_timeout(LONG);
         assert_eq!(batch.map(|b| b.len()), Ok(1));
     }
 
