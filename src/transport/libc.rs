@@ -46,14 +46,9 @@ pub(crate) fn send(priority: Priority, msg: &CStr) {
     }
 }
 
-/// Closes the process's syslog connection (`closelog(3)`).
-///
-/// This is process-wide: it also closes the connection of any other library in the process that
-/// uses `syslog(3)`; glibc reopens it on that library's next call.
-pub(crate) fn close() {
-    // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
-    unsafe { libc::closelog() }
-}
+// The crate never calls `closelog(3)`: the connection is process-wide, so closing it would also
+// close it under any other library in the process that uses syslog(3), and glibc would reopen it on
+// the next call anyway. The descriptor lives until the process exits.
 
 /// The cached pid; 0 means "not read since start-up or the last fork".
 static PID: AtomicU32 = AtomicU32::new(0);
