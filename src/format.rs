@@ -122,9 +122,9 @@ impl Fields for NoFields {
     }
 }
 
-impl Fields for [(&str, Value<'_>)] {
+impl Fields for &[(&str, Value<'_>)] {
     fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
-        for (k, v) in self {
+        for (k, v) in self.iter() {
             visitor(k, *v);
         }
     }

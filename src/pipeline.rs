@@ -83,9 +83,19 @@ impl Pipeline {
     pub(crate) fn dispatch(&self, event: &Event<'_>) {
         let lane = Lane::for_level(event.level);
         let facility = if self.router.uses_fields() {
-            self.router.route(event.target, event.level, &mut |key| {
-                has_truthy_field(event.fields, key)
-            })
+            // A field rule formats user values (`Display`/`Debug`), which may panic.
+            let routed = catch_unwind(AssertUnwindSafe(|| {
+                self.router.route(event.target, event.level, &mut |key| {
+                    has_truthy_field(event.fields, key)
+                })
+            }));
+            match routed {
+                Ok(facility) => facility,
+                Err(_) => {
+                    self.counters.drop_record(lane, DropReason::Panic);
+                    return;
+                }
+            }
         } else {
             self.router.route(event.target, event.level, &mut |_| false)
         };
@@ -296,5 +306,52 @@ impl WorkerGuard {
 impl Drop for WorkerGuard {
     fn drop(&mut self) {
         self.pipeline.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use super::*;
+    use crate::{Builder, Facility, Match, Mode};
+
+    struct Panics;
+
+    impl fmt::Display for Panics {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("user Display impl panicked")
+        }
+    }
+
+    #[test]
+    fn a_panicking_value_under_a_field_rule_is_counted_not_raised() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = Builder::new()
+            .socket(dir.path().join("absent.sock"))
+            .mode(Mode::Sync)
+            .route(Match::Field("access".into()), Facility::Local0)
+            .build_pipeline()
+            .unwrap();
+        let fields: [(&str, Value<'_>); 1] = [("access", Value::Display(&Panics))];
+        let event = Event {
+            level: log::Level::Info,
+            target: "app",
+            message: &"hello",
+            fields: &&fields[..],
+            spans: None,
+        };
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let outcome = catch_unwind(AssertUnwindSafe(|| pipeline.dispatch(&event)));
+        std::panic::set_hook(quiet);
+        assert!(outcome.is_ok(), "dispatch must not unwind");
+        let stats = pipeline.stats();
+        assert_eq!(
+            stats.dropped_for(Lane::Bulk, DropReason::Panic),
+            1,
+            "{stats:?}"
+        );
+        assert_eq!(stats.written, 0);
     }
 }
