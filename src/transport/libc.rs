@@ -373,7 +373,7 @@ pub mod __testing {
     /// What another library in the process does: `openlog(ident, LOG_NDELAY [| LOG_PID], facility)`.
     ///
     /// glibc keeps one ident, option set and default facility per process, so this changes what
-    /// the crate's libc transport sends from then on (see docs/reliability.md).
+    /// the crate's libc transport sends from then on (see the README, "Reliability and security").
     pub fn foreign_openlog(ident: &'static CStr, with_pid: bool, facility: Facility) {
         let option = if with_pid {
             libc::LOG_PID | libc::LOG_NDELAY
