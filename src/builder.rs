@@ -90,6 +90,8 @@ impl Default for Mode {
 /// | [`send_timeout`](Builder::send_timeout) | 100 ms | — |
 /// | [`flush_timeout`](Builder::flush_timeout) | 2 s | — |
 /// | [`strict`](Builder::strict) | `false` | — |
+/// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | — |
+/// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | — |
 ///
 /// # Examples
 ///
