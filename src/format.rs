@@ -6,6 +6,26 @@
 //! decided while writing: the renderer remembers the latest *safe cut point* (a char boundary
 //! outside any escape sequence, together with the bytes that close the syntax there and mark the
 //! cut) that still fits, stops writing once the limit is passed, and then cuts back to that point.
+//!
+//! Rules beyond the wire-format notes, in one place for the README:
+//! - Order: message, then span fields (outermost span first), then event fields, in every format
+//!   (RFC 5424: `[span1@32473 ..][span2@32473 ..][fields@32473 ..] MSG`; JSON: `msg`, `spans`,
+//!   then the event fields).
+//! - `\uXXXX` escapes use lowercase hex (`\u001b`). JSON uses the short escapes `\"` `\\` `\n`
+//!   `\r` `\t` and `\uXXXX` for every other control character (`\u0008`, not `\b`).
+//! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
+//!   `name` becomes `_name` in RFC 5424 as in JSON.
+//! - A cut never splits a key, a number or an escape sequence: a field whose key or number does
+//!   not fit is left out whole. A string value may be cut inside (`k="abc" [truncated]`), but is
+//!   never cut right after its opening quote. A logfmt `Display`/`Debug` value that is cut stays
+//!   quoted even when its kept part would not need quotes (its quoting is only known at its end).
+//! - With nothing left of the message body, the marker stands alone (`ident[pid]: [truncated]`).
+//! - If `max_len` cannot even hold the header and the shortest marked body (a tiny limit with a
+//!   long ident or host name), the header alone is sent (RFC 5424: with `-` as STRUCTURED-DATA),
+//!   or as much of it as fits; `render` still returns `true`.
+//! - The RFC 3164 ident and the RFC 5424 APP-NAME/HOSTNAME are sanitized once more here (`_` for
+//!   anything that could break the line or the header), APP-NAME cut to 48 and HOSTNAME to 255
+//!   characters; an empty host name or ident is written as `-` in RFC 5424.
 
 use std::fmt;
 use std::str::FromStr;
@@ -348,16 +368,6 @@ impl Esc {
             1 => Esc::Json,
             2 => Esc::Logfmt,
             _ => Esc::Sd,
-        }
-    }
-
-    #[inline(always)]
-    const fn mask(self) -> u8 {
-        match self {
-            Esc::Msg => C_CTRL | C_LEAD,
-            Esc::Json => C_CTRL | C_QUOTE | C_LEAD,
-            Esc::Logfmt => C_CTRL | C_QUOTE | C_SPACE | C_LEAD,
-            Esc::Sd => C_CTRL | C_QUOTE | C_BRACKET | C_LEAD,
         }
     }
 
@@ -1725,7 +1735,8 @@ mod tests {
     #[test]
     fn limit_exactly_at_one_under_one_over() {
         let msg = "x".repeat(100);
-        let fields = [("k", Value::Str("value"))];
+        // A bare `Display` value last: its provisional opening quote must not count.
+        let fields = [("k", Value::Str("value")), ("d", Value::Display(&"plain"))];
         for format in [Format::Logfmt, Format::Json, Format::Rfc5424] {
             for framing in [H3164, H5424, LIBC] {
                 if format == Format::Rfc5424 && framing != H5424 {
