@@ -684,7 +684,7 @@ impl fmt::Write for Escaper<'_, '_> {
 }
 
 /// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) through an [`Escaper`];
-/// returns whether it could stay a bare logfmt value and whether it wrote anything.
+/// returns whether nothing in it would force quotes around a logfmt value.
 fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -> bool {
     let mut w = Escaper {
         out,
