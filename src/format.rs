@@ -426,7 +426,13 @@ fn u128_digits(mut n: u128, digits: &mut [u8; 39]) -> usize {
         digits[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    let mut m = n as u64;
+    u64_digits(n as u64, &mut digits[..i])
+}
+
+/// Writes `m` in decimal at the end of `digits` (at least 20 bytes); returns where it starts.
+#[inline]
+fn u64_digits(mut m: u64, digits: &mut [u8]) -> usize {
+    let mut i = digits.len();
     while m >= 100 {
         let pair = (m % 100) as usize * 2;
         m /= 100;
@@ -632,6 +638,21 @@ impl Out<'_> {
         self.push(&digits[i..]);
     }
 
+    /// Appends a number (atomic, never cut).
+    #[inline]
+    fn u64(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let i = u64_digits(n, &mut digits);
+        self.push(&digits[i..]);
+    }
+
+    fn i64(&mut self, n: i64) {
+        if n < 0 {
+            self.push(b"-");
+        }
+        self.u64(n.unsigned_abs());
+    }
+
     fn i128(&mut self, n: i128) {
         if n < 0 {
             self.push(b"-");
@@ -817,10 +838,10 @@ impl Renderer {
 
     /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
     fn header_3164(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
-        o.push(b"<");
-        o.u128(u128::from(rec.priority.value()));
-        o.push(b">");
-        // `Mmm dd hh:mm:ss ` (glibc's `%h %e %T `) in one piece.
+        // `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `) built on the stack, pushed at once.
+        let mut head = [0u8; 26];
+        let pri = u64_digits(u64::from(rec.priority.value()), &mut head[..21]) - 1;
+        head[pri] = b'<';
         let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
         let two = |n: u8, pad: u8| {
             let n = n.min(99);
@@ -830,20 +851,22 @@ impl Renderer {
         let [h0, h1] = two(now.hour, b'0');
         let [m0, m1] = two(now.minute, b'0');
         let [s0, s1] = two(now.second, b'0');
-        o.push(&[
-            month[0], month[1], month[2], b' ', d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1,
-            b' ',
-        ]);
+        head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
+        o.push(&head[pri..]);
+        o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
         o.sanitized(&self.ident, &TABLE_IDENT, is_ident_char, usize::MAX);
-        o.push(b"[");
-        o.u128(u128::from(pid));
-        o.push(b"]: ");
+        // `[PID]: `
+        let mut tail = [0u8; 23];
+        tail[20..].copy_from_slice(b"]: ");
+        let start = u64_digits(u64::from(pid), &mut tail[..20]) - 1;
+        tail[start] = b'[';
+        o.push(&tail[start..]);
     }
 
     /// `<PRI>1 2026-11-22T20:34:36.123456+01:00 HOST APP PID - ` (STRUCTURED-DATA follows).
     fn header_5424(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
         o.push(b"<");
-        o.u128(u128::from(rec.priority.value()));
+        o.u64(u64::from(rec.priority.value()));
         o.push(b">1 ");
         let year = now.year.clamp(0, 9999) as u16;
         o.two((year / 100) as u8, b'0');
@@ -890,7 +913,7 @@ impl Renderer {
             o.sanitized(&self.ident, &TABLE_NOT_PRINT, is_print_ascii, MAX_APP_NAME);
         }
         o.push(b" ");
-        o.u128(u128::from(pid));
+        o.u64(u64::from(pid));
         o.push(b" - ");
     }
 
@@ -981,8 +1004,8 @@ fn scalar(o: &mut Out<'_>, value: Value<'_>) {
     match value {
         Value::Bool(true) => o.push(b"true"),
         Value::Bool(false) => o.push(b"false"),
-        Value::I64(n) => o.i128(i128::from(n)),
-        Value::U64(n) => o.u128(u128::from(n)),
+        Value::I64(n) => o.i64(n),
+        Value::U64(n) => o.u64(n),
         Value::I128(n) => o.i128(n),
         Value::U128(n) => o.u128(n),
         Value::F64(v) if v.is_nan() => o.push(b"NaN"),
@@ -1085,7 +1108,7 @@ fn sd_body(o: &mut Out<'_>, rec: &Record<'_>) {
             n += 1;
             o.safe(if n == 1 { TAIL_SD_NONE } else { TAIL_TEXT });
             o.push(b"[span");
-            o.u128(u128::from(n));
+            o.u64(u64::from(n));
             o.push(SD_ENTERPRISE.as_bytes());
             o.push(b" name=\"");
             text(o, Value::Str(name), Esc::Sd, None);
