@@ -101,6 +101,8 @@ pub(crate) fn fork_generation() -> u32 {
 
 /// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it.
 pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
     // are a valid value; localtime_r overwrites it.
@@ -138,6 +140,56 @@ pub(crate) fn hostname() -> Option<String> {
         .filter(|h| !h.is_empty())
 }
 
+/// The most messages one [`sendmmsg`] call sends; callers loop for longer batches. 64 keeps the
+/// header arrays on the stack small (about 5 KiB) while one syscall still carries a typical batch.
+#[cfg(target_os = "linux")]
+pub(crate) const SENDMMSG_MAX: usize = 64;
+
+/// Sends up to [`SENDMMSG_MAX`] of `msgs` as separate datagrams on the connected socket `fd` with
+/// one `sendmmsg(2)` call. Returns how many were sent, in order; fewer than asked means the next
+/// one failed (calling again reports its error). An error means the first one failed.
+#[cfg(target_os = "linux")]
+pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+
+    let n = msgs.len().min(SENDMMSG_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iovecs = [empty; SENDMMSG_MAX];
+    for (iov, msg) in iovecs.iter_mut().zip(&msgs[..n]) {
+        // sendmsg only reads through iov_base; the `*mut` is what the C struct declares.
+        iov.iov_base = msg.as_ptr().cast_mut().cast();
+        iov.iov_len = msg.len();
+    }
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers (some targets add private
+    // padding fields, so it cannot be built with a literal); all-zero bytes are a valid value:
+    // null name/control pointers with zero lengths, no flags.
+    let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    let mut hdrs = [zeroed; SENDMMSG_MAX];
+    for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
+        hdr.msg_hdr.msg_iov = iov;
+        hdr.msg_hdr.msg_iovlen = 1;
+    }
+    // `n <= SENDMMSG_MAX`, so this never saturates.
+    let vlen = libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX);
+    // SAFETY: `hdrs[..n]` are initialised headers, each pointing at one iovec in `iovecs` that
+    // points at a borrowed `&[u8]` of exactly `iov_len` bytes; `hdrs`, `iovecs` and `msgs` all
+    // outlive the call and the kernel keeps no pointer after it returns. `vlen` equals `n`, so the
+    // kernel reads only initialised headers (it writes only their `msg_len` fields, and `hdrs` is
+    // mutably borrowed). `fd` is a live descriptor borrowed for the call.
+    let rc = unsafe { libc::sendmmsg(fd.as_raw_fd(), hdrs.as_mut_ptr(), vlen, libc::MSG_NOSIGNAL) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // rc is non-negative and at most `vlen` here.
+    Ok(usize::try_from(rc).unwrap_or(0))
+}
+
 /// The `syslog(3)` transport: glibc writes the header and owns the socket to `/dev/log`.
 #[derive(Debug)]
 pub(crate) struct LibcTransport {
@@ -165,6 +217,128 @@ impl super::Transport for LibcTransport {
     }
 }
 
+// === fork-safe per-process state (background writer) ===
+
+/// One value per process: a forked child replaces the value it inherited with its own, and never
+/// touches the inherited one, whose locks another thread of the parent may have held at fork time.
+///
+/// Readers pay one acquire load plus the relaxed [`fork_generation`] load. The inherited value is
+/// leaked in the child (its destructor could block on such a lock); only a value created in the
+/// current process is dropped.
+#[cfg(feature = "background")]
+pub(crate) struct ForkLocal<T: Send + Sync + 'static> {
+    /// Always a pointer from `Box::into_raw`, never null, never freed while `self` is alive.
+    ptr: std::sync::atomic::AtomicPtr<ForkSlot<T>>,
+}
+
+/// A value and the fork generation of the process that created it.
+#[cfg(feature = "background")]
+struct ForkSlot<T> {
+    generation: u32,
+    value: T,
+}
+
+#[cfg(feature = "background")]
+impl<T: Send + Sync + 'static> ForkLocal<T> {
+    /// Wraps `value`, created in the current process.
+    pub(crate) fn new(value: T) -> Self {
+        let slot = Box::new(ForkSlot {
+            generation: fork_generation(),
+            value,
+        });
+        ForkLocal {
+            ptr: std::sync::atomic::AtomicPtr::new(Box::into_raw(slot)),
+        }
+    }
+
+    fn slot(&self) -> &ForkSlot<T> {
+        let ptr = self.ptr.load(Ordering::Acquire);
+        // SAFETY: `ptr` came from `Box::into_raw` (in `new` or `get_or_replace`) and was published
+        // with a release store or CAS, which the acquire load above pairs with, so the slot is fully
+        // initialised. A slot is freed only in `Drop`, which has `&mut self`, so it outlives this
+        // `&self` borrow; replaced slots are leaked, never freed. `T: Sync` makes sharing `&T`
+        // between threads sound.
+        unsafe { &*ptr }
+    }
+
+    /// The value for this process: the current one, or, in a forked child that has not replaced
+    /// the inherited value yet, a new one from `make(previous)`. When two threads of the child
+    /// race, one value wins and the other is dropped.
+    pub(crate) fn get_or_replace(&self, make: impl FnOnce(&T) -> T) -> &T {
+        let generation = fork_generation();
+        let current = self.slot();
+        if current.generation == generation {
+            return &current.value;
+        }
+        let new = Box::into_raw(Box::new(ForkSlot {
+            generation,
+            value: make(&current.value),
+        }));
+        let expected = (current as *const ForkSlot<T>).cast_mut();
+        match self
+            .ptr
+            .compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // The inherited slot is leaked on purpose (see the type's docs).
+            Ok(_) => &self.slot().value,
+            Err(_) => {
+                // SAFETY: `new` came from `Box::into_raw` just above and the failed CAS did not
+                // publish it, so this thread owns it exclusively and frees it exactly once.
+                drop(unsafe { Box::from_raw(new) });
+                &self.slot().value
+            }
+        }
+    }
+}
+
+#[cfg(feature = "background")]
+impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
+    fn drop(&mut self) {
+        let ptr = *self.ptr.get_mut();
+        // SAFETY: `ptr` is a live slot from `Box::into_raw` (see `slot`) and `&mut self` means no
+        // borrow of it remains; it is only read here.
+        let generation = unsafe { (*ptr).generation };
+        if generation == fork_generation() {
+            // SAFETY: as above, and the slot was created in this process, so nothing else frees
+            // it: ownership moves back into a Box that is dropped once.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+        // Otherwise it was inherited through fork(): leaked, see the type's docs.
+    }
+}
+
+#[cfg(feature = "background")]
+impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ForkLocal")
+            .field(&self.slot().value)
+            .finish()
+    }
+}
+
+/// How many background writers are inside a transport call (`openlog`/`syslog`/a send) now. A
+/// forked child reads the value its parent had at the moment of `fork()`: non-zero means glibc's
+/// syslog lock may be held forever in the child (glibc 2.36 does not reset it at fork).
+#[cfg(feature = "background")]
+pub(crate) static WRITERS_IN_SEND: AtomicU32 = AtomicU32::new(0);
+
+/// Set once a process learns that its syslog lock may be held forever (inherited by its children).
+#[cfg(feature = "background")]
+static SYSLOG_LOCK_POISONED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `syslog(3)` may deadlock in this process because a writer of an ancestor was inside it
+/// at fork time. Call in a child before its first transport call; it re-arms the in-send count
+/// for the child's own writers.
+#[cfg(feature = "background")]
+pub(crate) fn syslog_lock_poisoned_after_fork() -> bool {
+    if WRITERS_IN_SEND.load(Ordering::SeqCst) != 0 {
+        SYSLOG_LOCK_POISONED.store(true, Ordering::SeqCst);
+        WRITERS_IN_SEND.store(0, Ordering::SeqCst);
+    }
+    SYSLOG_LOCK_POISONED.load(Ordering::SeqCst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +361,97 @@ mod tests {
     #[test]
     fn hostname_is_not_empty() {
         assert!(!hostname().expect("gethostname works").is_empty());
+    }
+}
+
+/// Hooks for the fault-tolerance integration tests (`tests/it/fault.rs`), which may not contain
+/// `unsafe` themselves: another library's `openlog`/`closelog`/`syslog`, and a raw `fork` with its
+/// `waitpid` and `_exit`. Re-exported as `fastsyslog::__testing`; not public API, no semver promise.
+#[doc(hidden)]
+pub mod __testing {
+    use std::ffi::CStr;
+    use std::io;
+
+    use super::FMT;
+    use crate::Facility;
+
+    /// What another library in the process does: `openlog(ident, LOG_NDELAY [| LOG_PID], facility)`.
+    ///
+    /// glibc keeps one ident, option set and default facility per process, so this changes what
+    /// the crate's libc transport sends from then on (see docs/reliability.md).
+    pub fn foreign_openlog(ident: &'static CStr, with_pid: bool, facility: Facility) {
+        let option = if with_pid {
+            libc::LOG_PID | libc::LOG_NDELAY
+        } else {
+            libc::LOG_NDELAY
+        };
+        // SAFETY: `ident` is NUL-terminated and `'static`, so the pointer glibc keeps stays valid
+        // for every later syslog(3) call; `option` and the facility come from libc constants.
+        unsafe { libc::openlog(ident.as_ptr(), option, facility.as_raw()) }
+    }
+
+    /// What another library does when it is done: `closelog()`, which is process-wide.
+    pub fn foreign_closelog() {
+        // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
+        unsafe { libc::closelog() }
+    }
+
+    /// Another library's `syslog(priority, "%s", msg)`; `priority` may omit the facility bits, as
+    /// plain `LOG_INFO` calls do, in which case glibc uses the `openlog` default facility.
+    pub fn foreign_syslog(priority: i32, msg: &CStr) {
+        // SAFETY: FMT and `msg` are valid NUL-terminated strings borrowed for the whole call; under
+        // FMT, `msg` is read only as data. glibc masks invalid priority bits itself (it logs an
+        // error and clears them), so any `i32` is accepted.
+        unsafe { libc::syslog(priority, FMT.as_ptr(), msg.as_ptr()) }
+    }
+
+    /// `fork(2)`: `Ok(0)` in the child, `Ok(child_pid)` in the parent.
+    ///
+    /// In the child only the calling thread exists; locks other threads held at the fork stay
+    /// locked there. That is exactly what the fork tests exercise: the crate must keep logging in
+    /// such a child without user code. The child should end with [`exit_now`].
+    pub fn fork() -> io::Result<u32> {
+        // SAFETY: fork takes no arguments and touches no memory of ours. Its hazard in a
+        // multithreaded parent (locks held by other threads stay locked in the child) is not a
+        // memory-safety precondition of the call; the child runs only the test's own code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // `pid` is non-negative here, so the conversion cannot fail.
+        Ok(u32::try_from(pid).unwrap_or(0))
+    }
+
+    /// Waits for the child `pid` (retrying on EINTR) and returns its exit code, or `128 + signal`
+    /// when a signal ended it.
+    pub fn wait(pid: u32) -> io::Result<i32> {
+        let pid = libc::pid_t::try_from(pid)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+        let mut status: libc::c_int = 0;
+        loop {
+            // SAFETY: `status` is a live, aligned local for the whole call; waitpid keeps no
+            // pointer to it.
+            let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if rc >= 0 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        if libc::WIFEXITED(status) {
+            Ok(libc::WEXITSTATUS(status))
+        } else {
+            Ok(128 + libc::WTERMSIG(status))
+        }
+    }
+
+    /// `_exit(code)`: ends a forked child at once, without running the parent's atexit handlers,
+    /// destructors or the test harness (which the child inherited mid-run).
+    pub fn exit_now(code: i32) -> ! {
+        // SAFETY: _exit takes an integer and never returns; it runs no user code, so no lock the
+        // parent's threads held at the fork is needed.
+        unsafe { libc::_exit(code) }
     }
 }

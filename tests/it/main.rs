@@ -1,1 +1,38 @@
-//! Integration tests: one binary (see Cargo.toml `[[test]]`).
+//! Integration tests: one binary (see Cargo.toml `[[test]]`), so the crate is linked once.
+//!
+//! Tests that need a syslog daemon start their own rsyslogd (see `support::rsyslogd`); they fail at
+//! once with an install hint when rsyslogd is missing, and never touch the machine's `/dev/log`.
+//! The modules below drive the crate through its `log` adapter, so they need the `log` feature
+//! (`cargo hack test --feature-powerset` builds this binary without it too).
+
+// Shared helpers: a private rsyslogd per test, tokens, `retry()`, child processes and the private
+// `/dev/log` namespace.
+mod support;
+// The unix datagram transport against rsyslogd: both headers, every body format, routing, severity.
+#[cfg(feature = "log")]
+mod unix_socket;
+// The libc `syslog(3)` transport through `/dev/log` inside a private mount namespace.
+#[cfg(feature = "log")]
+mod libc_devlog;
+// The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
+#[cfg(feature = "log")]
+mod log_adapter;
+// Generated rsyslog/syslog-ng configs in the real daemons (syslog-ng fetched from the Debian
+// archive into the target dir); the shipped example configs; `access_and_errors` against rsyslogd.
+#[cfg(feature = "log")]
+mod daemon_config;
+// The two-tier RELP setup: local rsyslogd -> omrelp (disk-assisted queue) -> central rsyslogd,
+// with the central tier killed and restarted under 100k records.
+#[cfg(feature = "log")]
+mod fleet;
+// The background writer: lossless and drop policies against a stopped daemon, the dropped-records
+// summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
+#[cfg(all(feature = "log", feature = "background"))]
+mod worker;
+// Fault tolerance and hostile input: daemon absent, restarting or hung; bad sockets; oversize and
+// malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
+#[cfg(all(feature = "log", feature = "background"))]
+mod fault;
+// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
+#[cfg(feature = "tracing")]
+mod tracing_adapter;
