@@ -15,10 +15,11 @@
 //!   `\r` `\t` and `\uXXXX` for every other control character (`\u0008`, not `\b`).
 //! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
 //!   `name` becomes `_name` in RFC 5424 as in JSON.
-//! - A cut never splits a key, a number or an escape sequence: a field whose key or number does
-//!   not fit is left out whole. A string value may be cut inside (`k="abc" [truncated]`), but is
-//!   never cut right after its opening quote. A logfmt `Display`/`Debug` value that is cut stays
-//!   quoted even when its kept part would not need quotes (its quoting is only known at its end).
+//! - A cut never splits a key, a number, a bare logfmt value or an escape sequence: a field whose
+//!   key, number or bare value does not fit is left out whole, so every kept `key=value` pair is
+//!   complete. A quoted value (logfmt, JSON, SD) may be cut inside (`k="abc" [truncated]`), but
+//!   never right after its opening quote. A logfmt `Display`/`Debug` value is streamed before its
+//!   quoting is known, so when cut it stays quoted even if its kept part would not need quotes.
 //! - With nothing left of the message body, the marker stands alone (`ident[pid]: [truncated]`).
 //! - If `max_len` cannot even hold the header and the shortest marked body (a tiny limit with a
 //!   long ident or host name), the header alone is sent (RFC 5424: with `-` as STRUCTURED-DATA),
@@ -963,7 +964,9 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
     o.sanitized(key, &TABLE_LOGFMT_KEY, is_logfmt_key_char, usize::MAX);
     o.push(b"=");
     match value {
-        Value::Str(v) if logfmt_bare(v) => o.run(v.as_bytes(), Some(TAIL_TEXT)),
+        // A bare value is never cut inside: what was kept would read as a complete value. When it
+        // does not fit, the whole field goes.
+        Value::Str(v) if logfmt_bare(v) => o.run(v.as_bytes(), None),
         Value::Str(v) => {
             o.push(b"\"");
             let mut bare = false;
@@ -1798,12 +1801,10 @@ mod tests {
             render(&r(25), "hi", &fields).0,
             "hi k=\"a b c \" [truncated]"
         );
-        // A bare string value cut stays bare.
+        // A bare string value is never cut inside (the rest would pass for a whole value): the
+        // field goes.
         let fields = [("k", Value::Str("abcdefghijklmnopqrstuvwxyz"))];
-        assert_eq!(
-            render(&r(30), "hi", &fields).0,
-            "hi k=abcdefghijklm [truncated]"
-        );
+        assert_eq!(render(&r(30), "hi", &fields).0, "hi [truncated]");
         // A `Display` value is streamed before it is known whether it needs quotes: cut before
         // its end, it stays quoted, even if what is left would not need quotes.
         let fields = [("k", Value::Display(&"abcdefghijklmnopqrstuvwxyz"))];
