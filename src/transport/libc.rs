@@ -46,14 +46,9 @@ pub(crate) fn send(priority: Priority, msg: &CStr) {
     }
 }
 
-/// Closes the process's syslog connection (`closelog(3)`).
-///
-/// This is process-wide: it also closes the connection of any other library in the process that
-/// uses `syslog(3)`; glibc reopens it on that library's next call.
-pub(crate) fn close() {
-    // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
-    unsafe { libc::closelog() }
-}
+// The crate never calls `closelog(3)`: the connection is process-wide, so closing it would also
+// close it under any other library in the process that uses syslog(3), and glibc would reopen it on
+// the next call anyway. The descriptor lives until the process exits.
 
 /// The cached pid; 0 means "not read since start-up or the last fork".
 static PID: AtomicU32 = AtomicU32::new(0);
@@ -453,5 +448,52 @@ pub mod __testing {
         // SAFETY: _exit takes an integer and never returns; it runs no user code, so no lock the
         // parent's threads held at the fork is needed.
         unsafe { libc::_exit(code) }
+    }
+
+    thread_local! {
+        /// Allocations (and reallocations) made by this thread. `const` and `Cell`: no lazy
+        /// initialisation and no destructor, so using it inside the allocator cannot recurse.
+        static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A global allocator that counts allocations per thread, so a test can tell the caller's
+    /// allocations from the background writer's (`tests/it/worker.rs`). Forwards to `System`.
+    #[derive(Debug)]
+    pub struct CountingAllocator;
+
+    /// Allocations and reallocations made by the calling thread so far under [`CountingAllocator`].
+    pub fn thread_allocations() -> u64 {
+        ALLOCS.with(std::cell::Cell::get)
+    }
+
+    // SAFETY: every method forwards to `System` with the arguments it was given, so `System`'s
+    // guarantees hold unchanged; counting touches only a `const` thread-local `Cell`.
+    unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+        unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+            // During thread teardown the slot may be gone; that allocation is then not counted.
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size), which
+            // is passed through unchanged.
+            unsafe { std::alloc::System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+            // SAFETY: `ptr` was allocated by `System` (every allocation goes through `alloc` or
+            // `realloc` here) with this `layout`, as the caller guarantees.
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(
+            &self,
+            ptr: *mut u8,
+            layout: std::alloc::Layout,
+            new_size: usize,
+        ) -> *mut u8 {
+            // Counted as in `alloc`; see there for `try_with`.
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: `ptr`/`layout` describe a live `System` allocation and `new_size` is valid,
+            // as the caller guarantees.
+            unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        }
     }
 }
