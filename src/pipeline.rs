@@ -213,13 +213,14 @@ impl Pipeline {
     }
 }
 
+/// This process's pid, cached until the next fork.
 #[cfg(unix)]
-fn current_pid() -> u32 {
+pub(crate) fn current_pid() -> u32 {
     crate::transport::libc::pid()
 }
 
 #[cfg(not(unix))]
-fn current_pid() -> u32 {
+pub(crate) fn current_pid() -> u32 {
     std::process::id()
 }
 

@@ -246,20 +246,11 @@ pub(crate) fn summary_renderer(
             fields: &NoFields,
             spans: None,
         };
-        renderer.render(buf, &record, current_pid(), &crate::clock::now());
+        renderer.render(buf, &record, crate::pipeline::current_pid(), &crate::clock::now());
         priority
     })
 }
 
-#[cfg(unix)]
-fn current_pid() -> u32 {
-    crate::transport::libc::pid()
-}
-
-#[cfg(not(unix))]
-fn current_pid() -> u32 {
-    std::process::id()
-}
 
 /// What travels in a lane.
 enum Msg {
@@ -1100,7 +1091,7 @@ impl DevLogTransport {
             now.minute,
             now.second,
             self.ident,
-            current_pid()
+            crate::pipeline::current_pid()
         );
     }
 }
