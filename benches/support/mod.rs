@@ -418,3 +418,12 @@ impl Drop for Rsyslogd {
         let _ = &self.dir;
     }
 }
+
+/// Criterion settings for a shared 2-core machine: short warm-up and measurement, few samples.
+/// Command-line options (`--measurement-time`, …) still override them.
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(10)
+}

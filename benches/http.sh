@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# What access logging costs a fast request: runs examples/http_server.rs under wrk once per
+# logging mode (none, file, sync, background) and prints requests/s, p50/p99 latency and the
+# overhead against `none`.
+#
+#   benches/http.sh                 # 5 s per mode
+#   DURATION=10 CONNS=32 benches/http.sh
+#
+# The server logs into its own in-process datagram receiver (or FASTSYSLOG_SOCKET when set); the
+# machine's /dev/log is never used. Needs wrk (apt-get install -y wrk).
+set -euo pipefail
+
+DURATION=${DURATION:-5}
+THREADS=${THREADS:-1}
+CONNS=${CONNS:-8}
+MODES=${MODES:-"none file sync background"}
+
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
+cargo build --quiet --release --example http_server
+bin=target/release/examples/http_server
+tmp=$(mktemp -d)
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wrk prints latency percentiles as e.g. "50%   52.00us"; convert to microseconds.
+to_us() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "ns") n /= 1000; else if (u == "ms") n *= 1000; else if (u == "s") n *= 1000000
+        printf "%.1f", n }'
+}
+
+printf '%-12s %12s %10s %10s %10s\n' mode "requests/s" "p50 us" "p99 us" overhead
+base=""
+for mode in $MODES; do
+    "$bin" --log "$mode" >"$tmp/server.$mode" 2>&1 &
+    server=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.$mode")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { echo "server ($mode) did not start:" >&2; cat "$tmp/server.$mode" >&2; exit 1; }
+    # A short warm-up, then the measured run.
+    wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
+    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/items/12345?page=2" >"$tmp/wrk.$mode"
+    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.$mode")
+    p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$tmp/wrk.$mode")")
+    p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$tmp/wrk.$mode")")
+    if [ -z "$base" ]; then base=$rps; fi
+    overhead=$(awk -v b="$base" -v r="$rps" 'BEGIN { printf "%+.1f%%", (b - r) / b * 100 }')
+    printf '%-12s %12s %10s %10s %10s\n' "$mode" "$rps" "$p50" "$p99" "$overhead"
+done
+echo "(overhead = requests/s lost against the first mode; ${DURATION} s per mode, $CONNS connections)"
