@@ -1,7 +1,5 @@
-//! A fast structured logging backend for `log` and `tracing` that sends every record straight to
-//! the local syslog daemon.
-//!
-//! See the README for the full guide; it is the source of these docs.
+// The crate docs are the README, so the two cannot drift apart and its examples run as doc tests.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;

@@ -300,7 +300,7 @@ mod tests {
         c.send_error(&std::io::Error::from_raw_os_error(111));
         c.send_error(&std::io::Error::from_raw_os_error(111));
         c.send_error(&std::io::Error::from_raw_os_error(9999));
-        c.send_error(&std::io::Error::new(std::io::ErrorKind::Other, "x"));
+        c.send_error(&std::io::Error::other("x"));
         let s = c.snapshot(0);
         assert_eq!(s.send_errors, vec![(111, 2), (0, 2)]);
     }

@@ -101,6 +101,8 @@ pub(crate) fn fork_generation() -> u32 {
 
 /// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it.
 pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
     // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
     // are a valid value; localtime_r overwrites it.
@@ -136,6 +138,56 @@ pub(crate) fn hostname() -> Option<String> {
     String::from_utf8(buf[..end].to_vec())
         .ok()
         .filter(|h| !h.is_empty())
+}
+
+/// The most messages one [`sendmmsg`] call sends; callers loop for longer batches. 64 keeps the
+/// header arrays on the stack small (about 5 KiB) while one syscall still carries a typical batch.
+#[cfg(target_os = "linux")]
+pub(crate) const SENDMMSG_MAX: usize = 64;
+
+/// Sends up to [`SENDMMSG_MAX`] of `msgs` as separate datagrams on the connected socket `fd` with
+/// one `sendmmsg(2)` call. Returns how many were sent, in order; fewer than asked means the next
+/// one failed (calling again reports its error). An error means the first one failed.
+#[cfg(target_os = "linux")]
+pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+
+    let n = msgs.len().min(SENDMMSG_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iovecs = [empty; SENDMMSG_MAX];
+    for (iov, msg) in iovecs.iter_mut().zip(&msgs[..n]) {
+        // sendmsg only reads through iov_base; the `*mut` is what the C struct declares.
+        iov.iov_base = msg.as_ptr().cast_mut().cast();
+        iov.iov_len = msg.len();
+    }
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers (some targets add private
+    // padding fields, so it cannot be built with a literal); all-zero bytes are a valid value:
+    // null name/control pointers with zero lengths, no flags.
+    let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    let mut hdrs = [zeroed; SENDMMSG_MAX];
+    for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
+        hdr.msg_hdr.msg_iov = iov;
+        hdr.msg_hdr.msg_iovlen = 1;
+    }
+    // `n <= SENDMMSG_MAX`, so this never saturates.
+    let vlen = libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX);
+    // SAFETY: `hdrs[..n]` are initialised headers, each pointing at one iovec in `iovecs` that
+    // points at a borrowed `&[u8]` of exactly `iov_len` bytes; `hdrs`, `iovecs` and `msgs` all
+    // outlive the call and the kernel keeps no pointer after it returns. `vlen` equals `n`, so the
+    // kernel reads only initialised headers (it writes only their `msg_len` fields, and `hdrs` is
+    // mutably borrowed). `fd` is a live descriptor borrowed for the call.
+    let rc = unsafe { libc::sendmmsg(fd.as_raw_fd(), hdrs.as_mut_ptr(), vlen, libc::MSG_NOSIGNAL) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // rc is non-negative and at most `vlen` here.
+    Ok(usize::try_from(rc).unwrap_or(0))
 }
 
 /// The `syslog(3)` transport: glibc writes the header and owns the socket to `/dev/log`.

@@ -1,1 +1,19 @@
-//! Integration tests: one binary (see Cargo.toml `[[test]]`).
+//! Integration tests: one binary (see Cargo.toml `[[test]]`), so the crate is linked once.
+//!
+//! Tests that need a syslog daemon start their own rsyslogd (see `support::rsyslogd`); they fail at
+//! once with an install hint when rsyslogd is missing, and never touch the machine's `/dev/log`.
+//! The modules below drive the crate through its `log` adapter, so they need the `log` feature
+//! (`cargo hack test --feature-powerset` builds this binary without it too).
+
+// Shared helpers: a private rsyslogd per test, tokens, `retry()`, child processes and the private
+// `/dev/log` namespace.
+mod support;
+// The unix datagram transport against rsyslogd: both headers, every body format, routing, severity.
+#[cfg(feature = "log")]
+mod unix_socket;
+// The libc `syslog(3)` transport through `/dev/log` inside a private mount namespace.
+#[cfg(feature = "log")]
+mod libc_devlog;
+// The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
+#[cfg(feature = "log")]
+mod log_adapter;
