@@ -561,14 +561,20 @@ impl Builder {
             Mode::Sync => Sink::Direct(make_transport()),
             #[cfg(feature = "background")]
             Mode::Background => Sink::Background(
-                crate::worker::Handle::spawn(make_transport, self.worker, Arc::clone(&counters))
-                    .map_err(|e| {
-                        Error::with_source(
-                            ErrorKind::SpawnWorker,
-                            "could not spawn the background writer thread",
-                            e,
-                        )
-                    })?,
+                crate::worker::Handle::spawn(
+                    make_transport,
+                    fork_fallback(self.socket.is_none(), &renderer.ident),
+                    crate::worker::summary_renderer(renderer.clone(), router.clone(), self.mapping),
+                    self.worker,
+                    Arc::clone(&counters),
+                )
+                .map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::SpawnWorker,
+                        "could not spawn the background writer thread",
+                        e,
+                    )
+                })?,
             ),
             #[cfg(not(feature = "background"))]
             Mode::Background => {
@@ -588,6 +594,17 @@ impl Builder {
             flush_timeout: self.flush_timeout,
         }))
     }
+}
+
+/// The libc transport's stand-in for a forked child whose glibc syslog lock may be held forever.
+#[cfg(all(unix, feature = "background"))]
+fn fork_fallback(libc_transport: bool, ident: &str) -> Option<TransportFactory> {
+    libc_transport.then(|| crate::worker::DevLogTransport::factory(ident.to_owned()))
+}
+
+#[cfg(all(not(unix), feature = "background"))]
+fn fork_fallback(_libc_transport: bool, _ident: &str) -> Option<TransportFactory> {
+    None
 }
 
 /// A factory that makes a transport; the background writer calls it again in a forked child.

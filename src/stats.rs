@@ -149,6 +149,43 @@ pub(crate) struct Counters {
     pub(crate) queue_depth_high_water: AtomicU64,
     pub(crate) writer_blocked_ns: AtomicU64,
     pub(crate) writer_stuck: AtomicU64,
+    /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
+    enqueued_lane: CallerLine<[AtomicU64; 2]>,
+    /// [`monotonic_ns`] when the background writer entered its current send; 0 when it is not in
+    /// one. `snapshot` derives `writer_stuck` from it, so a writer that never returns is still seen.
+    pub(crate) writer_send_started_ns: AtomicU64,
+}
+
+/// Keeps counters that every caller bumps on their own cache lines (128 bytes: adjacent-line
+/// prefetch pairs lines on x86), apart from the ones the background writer bumps after each
+/// batch; sharing a line would cost a sparse caller a cross-core transfer per record.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct CallerLine<T>(T);
+
+impl<T> std::ops::Deref for CallerLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A writer inside one send for longer than this is reported as stuck.
+pub(crate) const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether a send that began at `started` ([`monotonic_ns`], 0 for "none") is stuck at `now`.
+pub(crate) fn is_stuck(started: u64, now: u64) -> bool {
+    let limit = u64::try_from(STUCK_AFTER.as_nanos()).unwrap_or(u64::MAX);
+    started != 0 && now.saturating_sub(started) > limit
+}
+
+/// Nanoseconds on a monotonic clock, at least 1 (0 means "not set" in the counters).
+pub(crate) fn monotonic_ns() -> u64 {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(std::time::Instant::now);
+    u64::try_from(base.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 // === impl Counters ===
@@ -156,6 +193,12 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn drop_record(&self, lane: Lane, reason: DropReason) {
         self.dropped[lane as usize][reason.index()].fetch_add(1, Relaxed);
+    }
+
+    /// Counts one record queued in `lane` (background mode).
+    #[inline]
+    pub(crate) fn enqueue(&self, lane: Lane) {
+        self.enqueued_lane[lane as usize].fetch_add(1, Relaxed);
     }
 
     pub(crate) fn dropped(&self, lane: Lane, reason: DropReason) -> u64 {
@@ -192,8 +235,15 @@ impl Counters {
             .map(|(&errno, n)| (errno, n.load(Relaxed)))
             .filter(|&(_, n)| n > 0)
             .collect();
+        let enqueued_by_lane: Vec<(Lane, u64)> = [Lane::Error, Lane::Bulk]
+            .into_iter()
+            .map(|lane| (lane, self.enqueued_lane[lane as usize].load(Relaxed)))
+            .collect();
+        let stuck_now = is_stuck(self.writer_send_started_ns.load(Relaxed), monotonic_ns());
         Stats {
-            enqueued: self.enqueued.load(Relaxed),
+            enqueued: self.enqueued.load(Relaxed)
+                + enqueued_by_lane.iter().map(|&(_, n)| n).sum::<u64>(),
+            enqueued_by_lane,
             written: self.written.load(Relaxed),
             dropped,
             truncated: self.truncated.load(Relaxed),
@@ -202,7 +252,7 @@ impl Counters {
             queue_depth,
             queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
             writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
-            writer_stuck: self.writer_stuck.load(Relaxed) != 0,
+            writer_stuck: self.writer_stuck.load(Relaxed) != 0 || stuck_now,
         }
     }
 }
@@ -224,6 +274,8 @@ impl Counters {
 pub struct Stats {
     /// Records handed to the background queues (background mode), or that passed the gate (sync).
     pub enqueued: u64,
+    /// `enqueued` split by lane as `(lane, count)`, in background mode (empty counts in sync mode).
+    pub enqueued_by_lane: Vec<(Lane, u64)>,
     /// Records the transport accepted (the daemon may still discard them: see the README).
     pub written: u64,
     /// Non-zero drop counts as `(lane, reason, count)`.
@@ -259,6 +311,22 @@ impl Stats {
     /// ```
     pub fn dropped_total(&self) -> u64 {
         self.dropped.iter().map(|&(_, _, n)| n).sum()
+    }
+
+    /// Records queued in one lane (background mode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Lane, Stats};
+    /// assert_eq!(Stats::default().enqueued_for(Lane::Error), 0);
+    /// ```
+    pub fn enqueued_for(&self, lane: Lane) -> u64 {
+        self.enqueued_by_lane
+            .iter()
+            .filter(|&&(l, _)| l == lane)
+            .map(|&(_, n)| n)
+            .sum()
     }
 
     /// Dropped records of one lane and reason.

@@ -217,6 +217,120 @@ impl super::Transport for LibcTransport {
     }
 }
 
+// === fork-safe per-process state (background writer) ===
+
+/// One value per process: a forked child replaces the value it inherited with its own, and never
+/// touches the inherited one, whose locks another thread of the parent may have held at fork time.
+///
+/// Readers pay one acquire load plus the relaxed [`fork_generation`] load. The inherited value is
+/// leaked in the child (its destructor could block on such a lock); only a value created in the
+/// current process is dropped.
+pub(crate) struct ForkLocal<T: Send + Sync + 'static> {
+    /// Always a pointer from `Box::into_raw`, never null, never freed while `self` is alive.
+    ptr: std::sync::atomic::AtomicPtr<ForkSlot<T>>,
+}
+
+/// A value and the fork generation of the process that created it.
+struct ForkSlot<T> {
+    generation: u32,
+    value: T,
+}
+
+impl<T: Send + Sync + 'static> ForkLocal<T> {
+    /// Wraps `value`, created in the current process.
+    pub(crate) fn new(value: T) -> Self {
+        let slot = Box::new(ForkSlot {
+            generation: fork_generation(),
+            value,
+        });
+        ForkLocal {
+            ptr: std::sync::atomic::AtomicPtr::new(Box::into_raw(slot)),
+        }
+    }
+
+    fn slot(&self) -> &ForkSlot<T> {
+        let ptr = self.ptr.load(Ordering::Acquire);
+        // SAFETY: `ptr` came from `Box::into_raw` (in `new` or `get_or_replace`) and was published
+        // with a release store or CAS, which the acquire load above pairs with, so the slot is fully
+        // initialised. A slot is freed only in `Drop`, which has `&mut self`, so it outlives this
+        // `&self` borrow; replaced slots are leaked, never freed. `T: Sync` makes sharing `&T`
+        // between threads sound.
+        unsafe { &*ptr }
+    }
+
+    /// The value for this process: the current one, or, in a forked child that has not replaced
+    /// the inherited value yet, a new one from `make(previous)`. When two threads of the child
+    /// race, one value wins and the other is dropped.
+    pub(crate) fn get_or_replace(&self, make: impl FnOnce(&T) -> T) -> &T {
+        let generation = fork_generation();
+        let current = self.slot();
+        if current.generation == generation {
+            return &current.value;
+        }
+        let new = Box::into_raw(Box::new(ForkSlot {
+            generation,
+            value: make(&current.value),
+        }));
+        let expected = (current as *const ForkSlot<T>).cast_mut();
+        match self
+            .ptr
+            .compare_exchange(expected, new, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // The inherited slot is leaked on purpose (see the type's docs).
+            Ok(_) => &self.slot().value,
+            Err(_) => {
+                // SAFETY: `new` came from `Box::into_raw` just above and the failed CAS did not
+                // publish it, so this thread owns it exclusively and frees it exactly once.
+                drop(unsafe { Box::from_raw(new) });
+                &self.slot().value
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
+    fn drop(&mut self) {
+        let ptr = *self.ptr.get_mut();
+        // SAFETY: `ptr` is a live slot from `Box::into_raw` (see `slot`) and `&mut self` means no
+        // borrow of it remains; it is only read here.
+        let generation = unsafe { (*ptr).generation };
+        if generation == fork_generation() {
+            // SAFETY: as above, and the slot was created in this process, so nothing else frees
+            // it: ownership moves back into a Box that is dropped once.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+        // Otherwise it was inherited through fork(): leaked, see the type's docs.
+    }
+}
+
+impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ForkLocal")
+            .field(&self.slot().value)
+            .finish()
+    }
+}
+
+/// How many background writers are inside a transport call (`openlog`/`syslog`/a send) now. A
+/// forked child reads the value its parent had at the moment of `fork()`: non-zero means glibc's
+/// syslog lock may be held forever in the child (glibc 2.36 does not reset it at fork).
+pub(crate) static WRITERS_IN_SEND: AtomicU32 = AtomicU32::new(0);
+
+/// Set once a process learns that its syslog lock may be held forever (inherited by its children).
+static SYSLOG_LOCK_POISONED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `syslog(3)` may deadlock in this process because a writer of an ancestor was inside it
+/// at fork time. Call in a child before its first transport call; it re-arms the in-send count
+/// for the child's own writers.
+pub(crate) fn syslog_lock_poisoned_after_fork() -> bool {
+    if WRITERS_IN_SEND.load(Ordering::SeqCst) != 0 {
+        SYSLOG_LOCK_POISONED.store(true, Ordering::SeqCst);
+        WRITERS_IN_SEND.store(0, Ordering::SeqCst);
+    }
+    SYSLOG_LOCK_POISONED.load(Ordering::SeqCst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

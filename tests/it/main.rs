@@ -17,3 +17,7 @@ mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
+// The background writer: lossless and drop policies against a stopped daemon, the dropped-records
+// summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
+#[cfg(all(feature = "log", feature = "background"))]
+mod worker;

@@ -1,0 +1,493 @@
+//! The background writer against a real rsyslogd: lossless delivery and per-thread order, drops
+//! with a stopped daemon and the dropped-records summary, bounded flush and shutdown with a hung
+//! daemon, forked children (own pid, own writer, no duplicates, no deadlock on glibc's syslog
+//! lock), and no heap allocation per record on the caller.
+//!
+//! Two things here have no safe std API: counting allocations needs a `GlobalAlloc`, and a
+//! pre-fork test needs `fork(2)`. Both are test-only; each `unsafe` block says why it is sound.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fastsyslog::{Builder, DropReason, Lane, Logger, Mode, Overflow};
+use log::kv::Value;
+use log::Level;
+
+use crate::support::devlog::{assert_private_devlog, run_child_with_devlog};
+use crate::support::{
+    child_role, child_token, emit, kill, retry, retry_n, run_child, token, Line, Rsyslogd,
+};
+
+// === a per-thread counting allocator ===
+
+/// Counts allocations per thread, so the caller's allocations can be told from the writer's.
+struct Counting;
+
+thread_local! {
+    /// Allocations (and reallocations) made by this thread. `const` and `Cell`: no lazy
+    /// initialisation and no destructor, so using it inside the allocator cannot recurse.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every method forwards to `System` with the arguments it was given, so `System`'s
+// guarantees hold unchanged; counting touches only a `const` thread-local `Cell`.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // During thread teardown the slot may be gone; that allocation is then not counted.
+        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size), which is
+        // passed through unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` (every allocation goes through `alloc` or
+        // `realloc` above) with this `layout`, as the caller guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // As in `alloc`.
+        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: `ptr`/`layout` describe a live `System` allocation and `new_size` is valid, as
+        // the caller guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+// === fork(2) and waitpid(2) ===
+
+/// `fork()`: 0 in the child, the child's pid in the parent.
+fn fork() -> libc::pid_t {
+    // SAFETY: fork(2) has no memory-safety preconditions. Every child below only logs through
+    // the crate (whose fork handling is under test), flushes, and leaves with `process::exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    pid
+}
+
+/// Waits for `pid` and returns its exit code (or 128 + signal).
+fn wait_exit(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: `pid` is our own unreaped child and `status` is a live local for the call to write.
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(rc, pid, "waitpid: {}", std::io::Error::last_os_error());
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+// === helpers ===
+
+/// A background logger to `socket` with both lanes under `overflow`.
+fn logger(socket: &Path, overflow: Overflow, bulk_capacity: usize) -> Logger {
+    Builder::new()
+        .socket(socket)
+        .ident("it-worker")
+        .mode(Mode::Background)
+        .filter("info")
+        .overflow(Lane::Error, overflow)
+        .overflow(Lane::Bulk, overflow)
+        .queue_capacity(Lane::Bulk, bulk_capacity)
+        .build()
+        .expect("build the background logger")
+}
+
+/// `seq` of every `t=<thread> seq=<n>` line with token `t`, grouped by thread.
+fn sequences(lines: &[Line], threads: usize) -> Vec<Vec<u64>> {
+    let mut out = vec![Vec::new(); threads];
+    for line in lines {
+        let mut fields = line.msg.split(' ');
+        let (Some(t), Some(seq)) = (fields.nth(1), fields.next()) else {
+            continue;
+        };
+        let t: usize = t.trim_start_matches("t=").parse().expect("thread");
+        let seq: u64 = seq.trim_start_matches("seq=").parse().expect("seq");
+        out[t].push(seq);
+    }
+    out
+}
+
+// === tests ===
+
+#[test]
+fn no_heap_allocation_per_record_on_the_caller() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No daemon: the writer's sends fail (counted), which does not concern the caller.
+    let logger = logger(&dir.path().join("absent.sock"), Overflow::Block, 4096);
+    let guard = logger.guard();
+    let record = |i: u64| {
+        emit(
+            &logger,
+            Level::Info,
+            "app",
+            &[
+                ("n", Value::from(i)),
+                ("ok", Value::from(true)),
+                ("path", Value::from("/index.html")),
+            ],
+            format_args!("request {i} done"),
+        );
+    };
+    // Warm-up: buffers reach the free list and this thread's caches (clock, stash) fill.
+    for _ in 0..3 {
+        (0..200).for_each(record);
+        assert!(guard.flush());
+    }
+    let mut counted = 0;
+    for _ in 0..20 {
+        let before = allocations();
+        (0..100).for_each(record);
+        counted += allocations() - before;
+        // Flushing allocates (a waiter); it is outside the counted window.
+        assert!(guard.flush());
+    }
+    assert_eq!(counted, 0, "allocations on the caller for 2000 records");
+    assert_eq!(guard.stats().enqueued, 2600);
+}
+
+#[test]
+fn lossless_policy_delivers_every_record_in_order() {
+    const THREADS: usize = 4;
+    const RECORDS: u64 = 100_000;
+    let daemon = Rsyslogd::start();
+    let t = token("worker_lossless");
+    let logger = logger(&daemon.socket(), Overflow::Block, 4096);
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            let (logger, t) = (&logger, &t);
+            scope.spawn(move || {
+                for seq in 0..RECORDS {
+                    emit(
+                        logger,
+                        Level::Info,
+                        "app",
+                        &[],
+                        format_args!("{t} t={thread} seq={seq}"),
+                    );
+                }
+            });
+        }
+    });
+    let guard = logger.guard();
+    let total = THREADS as u64 * RECORDS;
+    // A lossless lane retries sends that time out, so only the daemon's pace bounds this.
+    let flushed = retry_n(600, Duration::from_millis(100), || {
+        guard.flush().then_some(())
+    });
+    assert!(flushed.is_some(), "flush: {:?}", guard.stats());
+    let stats = guard.stats();
+    assert_eq!(
+        (stats.written, stats.dropped_total()),
+        (total, 0),
+        "{stats:?}"
+    );
+
+    let lines = retry_n(600, Duration::from_millis(100), || {
+        let lines = daemon.lines_with(Rsyslogd::LOCAL1, &t);
+        (lines.len() as u64 >= total).then_some(lines)
+    })
+    .unwrap_or_else(|| {
+        let got = daemon.lines_with(Rsyslogd::LOCAL1, &t).len();
+        panic!("the daemon wrote {got} of {total} records")
+    });
+    assert_eq!(lines.len() as u64, total);
+    for (thread, seqs) in sequences(&lines, THREADS).iter().enumerate() {
+        let want: Vec<u64> = (0..RECORDS).collect();
+        assert!(
+            seqs == &want,
+            "thread {thread}: records lost or out of order"
+        );
+    }
+}
+
+#[test]
+fn drop_policy_keeps_calls_fast_with_a_stopped_daemon_then_summarises() {
+    const RECORDS: u64 = 20_000;
+    let daemon = Rsyslogd::start();
+    let t = token("worker_stopped");
+    let logger = logger(&daemon.socket(), Overflow::Drop, 1024);
+    let guard = logger.guard();
+    daemon.stop();
+    let mut costs = Vec::with_capacity(RECORDS as usize);
+    for seq in 0..RECORDS {
+        let start = Instant::now();
+        emit(
+            &logger,
+            Level::Info,
+            "app",
+            &[],
+            format_args!("{t} t=0 seq={seq}"),
+        );
+        costs.push(start.elapsed());
+    }
+    costs.sort_unstable();
+    let p99 = costs[costs.len() * 99 / 100];
+    let max = costs[costs.len() - 1];
+    // A caller that waited on the daemon would take the 100 ms send timeout at least; generous
+    // bounds keep this meaningful on a loaded machine.
+    assert!(p99 < Duration::from_millis(1), "p99 {p99:?}");
+    assert!(max < Duration::from_millis(90), "max {max:?}");
+    let stats = guard.stats();
+    assert!(
+        stats.dropped_for(Lane::Bulk, DropReason::QueueFull) > 0,
+        "{stats:?}"
+    );
+
+    daemon.cont();
+    let flushed = retry(|| guard.flush().then_some(()));
+    assert!(
+        flushed.is_some(),
+        "flush after SIGCONT: {:?}",
+        guard.stats()
+    );
+    let stats = guard.stats();
+    assert_eq!(
+        stats.written + stats.dropped_total(),
+        RECORDS,
+        "attempted == written + dropped: {stats:?}"
+    );
+
+    let summary = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
+        lines
+            .iter()
+            .any(|l| l.msg.starts_with("fastsyslog: dropped "))
+    });
+    let summary = summary
+        .iter()
+        .find(|l| l.msg.starts_with("fastsyslog: dropped "))
+        .expect("the dropped-records summary");
+    assert_eq!(
+        (summary.severity.as_str(), summary.programname.as_str()),
+        ("warning", "it-worker")
+    );
+    assert!(
+        summary.msg.contains("bulk, queue_full") && summary.msg.contains(" since "),
+        "{}",
+        summary.msg
+    );
+    let written = daemon.lines_with(Rsyslogd::LOCAL1, &t).len() as u64;
+    assert_eq!(
+        written, stats.written,
+        "every written record reached the file"
+    );
+}
+
+#[test]
+fn flush_and_shutdown_return_within_their_bound_with_a_hung_daemon() {
+    let daemon = Rsyslogd::start();
+    let t = token("worker_hung");
+    let bound = Duration::from_millis(300);
+    let logger = Builder::new()
+        .socket(daemon.socket())
+        .mode(Mode::Background)
+        .flush_timeout(bound)
+        .build()
+        .expect("build");
+    let guard = logger.guard();
+    daemon.stop();
+    for seq in 0..5_000 {
+        emit(
+            &logger,
+            Level::Info,
+            "app",
+            &[],
+            format_args!("{t} t=0 seq={seq}"),
+        );
+    }
+    let start = Instant::now();
+    assert!(!guard.flush(), "nothing can be flushed to a stopped daemon");
+    let took = start.elapsed();
+    assert!(took >= bound && took < bound * 4, "flush took {took:?}");
+    let start = Instant::now();
+    drop(guard);
+    let took = start.elapsed();
+    assert!(took < bound * 4, "shutdown took {took:?}");
+    daemon.cont();
+}
+
+const PREFORK_CHILD: &str = "worker::prefork_child";
+
+/// Child: installs the global logger, logs, forks three workers that each log 20 records, and
+/// prints `FORKED <i> <pid>` for each worker that exited cleanly.
+#[test]
+fn prefork_child() {
+    let Some(socket) = child_role(PREFORK_CHILD) else {
+        return;
+    };
+    let t = child_token();
+    let guard = Builder::new()
+        .socket(&socket)
+        .ident("it-prefork")
+        .try_init()
+        .expect("install the logger");
+    // Records queued in the parent right before each fork must not be sent again by the child.
+    let mut workers = Vec::new();
+    for i in 0..3 {
+        for n in 0..50 {
+            log::info!("{t} role=parent i={i} n={n}");
+        }
+        let pid = fork();
+        if pid == 0 {
+            for seq in 0..20 {
+                log::info!("{t} role=worker i={i} seq={seq}");
+            }
+            log::logger().flush();
+            let stats = fastsyslog::stats().unwrap_or_default();
+            let ok = stats.dropped_total() == 0;
+            std::process::exit(if ok { 0 } else { 1 });
+        }
+        workers.push((i, pid));
+    }
+    for (i, pid) in workers {
+        assert_eq!(wait_exit(pid), 0, "worker {i} (pid {pid})");
+        println!("FORKED {i} {pid}");
+    }
+    assert!(guard.flush());
+}
+
+#[test]
+fn forked_workers_log_with_their_own_pids_and_no_duplicates() {
+    let daemon = Rsyslogd::start();
+    let t = token("worker_prefork");
+    let child = run_child(PREFORK_CHILD, &daemon.socket(), &t, &[]);
+    let stdout = String::from_utf8_lossy(&child.output.stdout);
+    let workers: Vec<(String, String)> = stdout
+        .split("FORKED ")
+        .skip(1)
+        .map(|rest| {
+            let mut it = rest.split_whitespace();
+            let i = it.next().expect("index").to_owned();
+            let pid = it.next().expect("pid").to_owned();
+            (i, pid)
+        })
+        .collect();
+    assert_eq!(workers.len(), 3, "{stdout}");
+    let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, &t, 3 * 50 + 3 * 20);
+    let parent = child.pid.to_string();
+    let parents: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.msg.contains("role=parent"))
+        .collect();
+    assert_eq!(parents.len(), 150, "each parent record exactly once");
+    assert!(parents.iter().all(|l| l.procid == parent));
+    for (i, pid) in &workers {
+        let mine: Vec<&Line> = lines
+            .iter()
+            .filter(|l| l.msg.contains(&format!("role=worker i={i} ")))
+            .collect();
+        assert_eq!(mine.len(), 20, "worker {i}");
+        assert!(
+            mine.iter().all(|l| &l.procid == pid),
+            "worker {i} records carry pid {pid}: {mine:?}"
+        );
+    }
+}
+
+const STUCK_CHILD: &str = "worker::fork_while_stuck_in_syslog_child";
+const DAEMON_PID_ENV: &str = "FASTSYSLOG_IT_DAEMON_PID";
+
+/// Child (private `/dev/log`): the libc transport's writer gets stuck inside `syslog(3)` against
+/// a stopped daemon; then the process forks, and the forked child logs and flushes. glibc keeps
+/// its syslog lock held in the child, so this only passes if the child never calls into it.
+#[test]
+fn fork_while_stuck_in_syslog_child() {
+    if child_role(STUCK_CHILD).is_none() {
+        return;
+    }
+    assert_private_devlog();
+    let t = child_token();
+    let daemon: u32 = std::env::var(DAEMON_PID_ENV)
+        .expect("daemon pid")
+        .parse()
+        .expect("a pid");
+    let logger = Builder::new()
+        .ident("it-stuck")
+        .mode(Mode::Background)
+        .flush_timeout(Duration::from_secs(10))
+        .build()
+        .expect("build the libc logger");
+    let guard = logger.guard();
+    assert!(kill("-STOP", daemon));
+    for n in 0..200 {
+        emit(
+            &logger,
+            Level::Info,
+            "app",
+            &[],
+            format_args!("{t} parent n={n}"),
+        );
+    }
+    // The daemon's socket queue fills and syslog(3) blocks, holding glibc's lock.
+    let stuck = retry(|| guard.stats().writer_stuck.then_some(()));
+    assert!(
+        stuck.is_some(),
+        "the writer never got stuck: {:?}",
+        guard.stats()
+    );
+
+    let pid = fork();
+    if pid == 0 {
+        emit(
+            &logger,
+            Level::Warn,
+            "app",
+            &[],
+            format_args!("{t} forked child"),
+        );
+        let flushed = guard.flush();
+        std::process::exit(if flushed { 0 } else { 3 });
+    }
+    assert!(kill("-CONT", daemon));
+    let code = wait_exit(pid);
+    assert_eq!(code, 0, "the forked child could not flush (3) or died");
+    println!("FORKED {pid}");
+}
+
+#[test]
+fn a_child_forked_while_the_writer_is_inside_syslog_does_not_deadlock() {
+    let daemon = Rsyslogd::start();
+    let t = token("worker_stuck");
+    let daemon_pid = daemon.pid().expect("running").to_string();
+    let child = run_child_with_devlog(
+        STUCK_CHILD,
+        &daemon.socket(),
+        &daemon.dir().join("dev"),
+        &t,
+        &[(DAEMON_PID_ENV, &daemon_pid)],
+    );
+    let stdout = String::from_utf8_lossy(&child.output.stdout);
+    let forked = stdout
+        .split("FORKED ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no forked pid in {stdout}"))
+        .to_owned();
+    let lines = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
+        lines.iter().any(|l| l.msg == format!("{t} forked child"))
+    });
+    let line = lines
+        .iter()
+        .find(|l| l.msg == format!("{t} forked child"))
+        .expect("the forked child's record");
+    // The fallback writes glibc's header: same ident, the child's pid, same priority.
+    assert_eq!(
+        line.render(),
+        format!(
+            "{}|local1|warning|it-stuck|{forked}|{t} forked child",
+            17 * 8 + 4
+        )
+    );
+}
