@@ -33,6 +33,9 @@ pub use crate::builder::{
 pub use crate::error::{Error, ErrorKind};
 pub use crate::facility::{Facility, ParseFacilityError};
 pub use crate::format::{Format, Header};
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub use crate::layer::Layer;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
@@ -46,6 +49,9 @@ pub use crate::worker::{
     Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
     DEFAULT_ERROR_QUEUE_CAPACITY, MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
 };
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use crate::subscriber::{init_tracing, Subscriber};
 
 /// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use
 /// `unsafe` themselves. Not part of the public API: no semver guarantees.

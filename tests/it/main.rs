@@ -17,6 +17,9 @@ mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
+// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
+#[cfg(feature = "tracing")]
+mod tracing_adapter;
 // The background writer: lossless and drop policies against a stopped daemon, the dropped-records
 // summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
 #[cfg(all(feature = "log", feature = "background"))]
