@@ -481,12 +481,8 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
                     guard.flush();
                 },
             );
-            let f = rx.finish(f);
-            let stats = guard.stats();
-            if stats.dropped_total() > 0 {
-                eprintln!("{name}: fastsyslog dropped {}", stats.dropped_total());
-            }
-            f
+            report_drops(name, &guard.stats());
+            rx.finish(f)
         }
         "file_line_flushed" | "file_buffered" => {
             let (_dir, path) = temp_file("app.log");
@@ -656,8 +652,39 @@ fn chain(
 
 #[cfg(feature = "tracing")]
 fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
-    let _ = (name, rx);
-    Err("fastsyslog's tracing Subscriber is not merged into this branch yet".into())
+    use fastsyslog::Mode;
+    let batch = batch_of(name);
+    if name == "disabled_tracing" {
+        let _guard = fastsyslog(rx, Mode::Sync, "info")
+            .init_tracing()
+            .map_err(|e| e.to_string())?;
+        return Ok(measure_row(
+            batch,
+            None,
+            || tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled"),
+            || {},
+        ));
+    }
+    let guard = fastsyslog(rx, Mode::Background, "info")
+        .init_tracing()
+        .map_err(|e| e.to_string())?;
+    let f = measure_row(
+        batch,
+        None,
+        || crate::access_event!(),
+        || {
+            guard.flush();
+        },
+    );
+    report_drops(name, &guard.stats());
+    Ok(rx.finish(f))
+}
+
+/// Says on stderr (which the coordinator shows only on failure) what fastsyslog dropped.
+fn report_drops(name: &str, stats: &fastsyslog::Stats) {
+    if stats.dropped_total() > 0 {
+        eprintln!("{name}: fastsyslog dropped {}", stats.dropped_total());
+    }
 }
 
 #[cfg(not(feature = "tracing"))]
