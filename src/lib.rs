@@ -43,15 +43,15 @@ pub use crate::pipeline::WorkerGuard;
 pub use crate::route::{Match, Rule};
 pub use crate::severity::{ParseSeverityError, Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use crate::subscriber::{init_tracing, Subscriber};
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
     Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
     DEFAULT_ERROR_QUEUE_CAPACITY, MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
 };
-#[cfg(feature = "tracing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub use crate::subscriber::{init_tracing, Subscriber};
 
 /// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use
 /// `unsafe` themselves. Not part of the public API: no semver guarantees.

@@ -212,6 +212,11 @@ impl Sink {
         self.counts.datagrams.load(Ordering::Relaxed)
     }
 
+    /// The live counters, for reading from elsewhere.
+    pub fn counts(&self) -> Arc<Counts> {
+        Arc::clone(&self.counts)
+    }
+
     /// Waits until at least `n` datagrams arrived or `timeout` passed; returns the count.
     pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
         let deadline = Instant::now() + timeout;
@@ -290,6 +295,11 @@ impl UdpSink {
     /// Datagrams received so far.
     pub fn received(&self) -> u64 {
         self.counts.datagrams.load(Ordering::Relaxed)
+    }
+
+    /// The live counters, for reading from elsewhere.
+    pub fn counts(&self) -> Arc<Counts> {
+        Arc::clone(&self.counts)
     }
 }
 
