@@ -103,7 +103,7 @@ fn main() {
     }
     let only: Option<Vec<String>> =
         value("--only").map(|s| s.split(',').map(str::to_owned).collect());
-    let selected = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+    let selected = |name: &str| only.as_ref().map_or(true, |o| o.iter().any(|n| n == name));
     let json = flag("--json");
     let started = Instant::now();
 
@@ -673,16 +673,14 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
     Ok(figures)
 }
 
-fn chain(
-    address: support::stdlib_chain::SysLogAddress,
-) -> Result<
-    (
-        std::sync::Arc<support::stdlib_chain::Manager>,
-        std::sync::Arc<support::stdlib_chain::Logger>,
-        std::sync::Arc<support::stdlib_chain::Handler>,
-    ),
-    String,
-> {
+/// The chain's manager (kept alive), the access logger, and its handler.
+type Chain = (
+    std::sync::Arc<support::stdlib_chain::Manager>,
+    std::sync::Arc<support::stdlib_chain::Logger>,
+    std::sync::Arc<support::stdlib_chain::Handler>,
+);
+
+fn chain(address: support::stdlib_chain::SysLogAddress) -> Result<Chain, String> {
     use support::stdlib_chain::{service, Emitter, SysLogHandler, SYSLOG_FORMAT};
     let handler = SysLogHandler::new(address).map_err(|e| e.to_string())?;
     Ok(service(Emitter::SysLog(handler), SYSLOG_FORMAT))
