@@ -30,6 +30,7 @@ pub use crate::builder::{
     DEFAULT_SEND_TIMEOUT, DEFAULT_SOCKET, MAX_IDENT_LEN, MAX_MAX_MESSAGE_SIZE,
     MIN_MAX_MESSAGE_SIZE,
 };
+pub use crate::daemon_config::DaemonConfig;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::facility::{Facility, ParseFacilityError};
 pub use crate::format::{Format, Header};

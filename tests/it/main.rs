@@ -17,6 +17,7 @@ mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
+<<<<<<< HEAD
 // The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
 #[cfg(feature = "tracing")]
 mod tracing_adapter;
@@ -24,3 +25,13 @@ mod tracing_adapter;
 // summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
 #[cfg(all(feature = "log", feature = "background"))]
 mod worker;
+=======
+// Generated rsyslog/syslog-ng configs in the real daemons (syslog-ng fetched from the Debian
+// archive into the target dir); the shipped example configs; `access_and_errors` against rsyslogd.
+#[cfg(feature = "log")]
+mod daemon_config;
+// The two-tier RELP setup: local rsyslogd -> omrelp (disk-assisted queue) -> central rsyslogd,
+// with the central tier killed and restarted under 100k records.
+#[cfg(feature = "log")]
+mod fleet;
+>>>>>>> main
