@@ -66,7 +66,12 @@ fn main() -> std::process::ExitCode {
                 log::warn!(target: "prefork", "prefork role=worker i={i} pid={me} done");
                 log::logger().flush();
                 let stats = fastsyslog::stats().unwrap_or_default();
-                let code = if stats.dropped_total() == 0 { 0 } else { 1 };
+                let code = if stats.dropped_total() == 0 {
+                    0
+                } else {
+                    eprintln!("worker {i}: {stats:?}");
+                    1
+                };
                 std::process::exit(code);
             }
             pid => {

@@ -50,8 +50,9 @@ pub use crate::subscriber::{init_tracing, Subscriber};
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
-    Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
-    DEFAULT_ERROR_QUEUE_CAPACITY, MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
+    Overflow, DEEP_SLEEP_AFTER, DEEP_SLEEP_POLL, DEFAULT_BULK_OVERFLOW,
+    DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW, DEFAULT_ERROR_QUEUE_CAPACITY,
+    MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
 };
 
 /// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use

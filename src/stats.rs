@@ -196,6 +196,7 @@ impl Counters {
     }
 
     /// Counts one record queued in `lane` (background mode).
+    #[cfg_attr(not(feature = "background"), allow(dead_code))]
     #[inline]
     pub(crate) fn enqueue(&self, lane: Lane) {
         self.enqueued_lane[lane as usize].fetch_add(1, Relaxed);

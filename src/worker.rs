@@ -18,7 +18,14 @@
 //! `shutdown`, and a caller that finds its lane more than half full. Delivery-latency bound: a
 //! record is handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
 //! (50 µs by default) after it was queued, unless the writer is busy sending earlier records.
-//! The cost is at most 1000 short wake-ups per second while idle.
+//!
+//! Polling every millisecond forever would cost an idle server about 1000 wake-ups a second (a few
+//! percent of a core on a busy VM). So after [`DEEP_SLEEP_AFTER`] (1 s) without a record the
+//! writer sets a flag and parks for up to [`DEEP_SLEEP_POLL`]; the first caller that sees the
+//! flag clears it and unparks the writer. Only that one record, the first after a second of
+//! silence, pays for a wake-up (a few µs); every other caller reads the flag (one load of a
+//! cache line that changes only at these transitions). The poll bound covers a wake-up lost to
+//! the race between the flag and the queue check: at worst that record waits 100 ms.
 //!
 //! # Fork
 //!
@@ -77,7 +84,22 @@ pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
 /// The writer's first sleep once both lanes are empty and its short spin found nothing.
 pub const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// The writer's longest sleep while idle: the delivery-latency bound (plus timer slack).
+///
+/// The writer is not woken per record (that would cost every caller a futex syscall when
+/// logging is sparse); it polls its queues with a backoff from [`MIN_IDLE_SLEEP`] (50 µs) up to
+/// this. So a record reaches the transport at most 1 ms (plus the kernel's timer slack, 50 µs by
+/// default) after it was queued, unless the writer is busy sending earlier records. After
+/// [`DEEP_SLEEP_AFTER`] of silence the writer parks and the next record wakes it at once.
 pub const MAX_IDLE_SLEEP: Duration = Duration::from_millis(1);
+
+/// After this long without a record the writer stops polling and parks until a caller wakes it.
+///
+/// This keeps an idle logger at about 10 wake-ups a second instead of 1000. Only the first
+/// record after such a silence pays for waking the writer (a few µs on that caller).
+pub const DEEP_SLEEP_AFTER: Duration = Duration::from_secs(1);
+/// A parked idle writer still looks at its lanes this often: the delivery bound for a record
+/// whose wake-up was lost to a race with the writer going to sleep.
+pub const DEEP_SLEEP_POLL: Duration = Duration::from_millis(100);
 
 /// The most records sent in one batch (Linux's `sendmmsg` takes up to 1024).
 const MAX_BATCH: usize = 256;
@@ -149,6 +171,8 @@ pub(crate) struct Config {
     pub(crate) capacity: [usize; 2],
     /// Overflow policy per lane, indexed by `Lane as usize`.
     pub(crate) overflow: [Overflow; 2],
+    /// How often a parked idle writer looks at its lanes ([`DEEP_SLEEP_POLL`]; tests raise it).
+    pub(crate) deep_sleep_poll: Duration,
 }
 
 impl Default for Config {
@@ -156,6 +180,7 @@ impl Default for Config {
         Config {
             capacity: [DEFAULT_ERROR_QUEUE_CAPACITY, DEFAULT_BULK_QUEUE_CAPACITY],
             overflow: [DEFAULT_ERROR_OVERFLOW, DEFAULT_BULK_OVERFLOW],
+            deep_sleep_poll: DEEP_SLEEP_POLL,
         }
     }
 }
@@ -307,6 +332,8 @@ struct Shared {
     stop: AtomicBool,
     /// The writer has exited (or never started).
     exited: AtomicBool,
+    /// The idle writer is parked until a caller wakes it (see the module docs).
+    parked: AtomicBool,
     /// Set with `exit_cv` when the writer thread is about to return.
     exit: Mutex<bool>,
     exit_cv: Condvar,
@@ -633,6 +660,13 @@ impl Handle {
                 if check_depth() && tx.len() > lanes.half[lane as usize] {
                     lanes.wake();
                 }
+                // The first record after a second of silence wakes the parked writer; the swap
+                // makes sure only one caller pays for it.
+                if lanes.shared.parked.load(Ordering::SeqCst)
+                    && lanes.shared.parked.swap(false, Ordering::SeqCst)
+                {
+                    lanes.wake();
+                }
                 // The writer may have made its last pass before this record arrived.
                 if lanes.shared.exited.load(Ordering::SeqCst) {
                     lanes.drain_after_exit(counters);
@@ -793,12 +827,14 @@ impl Writer {
         let transport = self.open_transport();
         let mut sleep = MIN_IDLE_SLEEP;
         let mut spins = 0;
+        let mut idle_since = Instant::now();
         loop {
             let (got, disconnected) = self.drain();
             self.send(&*transport);
             if got > 0 {
                 sleep = MIN_IDLE_SLEEP;
                 spins = 0;
+                idle_since = Instant::now();
                 continue;
             }
             // Both lanes are empty: the writer has caught up.
@@ -815,8 +851,18 @@ impl Writer {
                 std::hint::spin_loop();
                 continue;
             }
-            thread::park_timeout(sleep);
-            sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
+            if idle_since.elapsed() < DEEP_SLEEP_AFTER {
+                thread::park_timeout(sleep);
+                sleep = (sleep * 2).min(MAX_IDLE_SLEEP);
+                continue;
+            }
+            // Long idle: announce the deep sleep, then look once more so a record queued before
+            // the announcement is not left waiting for the poll bound.
+            self.shared.parked.store(true, Ordering::SeqCst);
+            if self.rx.iter().all(Receiver::is_empty) {
+                thread::park_timeout(self.spawner.config.deep_sleep_poll);
+            }
+            self.shared.parked.store(false, Ordering::SeqCst);
         }
         self.shared.exited.store(true, Ordering::SeqCst);
         // Records queued between the last pass and `exited`: callers that push after this see
@@ -1125,6 +1171,8 @@ mod tests {
         out: Mutex<mpsc::Sender<Sent>>,
         gate: Option<Mutex<mpsc::Receiver<()>>>,
         fail: bool,
+        /// The first this-many batches fail with a send timeout (EAGAIN).
+        timeouts: std::sync::atomic::AtomicUsize,
     }
 
     impl Transport for MockTransport {
@@ -1149,6 +1197,13 @@ mod tests {
             if self.fail {
                 return (0, Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)));
             }
+            let timeouts = &self.timeouts;
+            if timeouts
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return (0, Some(io::Error::from_raw_os_error(libc::EAGAIN)));
+            }
             let copy = batch.iter().map(|(p, m)| (p.value(), m.to_vec())).collect();
             // The test may have stopped listening; that is not the writer's concern.
             let _ = self.out.lock().unwrap().send(copy);
@@ -1165,12 +1220,17 @@ mod tests {
     }
 
     fn setup(config: Config, gated: bool, fail: bool) -> Setup {
+        setup_with_timeouts(config, gated, fail, 0)
+    }
+
+    fn setup_with_timeouts(config: Config, gated: bool, fail: bool, timeouts: usize) -> Setup {
         let (out, batches) = mpsc::channel();
         let (permits, gate) = mpsc::channel();
         let transport = Arc::new(Mutex::new(Some(MockTransport {
             out: Mutex::new(out),
             gate: gated.then(|| Mutex::new(gate)),
             fail,
+            timeouts: std::sync::atomic::AtomicUsize::new(timeouts),
         })));
         let make: TransportFactory = Box::new(move || {
             let t = transport.lock().unwrap().take().expect("made once");
@@ -1195,6 +1255,7 @@ mod tests {
         Config {
             capacity: [error.0, bulk.0],
             overflow: [error.1, bulk.1],
+            ..Config::default()
         }
     }
 
@@ -1547,6 +1608,55 @@ mod tests {
             !crate::stats::is_stuck(0, u64::MAX),
             "0 means not in a send"
         );
+    }
+
+    #[test]
+    fn lossless_lane_retries_timed_out_sends_and_others_drop() {
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (16, Overflow::Block)),
+            false,
+            false,
+            3,
+        );
+        push(&s.handle, Lane::Bulk, "kept");
+        assert!(s.handle.flush(LONG));
+        assert_eq!(texts(&s.batches), ["kept"]);
+        let stats = s.counters.snapshot(0);
+        assert_eq!((stats.written, stats.dropped_total()), (1, 0));
+        assert_eq!(stats.send_errors, vec![(libc::EAGAIN, 3)]);
+
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (16, Overflow::Block)),
+            false,
+            false,
+            1,
+        );
+        push(&s.handle, Lane::Error, "lost");
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_for(Lane::Error, DropReason::SendError), 1);
+    }
+
+    #[test]
+    fn a_long_idle_writer_parks_and_the_next_record_wakes_it() {
+        // With a poll interval of a minute, only the caller's wake-up can deliver in time.
+        let config = Config {
+            deep_sleep_poll: Duration::from_secs(60),
+            ..Config::default()
+        };
+        let s = setup(config, false, false);
+        let shared = Arc::clone(&s.handle.lanes().shared);
+        // Waits for the writer's own state change (about DEEP_SLEEP_AFTER), not a fixed sleep.
+        while !shared.parked.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
+        push(&s.handle, Lane::Bulk, "wake");
+        assert!(
+            !shared.parked.load(Ordering::SeqCst),
+            "the caller cleared the flag"
+        );
+        let batch = s.batches.recv_timeout(LONG);
+        assert_eq!(batch.map(|b| b.len()), Ok(1));
     }
 
     #[test]

@@ -225,17 +225,20 @@ impl super::Transport for LibcTransport {
 /// Readers pay one acquire load plus the relaxed [`fork_generation`] load. The inherited value is
 /// leaked in the child (its destructor could block on such a lock); only a value created in the
 /// current process is dropped.
+#[cfg(feature = "background")]
 pub(crate) struct ForkLocal<T: Send + Sync + 'static> {
     /// Always a pointer from `Box::into_raw`, never null, never freed while `self` is alive.
     ptr: std::sync::atomic::AtomicPtr<ForkSlot<T>>,
 }
 
 /// A value and the fork generation of the process that created it.
+#[cfg(feature = "background")]
 struct ForkSlot<T> {
     generation: u32,
     value: T,
 }
 
+#[cfg(feature = "background")]
 impl<T: Send + Sync + 'static> ForkLocal<T> {
     /// Wraps `value`, created in the current process.
     pub(crate) fn new(value: T) -> Self {
@@ -288,6 +291,7 @@ impl<T: Send + Sync + 'static> ForkLocal<T> {
     }
 }
 
+#[cfg(feature = "background")]
 impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
     fn drop(&mut self) {
         let ptr = *self.ptr.get_mut();
@@ -303,6 +307,7 @@ impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
     }
 }
 
+#[cfg(feature = "background")]
 impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("ForkLocal")
@@ -314,15 +319,18 @@ impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T
 /// How many background writers are inside a transport call (`openlog`/`syslog`/a send) now. A
 /// forked child reads the value its parent had at the moment of `fork()`: non-zero means glibc's
 /// syslog lock may be held forever in the child (glibc 2.36 does not reset it at fork).
+#[cfg(feature = "background")]
 pub(crate) static WRITERS_IN_SEND: AtomicU32 = AtomicU32::new(0);
 
 /// Set once a process learns that its syslog lock may be held forever (inherited by its children).
+#[cfg(feature = "background")]
 static SYSLOG_LOCK_POISONED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
 /// Whether `syslog(3)` may deadlock in this process because a writer of an ancestor was inside it
 /// at fork time. Call in a child before its first transport call; it re-arms the in-send count
 /// for the child's own writers.
+#[cfg(feature = "background")]
 pub(crate) fn syslog_lock_poisoned_after_fork() -> bool {
     if WRITERS_IN_SEND.load(Ordering::SeqCst) != 0 {
         SYSLOG_LOCK_POISONED.store(true, Ordering::SeqCst);
