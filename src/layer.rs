@@ -98,8 +98,7 @@ where
             return;
         };
         // Formatted before the extensions lock is taken: a `Debug` impl may touch spans.
-        let mut fields = SpanFields::default();
-        attrs.record(&mut fields.recorder());
+        let fields = SpanFields::capture(|r| attrs.record(r));
         // `replace` rather than `insert`, which panics when a value is already there.
         span.extensions_mut().replace(fields);
     }
@@ -108,8 +107,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let mut update = SpanFields::default();
-        values.record(&mut update.recorder());
+        let update = SpanFields::capture(|r| values.record(r));
         let mut extensions = span.extensions_mut();
         match extensions.get_mut::<SpanFields>() {
             Some(fields) => fields.merge(update),

@@ -156,10 +156,6 @@ impl Router {
         out
     }
 
-    pub(crate) fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     pub(crate) fn default_facility(&self) -> Facility {
         self.default
     }

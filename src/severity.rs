@@ -273,11 +273,13 @@ impl Priority {
         self.0
     }
 
+    #[cfg(test)]
     pub(crate) fn facility(self) -> crate::Facility {
         // `self.0 / 8` is at most 23 because `new` is the only constructor.
         crate::Facility::from_code(self.0 / 8).unwrap_or(crate::Facility::User)
     }
 
+    #[cfg(test)]
     pub(crate) fn severity(self) -> Severity {
         // `self.0 % 8` is always a valid severity code.
         Severity::from_code(self.0 % 8).unwrap_or(Severity::Debug)

@@ -264,6 +264,9 @@ impl Counters {
 /// Counting identity: every record that passed the level gate is, once flushed, exactly one of
 /// `written` or `dropped_total()`.
 ///
+/// A forked child inherits its parent's counts at the moment of `fork()`; records the parent had
+/// queued then are counted in `enqueued` but never written by the child (nor sent twice).
+///
 /// # Examples
 ///
 /// ```

@@ -64,8 +64,8 @@ use crate::Builder;
 /// | JSON | `"spans":[{"name":"req","method":"GET"},{"name":"db","table":"users"}]` |
 /// | RFC 5424 | `[span1@32473 name="req" method="GET"][span2@32473 name="db" table="users"]`, before `[fields@32473 …]` |
 ///
-/// A span field that collides with a reserved key is written with a leading `_` (JSON: `name`,
-/// `msg`, `spans`, `truncated`; RFC 5424: `name`). A chain deeper than 64 spans loses its
+/// A span field called `name` is written `_name` (JSON and RFC 5424), as an event field called
+/// `msg`, `spans` or `truncated` is in JSON. A chain deeper than 64 spans loses its
 /// outermost spans. `follows_from` links are accepted and not rendered.
 ///
 /// # Routing
@@ -209,8 +209,7 @@ impl tracing_core::Subscriber for Subscriber {
 
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
         // Field values are formatted before the lock is taken: a `Debug` impl may create spans.
-        let mut fields = SpanFields::default();
-        attrs.record(&mut fields.recorder());
+        let fields = SpanFields::capture(|r| attrs.record(r));
         let parent = if attrs.is_contextual() {
             self.current()
         } else {
@@ -221,8 +220,7 @@ impl tracing_core::Subscriber for Subscriber {
 
     fn record(&self, span: &Id, values: &span::Record<'_>) {
         // As in `new_span`, user code runs before the lock is taken.
-        let mut update = SpanFields::default();
-        values.record(&mut update.recorder());
+        let update = SpanFields::capture(|r| values.record(r));
         self.spans.update(span, update);
     }
 
@@ -731,9 +729,14 @@ impl OwnedValue {
 pub(crate) struct SpanFields(Vec<(&'static str, OwnedValue)>);
 
 impl SpanFields {
-    /// A tracing visitor that records into these fields.
-    pub(crate) fn recorder(&mut self) -> Recorder<'_> {
-        Recorder(self)
+    /// The fields `record` passes to its visitor. A `Debug` impl that panics loses its own field
+    /// and the ones after it, never the span, and the panic does not reach the caller.
+    pub(crate) fn capture(record: impl FnOnce(&mut Recorder<'_>)) -> SpanFields {
+        let mut fields = SpanFields::default();
+        // The fields recorded before the panic are complete entries: `set` runs only after the
+        // value was formatted. Nothing else to report (the subscriber never logs about itself).
+        let _ = catch_unwind(AssertUnwindSafe(|| record(&mut Recorder(&mut fields))));
+        fields
     }
 
     fn set(&mut self, name: &'static str, value: OwnedValue) {
@@ -1315,6 +1318,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn panicking_span_field_loses_the_field_not_the_span() {
+        struct Boom;
+        impl fmt::Debug for Boom {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("boom")
+            }
+        }
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let span = tracing::info_span!("s", a = 1, bad = ?Boom, c = 3);
+            let _e = span.enter();
+            span.record("c", tracing::field::debug(Boom));
+            assert_eq!(current_chain(), vec![("s".to_owned(), kv(&[("a", "1")]))]);
+        });
+    }
+
+    #[test]
     fn panicking_field_is_counted_not_propagated() {
         struct Boom;
         impl fmt::Debug for Boom {
@@ -1325,12 +1345,9 @@ pub(crate) mod tests {
         let sink = Sink::new();
         let sub = sink.builder("info").build_subscriber().unwrap();
         let guard = sub.guard();
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
         dispatcher::with_default(&Dispatch::new(sub), || {
             tracing::info!(bad = ?Boom, "x");
         });
-        std::panic::set_hook(hook);
         assert_eq!(guard.stats().dropped_total(), 1);
         assert_eq!(guard.stats().written, 0);
         sink.assert_empty();

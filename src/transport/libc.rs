@@ -46,14 +46,9 @@ pub(crate) fn send(priority: Priority, msg: &CStr) {
     }
 }
 
-/// Closes the process's syslog connection (`closelog(3)`).
-///
-/// This is process-wide: it also closes the connection of any other library in the process that
-/// uses `syslog(3)`; glibc reopens it on that library's next call.
-pub(crate) fn close() {
-    // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
-    unsafe { libc::closelog() }
-}
+// The crate never calls `closelog(3)`: the connection is process-wide, so closing it would also
+// close it under any other library in the process that uses syslog(3), and glibc would reopen it on
+// the next call anyway. The descriptor lives until the process exits.
 
 /// The cached pid; 0 means "not read since start-up or the last fork".
 static PID: AtomicU32 = AtomicU32::new(0);
@@ -371,5 +366,97 @@ mod tests {
     #[test]
     fn hostname_is_not_empty() {
         assert!(!hostname().expect("gethostname works").is_empty());
+    }
+}
+
+/// Hooks for the fault-tolerance integration tests (`tests/it/fault.rs`), which may not contain
+/// `unsafe` themselves: another library's `openlog`/`closelog`/`syslog`, and a raw `fork` with its
+/// `waitpid` and `_exit`. Re-exported as `fastsyslog::__testing`; not public API, no semver promise.
+#[doc(hidden)]
+pub mod __testing {
+    use std::ffi::CStr;
+    use std::io;
+
+    use super::FMT;
+    use crate::Facility;
+
+    /// What another library in the process does: `openlog(ident, LOG_NDELAY [| LOG_PID], facility)`.
+    ///
+    /// glibc keeps one ident, option set and default facility per process, so this changes what
+    /// the crate's libc transport sends from then on (see docs/reliability.md).
+    pub fn foreign_openlog(ident: &'static CStr, with_pid: bool, facility: Facility) {
+        let option = if with_pid {
+            libc::LOG_PID | libc::LOG_NDELAY
+        } else {
+            libc::LOG_NDELAY
+        };
+        // SAFETY: `ident` is NUL-terminated and `'static`, so the pointer glibc keeps stays valid
+        // for every later syslog(3) call; `option` and the facility come from libc constants.
+        unsafe { libc::openlog(ident.as_ptr(), option, facility.as_raw()) }
+    }
+
+    /// What another library does when it is done: `closelog()`, which is process-wide.
+    pub fn foreign_closelog() {
+        // SAFETY: closelog takes no arguments and only closes glibc's own descriptor under its lock.
+        unsafe { libc::closelog() }
+    }
+
+    /// Another library's `syslog(priority, "%s", msg)`; `priority` may omit the facility bits, as
+    /// plain `LOG_INFO` calls do, in which case glibc uses the `openlog` default facility.
+    pub fn foreign_syslog(priority: i32, msg: &CStr) {
+        // SAFETY: FMT and `msg` are valid NUL-terminated strings borrowed for the whole call; under
+        // FMT, `msg` is read only as data. glibc masks invalid priority bits itself (it logs an
+        // error and clears them), so any `i32` is accepted.
+        unsafe { libc::syslog(priority, FMT.as_ptr(), msg.as_ptr()) }
+    }
+
+    /// `fork(2)`: `Ok(0)` in the child, `Ok(child_pid)` in the parent.
+    ///
+    /// In the child only the calling thread exists; locks other threads held at the fork stay
+    /// locked there. That is exactly what the fork tests exercise: the crate must keep logging in
+    /// such a child without user code. The child should end with [`exit_now`].
+    pub fn fork() -> io::Result<u32> {
+        // SAFETY: fork takes no arguments and touches no memory of ours. Its hazard in a
+        // multithreaded parent (locks held by other threads stay locked in the child) is not a
+        // memory-safety precondition of the call; the child runs only the test's own code.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // `pid` is non-negative here, so the conversion cannot fail.
+        Ok(u32::try_from(pid).unwrap_or(0))
+    }
+
+    /// Waits for the child `pid` (retrying on EINTR) and returns its exit code, or `128 + signal`
+    /// when a signal ended it.
+    pub fn wait(pid: u32) -> io::Result<i32> {
+        let pid = libc::pid_t::try_from(pid)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+        let mut status: libc::c_int = 0;
+        loop {
+            // SAFETY: `status` is a live, aligned local for the whole call; waitpid keeps no
+            // pointer to it.
+            let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+            if rc >= 0 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        if libc::WIFEXITED(status) {
+            Ok(libc::WEXITSTATUS(status))
+        } else {
+            Ok(128 + libc::WTERMSIG(status))
+        }
+    }
+
+    /// `_exit(code)`: ends a forked child at once, without running the parent's atexit handlers,
+    /// destructors or the test harness (which the child inherited mid-run).
+    pub fn exit_now(code: i32) -> ! {
+        // SAFETY: _exit takes an integer and never returns; it runs no user code, so no lock the
+        // parent's threads held at the fork is needed.
+        unsafe { libc::_exit(code) }
     }
 }

@@ -15,7 +15,7 @@
 use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,9 @@ pub(crate) struct UnixTransport {
     /// Bumped by every successful reconnect, so a thread whose send failed while another thread
     /// was reconnecting retries on the new connection instead of dropping its record.
     generation: AtomicU64,
+    /// The errno of the last failed connect, 0 once connected. A send on an unconnected socket only
+    /// says ENOTCONN; this keeps the real cause (EACCES, ENOENT, ECONNREFUSED ...) for the stats.
+    connect_errno: AtomicI32,
     /// Every `connect(2)` issued by a reconnect, so tests can check the rate limit without timing.
     #[cfg(test)]
     attempts: AtomicU64,
@@ -68,6 +71,7 @@ impl UnixTransport {
             start: Instant::now(),
             last_attempt: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            connect_errno: AtomicI32::new(0),
             #[cfg(test)]
             attempts: AtomicU64::new(0),
         };
@@ -75,6 +79,7 @@ impl UnixTransport {
             if strict || e.kind() == io::ErrorKind::InvalidInput {
                 return Err(e);
             }
+            transport.remember_connect_error(&e);
             // The failed connect counts as an attempt, so the first sends after a failed start do
             // not each try again.
             transport
@@ -114,12 +119,34 @@ impl UnixTransport {
         self.attempts.fetch_add(1, Ordering::Relaxed);
         match self.socket.connect(&self.path) {
             Ok(()) => {
+                self.connect_errno.store(0, Ordering::Relaxed);
                 self.generation.fetch_add(1, Ordering::Release);
                 self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
                 true
             }
-            // The caller returns its original send error, which the pipeline counts.
-            Err(_) => false,
+            // The caller returns its send error (or the cause remembered here), which the pipeline
+            // counts.
+            Err(e) => {
+                self.remember_connect_error(&e);
+                false
+            }
+        }
+    }
+
+    fn remember_connect_error(&self, e: &io::Error) {
+        self.connect_errno
+            .store(e.raw_os_error().unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// The error to report for a failed send: for "not connected", the reason the last connect
+    /// failed, when there is one.
+    fn cause(&self, e: io::Error) -> io::Error {
+        let errno = self.connect_errno.load(Ordering::Relaxed);
+        match e.raw_os_error() {
+            Some(::libc::ENOTCONN | ::libc::EDESTADDRREQ) if errno != 0 => {
+                io::Error::from_raw_os_error(errno)
+            }
+            _ => e,
         }
     }
 
@@ -166,11 +193,11 @@ impl UnixTransport {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if !retried && needs_reconnect(&e) => {
                     if !self.reconnect() {
-                        return (sent, Some(e));
+                        return (sent, Some(self.cause(e)));
                     }
                     retried = true;
                 }
-                Err(e) => return (sent, Some(e)),
+                Err(e) => return (sent, Some(self.cause(e))),
             }
         }
         (sent, None)
@@ -199,9 +226,9 @@ impl super::Transport for UnixTransport {
         match self.send_once(msg) {
             Err(e) if needs_reconnect(&e) => {
                 if self.reconnect() || self.generation.load(Ordering::Acquire) != generation {
-                    self.send_once(msg)
+                    self.send_once(msg).map_err(|e| self.cause(e))
                 } else {
-                    Err(e)
+                    Err(self.cause(e))
                 }
             }
             other => other,
@@ -351,7 +378,8 @@ mod tests {
         let rx = bind(&path);
         // The failed start was an attempt less than an interval ago: this send may not connect.
         let err = t.send(pri(), b"early").unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(::libc::ENOTCONN));
+        // Reported as why the start failed (no socket file then), not as the bare ENOTCONN.
+        assert_eq!(err.raw_os_error(), Some(::libc::ENOENT));
         assert_eq!(t.attempts.load(Ordering::Relaxed), 0);
         // Move the last attempt an interval into the past instead of sleeping.
         t.last_attempt.store(0, Ordering::Relaxed);

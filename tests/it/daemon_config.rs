@@ -124,10 +124,6 @@ impl Daemon {
         }
         s
     }
-
-    pub(crate) fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
 }
 
 fn spawn(cmd: &[std::ffi::OsString], envs: &[(String, String)], dir: &Path) -> Child {

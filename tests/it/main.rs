@@ -17,15 +17,6 @@ mod libc_devlog;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
-<<<<<<< HEAD
-// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
-#[cfg(feature = "tracing")]
-mod tracing_adapter;
-// The background writer: lossless and drop policies against a stopped daemon, the dropped-records
-// summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
-#[cfg(all(feature = "log", feature = "background"))]
-mod worker;
-=======
 // Generated rsyslog/syslog-ng configs in the real daemons (syslog-ng fetched from the Debian
 // archive into the target dir); the shipped example configs; `access_and_errors` against rsyslogd.
 #[cfg(feature = "log")]
@@ -34,4 +25,14 @@ mod daemon_config;
 // with the central tier killed and restarted under 100k records.
 #[cfg(feature = "log")]
 mod fleet;
->>>>>>> main
+// The background writer: lossless and drop policies against a stopped daemon, the dropped-records
+// summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
+#[cfg(all(feature = "log", feature = "background"))]
+mod worker;
+// Fault tolerance and hostile input: daemon absent, restarting or hung; bad sockets; oversize and
+// malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
+#[cfg(all(feature = "log", feature = "background"))]
+mod fault;
+// The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
+#[cfg(feature = "tracing")]
+mod tracing_adapter;
