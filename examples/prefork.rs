@@ -11,8 +11,8 @@
 //! be matched with the pids at the daemon. Transport and format come from the environment
 //! (`FASTSYSLOG_SOCKET`, ...) as in every example. Bodies: `prefork role=worker i=<i> seq=<n>`.
 //!
-//! Unix only. `fork()` has no safe wrapper in std, so this example calls `libc::fork` directly.
-#![allow(unsafe_code)] // fork(2) and waitpid(2) only; each block says why it is sound.
+//! Unix only. `fork()` has no safe wrapper in std; this example uses the crate's hidden test hook
+//! `fastsyslog::__testing::fork` so the repository keeps all of its `unsafe` in one file.
 
 #[cfg(unix)]
 fn main() -> std::process::ExitCode {
@@ -49,16 +49,14 @@ fn main() -> std::process::ExitCode {
 
     let mut children = Vec::new();
     for i in 0..workers {
-        // SAFETY: fork(2) has no preconditions. In the child only this thread exists; it uses the
-        // logger (whose fork handling is what this example shows), prints, and exits without
-        // returning into the parent's stack frames' destructors that assume other threads.
-        let pid = unsafe { libc::fork() };
-        match pid {
-            -1 => {
-                eprintln!("prefork: fork failed: {}", std::io::Error::last_os_error());
+        // A server forks however it already does (libc::fork, nix, ...); this example goes through
+        // the crate's test hook so the repository keeps all of its `unsafe` in one file.
+        match fastsyslog::__testing::fork() {
+            Err(e) => {
+                eprintln!("prefork: fork failed: {e}");
                 break;
             }
-            0 => {
+            Ok(0) => {
                 let me = std::process::id();
                 for seq in 0..records {
                     log::info!(target: "prefork", "prefork role=worker i={i} pid={me} seq={seq}");
@@ -74,7 +72,7 @@ fn main() -> std::process::ExitCode {
                 };
                 std::process::exit(code);
             }
-            pid => {
+            Ok(pid) => {
                 println!("worker {i} {pid}");
                 children.push(pid);
             }
@@ -84,13 +82,16 @@ fn main() -> std::process::ExitCode {
 
     let mut failed = 0;
     for pid in children {
-        let mut status = 0;
-        // SAFETY: `pid` is a child of this process that nobody else waits for, and `status` is a
-        // live local the call writes an int into.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-            eprintln!("prefork: worker {pid} failed (status {status})");
-            failed += 1;
+        match fastsyslog::__testing::wait(pid) {
+            Ok(0) => {}
+            Ok(code) => {
+                eprintln!("prefork: worker {pid} failed (exit status {code})");
+                failed += 1;
+            }
+            Err(e) => {
+                eprintln!("prefork: waiting for worker {pid} failed: {e}");
+                failed += 1;
+            }
         }
     }
     log::info!(target: "prefork", "prefork role=parent pid={parent} done failed={failed}");

@@ -6,6 +6,27 @@
 //! decided while writing: the renderer remembers the latest *safe cut point* (a char boundary
 //! outside any escape sequence, together with the bytes that close the syntax there and mark the
 //! cut) that still fits, stops writing once the limit is passed, and then cuts back to that point.
+//!
+//! Rules beyond the wire-format notes, in one place for the README:
+//! - Order: message, then span fields (outermost span first), then event fields, in every format
+//!   (RFC 5424: `[span1@32473 ..][span2@32473 ..][fields@32473 ..] MSG`; JSON: `msg`, `spans`,
+//!   then the event fields).
+//! - `\uXXXX` escapes use lowercase hex (`\u001b`). JSON uses the short escapes `\"` `\\` `\n`
+//!   `\r` `\t` and `\uXXXX` for every other control character (`\u0008`, not `\b`).
+//! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
+//!   `name` becomes `_name` in RFC 5424 as in JSON.
+//! - A cut never splits a key, a number, a bare logfmt value or an escape sequence: a field whose
+//!   key, number or bare value does not fit is left out whole, so every kept `key=value` pair is
+//!   complete. A quoted value (logfmt, JSON, SD) may be cut inside (`k="abc" [truncated]`), but
+//!   never right after its opening quote. A logfmt `Display`/`Debug` value is streamed before its
+//!   quoting is known, so when cut it stays quoted even if its kept part would not need quotes.
+//! - With nothing left of the message body, the marker stands alone (`ident[pid]: [truncated]`).
+//! - If `max_len` cannot even hold the header and the shortest marked body (a tiny limit with a
+//!   long ident or host name), the header alone is sent (RFC 5424: with `-` as STRUCTURED-DATA),
+//!   or as much of it as fits; `render` still returns `true`.
+//! - The RFC 3164 ident and the RFC 5424 APP-NAME/HOSTNAME are sanitized once more here (`_` for
+//!   anything that could break the line or the header), APP-NAME cut to 48 and HOSTNAME to 255
+//!   characters; an empty host name or ident is written as `-` in RFC 5424.
 
 use std::fmt;
 use std::str::FromStr;
@@ -267,6 +288,66 @@ const CLASS: [u8; 256] = {
     t
 };
 
+/// `CLASS` restricted to `mask`.
+const fn table(mask: u8) -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = CLASS[i] & mask;
+        i += 1;
+    }
+    t
+}
+
+const TABLE_MSG: [u8; 256] = table(C_CTRL | C_LEAD);
+const TABLE_JSON: [u8; 256] = table(C_CTRL | C_QUOTE | C_LEAD);
+const TABLE_LOGFMT: [u8; 256] = table(C_CTRL | C_QUOTE | C_SPACE | C_LEAD);
+const TABLE_SD: [u8; 256] = table(C_CTRL | C_QUOTE | C_BRACKET | C_LEAD);
+/// Bytes a logfmt key cannot keep as they are (`"` is in `C_QUOTE` together with `\`, which keys
+/// keep, so it is added by hand).
+const TABLE_LOGFMT_KEY: [u8; 256] = {
+    let mut t = table(C_CTRL | C_SPACE | C_LEAD);
+    t[b'"' as usize] = C_QUOTE;
+    t
+};
+/// Bytes outside printable US-ASCII (RFC 5424 names), plus `=`, `]`, `"` for PARAM-NAMEs.
+const TABLE_NOT_PRINT: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut i = b'!' as usize;
+    while i <= b'~' as usize {
+        t[i] = 0;
+        i += 1;
+    }
+    t
+};
+const TABLE_PARAM_NAME: [u8; 256] = {
+    let mut t = TABLE_NOT_PRINT;
+    t[b'=' as usize] = 1;
+    t[b']' as usize] = 1;
+    t[b'"' as usize] = 1;
+    t
+};
+/// Bytes the RFC 3164 ident cannot hold (C0, DEL, space, and lead bytes of C1/U+2028/U+2029).
+const TABLE_IDENT: [u8; 256] = table(C_CTRL | C_LEAD | C_SPACE);
+
+/// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`.
+#[inline(always)]
+fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256]) -> usize {
+    // Four lookups per branch: plain text is the common case.
+    while let Some(q) = bytes.get(i..i + 4) {
+        if table[q[0] as usize] | table[q[1] as usize] | table[q[2] as usize] | table[q[3] as usize]
+            != 0
+        {
+            break;
+        }
+        i += 4;
+    }
+    while i < bytes.len() && table[bytes[i] as usize] == 0 {
+        i += 1;
+    }
+    i
+}
+
 /// Which escaping rules a piece of text follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Esc {
@@ -281,12 +362,25 @@ enum Esc {
 }
 
 impl Esc {
-    const fn mask(self) -> u8 {
+    #[inline(always)]
+    const fn from_code(code: u8) -> Esc {
+        match code {
+            0 => Esc::Msg,
+            1 => Esc::Json,
+            2 => Esc::Logfmt,
+            _ => Esc::Sd,
+        }
+    }
+
+    /// The bytes this mode stops at: `CLASS` masked, as a table of its own so the scanning loop
+    /// is one load per byte.
+    #[inline(always)]
+    fn table(self) -> &'static [u8; 256] {
         match self {
-            Esc::Msg => C_CTRL | C_LEAD,
-            Esc::Json => C_CTRL | C_QUOTE | C_LEAD,
-            Esc::Logfmt => C_CTRL | C_QUOTE | C_SPACE | C_LEAD,
-            Esc::Sd => C_CTRL | C_QUOTE | C_BRACKET | C_LEAD,
+            Esc::Msg => &TABLE_MSG,
+            Esc::Json => &TABLE_JSON,
+            Esc::Logfmt => &TABLE_LOGFMT,
+            Esc::Sd => &TABLE_SD,
         }
     }
 
@@ -314,6 +408,70 @@ impl Esc {
         seq[4] = HEX[((c >> 4) & 0xf) as usize];
         seq[5] = HEX[(c & 0xf) as usize];
         6
+    }
+}
+
+/// "00" to "99", for writing two digits per division.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `n` in decimal at the end of `digits`; returns where the digits start.
+fn u128_digits(mut n: u128, digits: &mut [u8; 39]) -> usize {
+    let mut i = digits.len();
+    // Divide in u64 once the value fits: 128-bit division is much slower.
+    while n > u128::from(u64::MAX) {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    u64_digits(n as u64, &mut digits[..i])
+}
+
+/// Writes `m` in decimal at the end of `digits` (at least 20 bytes); returns where it starts.
+#[inline]
+fn u64_digits(mut m: u64, digits: &mut [u8]) -> usize {
+    let mut i = digits.len();
+    while m >= 100 {
+        let pair = (m % 100) as usize * 2;
+        m /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if m >= 10 {
+        i -= 2;
+        let pair = m as usize * 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        digits[i] = b'0' + m as u8;
+    }
+    i
+}
+
+/// Whether a logfmt string value can be written bare: non-empty, and nothing in it that would be
+/// escaped or that forces quotes (space, `=`).
+fn logfmt_bare(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    loop {
+        i = scan(bytes, i, &TABLE_LOGFMT);
+        if i >= bytes.len() {
+            return !s.is_empty();
+        }
+        let b = bytes[i];
+        match TABLE_LOGFMT[b as usize] {
+            C_LEAD if b == 0xc2 && bytes[i + 1] >= 0xa0 => i += 2,
+            C_LEAD
+                if b == 0xe2
+                    && (bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9)) =>
+            {
+                i += 3
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -383,39 +541,53 @@ impl Out<'_> {
     }
 
     /// Appends `s` escaped for `esc`. Clears `*bare` when a logfmt value needs quotes.
+    #[inline]
     fn escaped(&mut self, s: &str, esc: Esc, tail: Option<&'static str>, bare: &mut bool) {
+        // One copy of the loop per mode, so the per-chunk test is specialised at compile time.
+        match esc {
+            Esc::Msg => self.escaped_as::<0>(s, tail, bare),
+            Esc::Json => self.escaped_as::<1>(s, tail, bare),
+            Esc::Logfmt => self.escaped_as::<2>(s, tail, bare),
+            Esc::Sd => self.escaped_as::<3>(s, tail, bare),
+        }
+    }
+
+    fn escaped_as<const E: u8>(&mut self, s: &str, tail: Option<&'static str>, bare: &mut bool) {
+        let esc = Esc::from_code(E);
+        let table = esc.table();
         let bytes = s.as_bytes();
-        let mask = esc.mask();
         let mut start = 0;
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let class = CLASS[b as usize] & mask;
-            if class == 0 {
-                i += 1;
-                continue;
+        loop {
+            i = scan(bytes, i, table);
+            if i >= bytes.len() {
+                break;
             }
-            let (c, width) = if class == C_SPACE {
-                *bare = false;
-                i += 1;
-                continue;
-            } else if b < 0x80 {
-                (u32::from(b), 1)
-            } else if b == 0xc2 {
-                // `s` is valid UTF-8, so a 2-byte lead is followed by a continuation byte.
-                let n = bytes[i + 1];
-                if n >= 0xa0 {
-                    i += 2;
+            let b = bytes[i];
+            let (c, width) = match table[b as usize] {
+                C_SPACE => {
+                    *bare = false;
+                    i += 1;
                     continue;
                 }
-                (u32::from(n), 2) // C1: U+0080..U+009F is encoded as C2 80..C2 9F.
-            } else {
-                // 0xE2: a 3-byte sequence; only E2 80 A8 and E2 80 A9 are escaped.
-                if bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9) {
-                    i += 3;
-                    continue;
+                C_LEAD if b == 0xc2 => {
+                    // `s` is valid UTF-8, so a 2-byte lead is followed by a continuation byte.
+                    let n = bytes[i + 1];
+                    if n >= 0xa0 {
+                        i += 2;
+                        continue;
+                    }
+                    (u32::from(n), 2) // C1: U+0080..U+009F is encoded as C2 80..C2 9F.
                 }
-                (0x2000 + u32::from(bytes[i + 2] - 0x80), 3)
+                C_LEAD => {
+                    // 0xE2: a 3-byte sequence; only E2 80 A8 and E2 80 A9 are escaped.
+                    if bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9) {
+                        i += 3;
+                        continue;
+                    }
+                    (0x2000 + u32::from(bytes[i + 2] - 0x80), 3)
+                }
+                _ => (u32::from(b), 1),
             };
             *bare = false;
             self.run(&bytes[start..i], tail);
@@ -436,13 +608,20 @@ impl Out<'_> {
 
     /// Appends `s` with every character outside `keep` replaced by `_`, at most `max_chars`
     /// characters, `_` when `s` is empty. For keys and header fields, which are never cut.
-    fn sanitized(&mut self, s: &str, keep: fn(char) -> bool, max_chars: usize) {
+    /// `bad` flags every byte that may start a character `keep` rejects (the fast path).
+    #[inline]
+    fn sanitized(
+        &mut self,
+        s: &str,
+        bad: &[u8; 256],
+        keep: impl Fn(char) -> bool,
+        max_chars: usize,
+    ) {
         if s.is_empty() {
             self.push(b"_");
             return;
         }
-        // Fast path: already clean and short enough.
-        if s.len() <= max_chars && s.bytes().all(|b| b < 0x80 && keep(char::from(b))) {
+        if s.len() <= max_chars && scan(s.as_bytes(), 0, bad) == s.len() {
             self.push(s.as_bytes());
             return;
         }
@@ -454,25 +633,25 @@ impl Out<'_> {
     }
 
     /// Appends a number (atomic, never cut).
-    fn u128(&mut self, mut n: u128) {
+    fn u128(&mut self, n: u128) {
         let mut digits = [0u8; 39];
-        let mut i = digits.len();
-        // Divide in u64 once the value fits: 128-bit division is much slower.
-        while n > u128::from(u64::MAX) {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        let mut m = n as u64;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (m % 10) as u8;
-            m /= 10;
-            if m == 0 {
-                break;
-            }
-        }
+        let i = u128_digits(n, &mut digits);
         self.push(&digits[i..]);
+    }
+
+    /// Appends a number (atomic, never cut).
+    #[inline]
+    fn u64(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let i = u64_digits(n, &mut digits);
+        self.push(&digits[i..]);
+    }
+
+    fn i64(&mut self, n: i64) {
+        if n < 0 {
+            self.push(b"-");
+        }
+        self.u64(n.unsigned_abs());
     }
 
     fn i128(&mut self, n: i128) {
@@ -527,7 +706,7 @@ impl fmt::Write for Escaper<'_, '_> {
 }
 
 /// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) through an [`Escaper`];
-/// returns whether it could stay a bare logfmt value and whether it wrote anything.
+/// returns whether nothing in it would force quotes around a logfmt value.
 fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -> bool {
     let mut w = Escaper {
         out,
@@ -563,14 +742,19 @@ fn is_print_ascii(c: char) -> bool {
 }
 
 /// Characters a logfmt key keeps: not space, `=`, `"`, nor anything the message would escape.
+#[inline]
 fn is_logfmt_key_char(c: char) -> bool {
-    !matches!(c, '\0'..=' ' | '=' | '"' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
+    if c.is_ascii() {
+        // One table lookup for the common case.
+        return CLASS[c as usize] & (C_CTRL | C_SPACE) == 0 && c != '"';
+    }
+    !matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Characters the RFC 3164 ident keeps (the builder already sanitized it; this only guarantees a
 /// single line whatever the input).
 fn is_ident_char(c: char) -> bool {
-    !c.is_control() && c != ' '
+    !c.is_control() && !matches!(c, ' ' | '\u{2028}' | '\u{2029}')
 }
 
 // === impl Renderer ===
@@ -655,30 +839,35 @@ impl Renderer {
 
     /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
     fn header_3164(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
-        o.push(b"<");
-        o.u128(u128::from(rec.priority.value()));
-        o.push(b">");
-        let month = usize::from(now.month.clamp(1, 12) - 1);
-        o.push(MONTHS[month]);
-        o.push(b" ");
-        o.two(now.day, b' ');
-        o.push(b" ");
-        o.two(now.hour, b'0');
-        o.push(b":");
-        o.two(now.minute, b'0');
-        o.push(b":");
-        o.two(now.second, b'0');
-        o.push(b" ");
-        o.sanitized(&self.ident, is_ident_char, usize::MAX);
-        o.push(b"[");
-        o.u128(u128::from(pid));
-        o.push(b"]: ");
+        // `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `) built on the stack, pushed at once.
+        let mut head = [0u8; 26];
+        let pri = u64_digits(u64::from(rec.priority.value()), &mut head[..21]) - 1;
+        head[pri] = b'<';
+        let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
+        let two = |n: u8, pad: u8| {
+            let n = n.min(99);
+            [if n < 10 { pad } else { b'0' + n / 10 }, b'0' + n % 10]
+        };
+        let [d0, d1] = two(now.day, b' ');
+        let [h0, h1] = two(now.hour, b'0');
+        let [m0, m1] = two(now.minute, b'0');
+        let [s0, s1] = two(now.second, b'0');
+        head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
+        o.push(&head[pri..]);
+        o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
+        o.sanitized(&self.ident, &TABLE_IDENT, is_ident_char, usize::MAX);
+        // `[PID]: `
+        let mut tail = [0u8; 23];
+        tail[20..].copy_from_slice(b"]: ");
+        let start = u64_digits(u64::from(pid), &mut tail[..20]) - 1;
+        tail[start] = b'[';
+        o.push(&tail[start..]);
     }
 
     /// `<PRI>1 2026-11-22T20:34:36.123456+01:00 HOST APP PID - ` (STRUCTURED-DATA follows).
     fn header_5424(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
         o.push(b"<");
-        o.u128(u128::from(rec.priority.value()));
+        o.u64(u64::from(rec.priority.value()));
         o.push(b">1 ");
         let year = now.year.clamp(0, 9999) as u16;
         o.two((year / 100) as u8, b'0');
@@ -711,16 +900,21 @@ impl Renderer {
         if self.hostname.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(&self.hostname, is_print_ascii, MAX_HOSTNAME);
+            o.sanitized(
+                &self.hostname,
+                &TABLE_NOT_PRINT,
+                is_print_ascii,
+                MAX_HOSTNAME,
+            );
         }
         o.push(b" ");
         if self.ident.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(&self.ident, is_print_ascii, MAX_APP_NAME);
+            o.sanitized(&self.ident, &TABLE_NOT_PRINT, is_print_ascii, MAX_APP_NAME);
         }
         o.push(b" ");
-        o.u128(u128::from(pid));
+        o.u64(u64::from(pid));
         o.push(b" - ");
     }
 
@@ -764,13 +958,22 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
         o.push(b" ");
     }
     if let Some(span) = span {
-        o.sanitized(span, is_logfmt_key_char, usize::MAX);
+        o.sanitized(span, &TABLE_LOGFMT_KEY, is_logfmt_key_char, usize::MAX);
         o.push(b".");
     }
-    o.sanitized(key, is_logfmt_key_char, usize::MAX);
+    o.sanitized(key, &TABLE_LOGFMT_KEY, is_logfmt_key_char, usize::MAX);
     o.push(b"=");
     match value {
-        Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
+        // A bare value is never cut inside: what was kept would read as a complete value. When it
+        // does not fit, the whole field goes.
+        Value::Str(v) if logfmt_bare(v) => o.run(v.as_bytes(), None),
+        Value::Str(v) => {
+            o.push(b"\"");
+            let mut bare = false;
+            o.escaped(v, Esc::Logfmt, Some(TAIL_LOGFMT_QUOTED), &mut bare);
+            o.push(b"\"");
+        }
+        Value::Display(_) | Value::Debug(_) => {
             // Written quoted; the quotes are taken out again when the value turns out not to
             // need them (the common case), which avoids formatting `Display` values twice.
             let quote = o.buf.len();
@@ -804,8 +1007,8 @@ fn scalar(o: &mut Out<'_>, value: Value<'_>) {
     match value {
         Value::Bool(true) => o.push(b"true"),
         Value::Bool(false) => o.push(b"false"),
-        Value::I64(n) => o.i128(i128::from(n)),
-        Value::U64(n) => o.u128(u128::from(n)),
+        Value::I64(n) => o.i64(n),
+        Value::U64(n) => o.u64(n),
         Value::I128(n) => o.i128(n),
         Value::U128(n) => o.u128(n),
         Value::F64(v) if v.is_nan() => o.push(b"NaN"),
@@ -908,7 +1111,7 @@ fn sd_body(o: &mut Out<'_>, rec: &Record<'_>) {
             n += 1;
             o.safe(if n == 1 { TAIL_SD_NONE } else { TAIL_TEXT });
             o.push(b"[span");
-            o.u128(u128::from(n));
+            o.u64(u64::from(n));
             o.push(SD_ENTERPRISE.as_bytes());
             o.push(b" name=\"");
             text(o, Value::Str(name), Esc::Sd, None);
@@ -960,7 +1163,7 @@ fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
     }
     o.safe(TAIL_SD_ELEMENT);
     o.push(b" ");
-    o.sanitized(key, is_param_name_char, MAX_PARAM_NAME);
+    o.sanitized(key, &TABLE_PARAM_NAME, is_param_name_char, MAX_PARAM_NAME);
     o.push(b"=\"");
     match value {
         Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
@@ -1558,7 +1761,8 @@ mod tests {
     #[test]
     fn limit_exactly_at_one_under_one_over() {
         let msg = "x".repeat(100);
-        let fields = [("k", Value::Str("value"))];
+        // A bare `Display` value last: its provisional opening quote must not count.
+        let fields = [("k", Value::Str("value")), ("d", Value::Display(&"plain"))];
         for format in [Format::Logfmt, Format::Json, Format::Rfc5424] {
             for framing in [H3164, H5424, LIBC] {
                 if format == Format::Rfc5424 && framing != H5424 {
@@ -1597,8 +1801,13 @@ mod tests {
             render(&r(25), "hi", &fields).0,
             "hi k=\"a b c \" [truncated]"
         );
-        // A value cut before its end is quoted, even if what is left would not need quotes.
+        // A bare string value is never cut inside (the rest would pass for a whole value): the
+        // field goes.
         let fields = [("k", Value::Str("abcdefghijklmnopqrstuvwxyz"))];
+        assert_eq!(render(&r(30), "hi", &fields).0, "hi [truncated]");
+        // A `Display` value is streamed before it is known whether it needs quotes: cut before
+        // its end, it stays quoted, even if what is left would not need quotes.
+        let fields = [("k", Value::Display(&"abcdefghijklmnopqrstuvwxyz"))];
         assert_eq!(
             render(&r(30), "hi", &fields).0,
             "hi k=\"abcdefghijk\" [truncated]"

@@ -459,4 +459,51 @@ pub mod __testing {
         // parent's threads held at the fork is needed.
         unsafe { libc::_exit(code) }
     }
+
+    thread_local! {
+        /// Allocations (and reallocations) made by this thread. `const` and `Cell`: no lazy
+        /// initialisation and no destructor, so using it inside the allocator cannot recurse.
+        static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A global allocator that counts allocations per thread, so a test can tell the caller's
+    /// allocations from the background writer's (`tests/it/worker.rs`). Forwards to `System`.
+    #[derive(Debug)]
+    pub struct CountingAllocator;
+
+    /// Allocations and reallocations made by the calling thread so far under [`CountingAllocator`].
+    pub fn thread_allocations() -> u64 {
+        ALLOCS.with(std::cell::Cell::get)
+    }
+
+    // SAFETY: every method forwards to `System` with the arguments it was given, so `System`'s
+    // guarantees hold unchanged; counting touches only a `const` thread-local `Cell`.
+    unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+        unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+            // During thread teardown the slot may be gone; that allocation is then not counted.
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size), which
+            // is passed through unchanged.
+            unsafe { std::alloc::System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+            // SAFETY: `ptr` was allocated by `System` (every allocation goes through `alloc` or
+            // `realloc` here) with this `layout`, as the caller guarantees.
+            unsafe { std::alloc::System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(
+            &self,
+            ptr: *mut u8,
+            layout: std::alloc::Layout,
+            new_size: usize,
+        ) -> *mut u8 {
+            // Counted as in `alloc`; see there for `try_with`.
+            let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+            // SAFETY: `ptr`/`layout` describe a live `System` allocation and `new_size` is valid,
+            // as the caller guarantees.
+            unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+        }
+    }
 }

@@ -3,15 +3,13 @@
 //! daemon, forked children (own pid, own writer, no duplicates, no deadlock on glibc's syslog
 //! lock), and no heap allocation per record on the caller.
 //!
-//! Two things here have no safe std API: counting allocations needs a `GlobalAlloc`, and a
-//! pre-fork test needs `fork(2)`. Both are test-only; each `unsafe` block says why it is sound.
-#![allow(unsafe_code)]
+//! Counting allocations and forking go through `fastsyslog::__testing`, so the repository keeps all
+//! of its `unsafe` in `src/transport/libc.rs`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use fastsyslog::__testing::{thread_allocations as allocations, CountingAllocator};
 use fastsyslog::{Builder, DropReason, Lane, Logger, Mode, Overflow};
 use log::kv::Value;
 use log::Level;
@@ -21,72 +19,18 @@ use crate::support::{
     child_role, child_token, emit, kill, retry, retry_n, run_child, token, Line, Rsyslogd,
 };
 
-// === a per-thread counting allocator ===
-
-/// Counts allocations per thread, so the caller's allocations can be told from the writer's.
-struct Counting;
-
-thread_local! {
-    /// Allocations (and reallocations) made by this thread. `const` and `Cell`: no lazy
-    /// initialisation and no destructor, so using it inside the allocator cannot recurse.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every method forwards to `System` with the arguments it was given, so `System`'s
-// guarantees hold unchanged; counting touches only a `const` thread-local `Cell`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // During thread teardown the slot may be gone; that allocation is then not counted.
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract (non-zero size), which is
-        // passed through unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` (every allocation goes through `alloc` or
-        // `realloc` above) with this `layout`, as the caller guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // As in `alloc`.
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: `ptr`/`layout` describe a live `System` allocation and `new_size` is valid, as
-        // the caller guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCS.with(Cell::get)
-}
-
-// === fork(2) and waitpid(2) ===
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// `fork()`: 0 in the child, the child's pid in the parent.
 fn fork() -> libc::pid_t {
-    // SAFETY: fork(2) has no memory-safety preconditions. Every child below only logs through
-    // the crate (whose fork handling is under test), flushes, and leaves with `process::exit`.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    pid
+    let pid = fastsyslog::__testing::fork().expect("fork");
+    libc::pid_t::try_from(pid).expect("pid fits pid_t")
 }
 
 /// Waits for `pid` and returns its exit code (or 128 + signal).
 fn wait_exit(pid: libc::pid_t) -> i32 {
-    let mut status = 0;
-    // SAFETY: `pid` is our own unreaped child and `status` is a live local for the call to write.
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(rc, pid, "waitpid: {}", std::io::Error::last_os_error());
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    }
+    fastsyslog::__testing::wait(u32::try_from(pid).expect("positive pid")).expect("waitpid")
 }
 
 // === helpers ===
