@@ -435,35 +435,31 @@ fn fastsyslog(receiver: &Receiver, mode: fastsyslog::Mode, filter: &str) -> fast
     b.socket(&receiver.path)
 }
 
+/// The disabled record of `no_logger` and `disabled_log`: one function, so both rows run the very
+/// same machine code and differ only in whether fastsyslog is installed.
+fn disabled_record() {
+    log::debug!(target: "app", "{} {}", std::hint::black_box(1), 2);
+}
+
+/// The same for `disabled_tracing` and `tracing_no_subscriber`.
+fn disabled_event() {
+    tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled");
+}
+
 fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
     use fastsyslog::Mode;
     let batch = batch_of(name);
     let rx = Receiver::new(devlog, glibc_row(name))?;
     let noop = || {};
     let figures = match name {
-        "no_logger" => measure_row(
-            batch,
-            None,
-            || log::debug!(target: "app", "{} {}", std::hint::black_box(1), 2),
-            noop,
-        ),
+        "no_logger" => measure_row(batch, None, disabled_record, noop),
         "disabled_log" => {
             let _guard = fastsyslog(&rx, Mode::Sync, "info")
                 .try_init()
                 .map_err(|e| e.to_string())?;
-            measure_row(
-                batch,
-                None,
-                || log::debug!(target: "app", "{} {}", std::hint::black_box(1), 2),
-                noop,
-            )
+            measure_row(batch, None, disabled_record, noop)
         }
-        "tracing_no_subscriber" => measure_row(
-            batch,
-            None,
-            || tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled"),
-            noop,
-        ),
+        "tracing_no_subscriber" => measure_row(batch, None, disabled_event, noop),
         "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
         "raw_libc_syslog" => {
             let msg = CString::new(support::rendered_body()).expect("no NUL");
@@ -696,12 +692,7 @@ fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
         let _guard = fastsyslog(rx, Mode::Sync, "info")
             .init_tracing()
             .map_err(|e| e.to_string())?;
-        return Ok(measure_row(
-            batch,
-            None,
-            || tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled"),
-            || {},
-        ));
+        return Ok(measure_row(batch, None, disabled_event, || {}));
     }
     let guard = fastsyslog(rx, Mode::Background, "info")
         .init_tracing()
