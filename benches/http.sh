@@ -30,6 +30,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'echo "http.sh: failed at line $LINENO" >&2' ERR
 
 # wrk prints latency percentiles as e.g. "50%   52.00us"; convert to microseconds.
 to_us() {
@@ -53,7 +54,7 @@ run_mode() {
     # A short warm-up, then the measured run.
     wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
     wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/items/12345?page=2" >"$tmp/wrk.$mode"
-    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""
     local rps p50 p99
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.$mode")
     p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$tmp/wrk.$mode")")
