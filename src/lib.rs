@@ -55,6 +55,24 @@ pub use crate::worker::{
     MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
 };
 
+/// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use
+/// `unsafe` themselves. Not part of the public API: no semver guarantees.
+#[doc(hidden)]
+#[cfg(unix)]
+pub mod __bench {
+    use std::ffi::CStr;
+
+    /// `openlog(ident, LOG_PID | LOG_NDELAY, facility)`, as the libc transport does.
+    pub fn openlog(ident: &'static CStr, facility: crate::Facility) {
+        crate::transport::libc::open(ident, facility);
+    }
+
+    /// `syslog(priority, "%s", msg)`: the floor the libc rows are compared with.
+    pub fn raw_syslog(priority: i32, msg: &CStr) {
+        crate::transport::libc::raw_syslog(priority, msg);
+    }
+}
+
 /// The pipeline of the logger installed by `init`, for [`stats()`].
 static GLOBAL: OnceLock<Arc<pipeline::Pipeline>> = OnceLock::new();
 

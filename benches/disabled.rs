@@ -1,0 +1,49 @@
+//! Disabled records: what a `debug!` costs when the level is off, next to the no-logger baseline.
+//!
+//! `no_logger` runs before any logger is installed (`log`'s default: max level `Off`);
+//! `disabled_log` after fastsyslog is installed at `info` (the macro's `max_level()` check stops
+//! it); `disabled_by_directive` with `warn,db=debug`, so `max_level()` is `Debug` and the record is
+//! turned away by the per-target directives inside `Log::log`.
+
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+
+fn disabled(c: &mut Criterion) {
+    let sink = support::Sink::new();
+    let mut g = c.benchmark_group("disabled");
+    g.bench_function("no_logger", |b| {
+        b.iter(|| log::debug!(target: "app", "{} {}", black_box(1), 2))
+    });
+    let _guard = fastsyslog::Builder::new()
+        .ident(support::IDENT)
+        .socket(sink.path())
+        .mode(fastsyslog::Mode::Sync)
+        .filter("info")
+        .try_init()
+        .expect("install fastsyslog");
+    g.bench_function("disabled_log", |b| {
+        b.iter(|| log::debug!(target: "app", "{} {}", black_box(1), 2))
+    });
+    let directive = fastsyslog::Builder::new()
+        .ident(support::IDENT)
+        .socket(sink.path())
+        .mode(fastsyslog::Mode::Sync)
+        .filter("warn,db=debug")
+        .build()
+        .expect("build");
+    log::set_max_level(log::LevelFilter::Debug);
+    g.bench_function("disabled_by_directive", |b| {
+        b.iter(|| log::debug!(logger: &directive, target: "app", "{} {}", black_box(1), 2))
+    });
+    g.finish();
+    assert_eq!(sink.received(), 0, "a disabled record reached the sink");
+}
+
+criterion_group! {
+    name = benches;
+    config = support::criterion();
+    targets = disabled
+}
+criterion_main!(benches);

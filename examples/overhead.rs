@@ -1,0 +1,931 @@
+//! What logging costs the caller: fastsyslog against file logging, a stdlib-style handler chain,
+//! peer crates and the raw libc floor, all writing the same access record (about 100 bytes, three
+//! key-values) to the same in-process receiver.
+//!
+//! ```text
+//! cargo run --release --example overhead            # table
+//! cargo run --release --example overhead -- --json  # JSON array of rows
+//! ```
+//!
+//! Every row runs in its own process (a fresh global logger, no writer threads left over from
+//! another row). The glibc rows (`raw_libc_syslog`, `libc_sync`, `syslog_tracing`) reach the
+//! receiver through `/dev/log` inside a private mount namespace (`unshare`); where that is not
+//! possible they are reported as skipped with the reason. When a syslog daemon listens on the real
+//! `/dev/log`, the syslog rows run a second time against it (`devlog/…` rows; `--no-devlog` turns
+//! that off). Total run time is about 30 s. See docs/performance.md for what each row means.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::ffi::{CString, OsString};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::measure::{self, Budget};
+use support::{devlog, Target};
+
+/// `(name, batch, needs glibc's /dev/log, runs again against a real /dev/log)`.
+const ROWS: &[(&str, u32, bool, bool)] = &[
+    ("no_logger", 1024, false, false),
+    ("disabled_log", 1024, false, false),
+    ("disabled_tracing", 1024, false, false),
+    ("raw_libc_syslog", 1, true, true),
+    ("raw_send", 1, false, true),
+    ("libc_sync", 1, true, true),
+    ("unix_sync", 1, false, true),
+    ("background", 1, false, true),
+    ("background_sparse", 1, false, true),
+    ("tracing_background", 1, false, true),
+    ("file_line_flushed", 1, false, false),
+    ("file_buffered", 1, false, false),
+    ("stdlib_chain_disabled", 64, false, false),
+    ("stdlib_chain_syslog_udp", 1, false, false),
+    ("stdlib_chain_syslog_unix", 1, false, true),
+    ("stdlib_chain_file", 1, false, false),
+    ("syslog_crate", 1, false, true),
+    ("syslog_tracing", 1, true, true),
+    ("tracing_appender", 1, false, false),
+    ("env_logger_file", 1, false, false),
+];
+
+/// Reference rows shown in the table (not in `--json`): baselines some targets are relative to.
+const REFERENCE_ROWS: &[(&str, u32, bool, bool)] = &[("tracing_no_subscriber", 1024, false, false)];
+
+/// Sparse logging: one record per this interval.
+const SPARSE: Duration = Duration::from_micros(100);
+
+/// One measured (or skipped) row.
+#[derive(Debug, Clone)]
+struct Row {
+    name: String,
+    result: Result<Figures, String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    p50: f64,
+    p99: f64,
+    records_per_s: f64,
+    sent: u64,
+    /// What reached the receiver, when it can count.
+    delivered: Option<u64>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let value = |f: &str| {
+        args.iter()
+            .position(|a| a == f)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    if let Some(row) = value("--row") {
+        let devlog = value("--receiver").as_deref() == Some("devlog");
+        let line = match run_row(&row, devlog) {
+            Ok(f) => format!(
+                "ROW\t{}\t{}\t{}\t{}\t{}",
+                f.p50,
+                f.p99,
+                f.records_per_s,
+                f.sent,
+                f.delivered.map_or("-".to_owned(), |d| d.to_string())
+            ),
+            Err(reason) => format!("SKIP\t{reason}"),
+        };
+        println!("{line}");
+        return;
+    }
+    if flag("--help") || flag("-h") {
+        println!("usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]]");
+        return;
+    }
+    let only: Option<Vec<String>> =
+        value("--only").map(|s| s.split(',').map(str::to_owned).collect());
+    let selected = |name: &str| only.as_ref().map_or(true, |o| o.iter().any(|n| n == name));
+    let json = flag("--json");
+    let started = Instant::now();
+
+    let mut rows = Vec::new();
+    for &(name, _, glibc, _) in ROWS.iter().chain(REFERENCE_ROWS) {
+        if selected(name) {
+            if !json {
+                eprint!("\r{name:<32}");
+            }
+            rows.push(spawn_row(name, glibc, false));
+        }
+    }
+    let devlog_rows = if !flag("--no-devlog") && daemon_on_devlog() {
+        ROWS.iter()
+            .filter(|r| r.3 && selected(r.0))
+            .map(|&(name, _, _, _)| {
+                if !json {
+                    eprint!("\rdevlog/{name:<32}");
+                }
+                let mut row = spawn_row(name, false, true);
+                row.name = format!("devlog/{name}");
+                row
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !json {
+        eprint!("\r{:<40}\r", "");
+    }
+    if json {
+        print_json(
+            rows.iter()
+                .chain(&devlog_rows)
+                .filter(|r| !REFERENCE_ROWS.iter().any(|x| x.0 == r.name)),
+        );
+    } else {
+        print_table("embedded receiver (in-process datagram sink)", &rows);
+        if !devlog_rows.is_empty() {
+            print_table("/dev/log (the system's syslog daemon)", &devlog_rows);
+        }
+        print_targets(&rows);
+        println!("\ntotal run time {:.1} s", started.elapsed().as_secs_f64());
+    }
+}
+
+/// Runs one row in a child process (inside the private namespace for glibc rows).
+fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Row {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut args: Vec<OsString> = vec!["--row".into(), name.into()];
+    if devlog {
+        args.push("--receiver".into());
+        args.push("devlog".into());
+    }
+    let ns_dir = if glibc && !devlog {
+        match devlog::make_dir() {
+            Ok(d) => Some(d),
+            Err(e) => return skipped(name, format!("cannot create a temp dir: {e}")),
+        }
+    } else {
+        None
+    };
+    let mut cmd = match &ns_dir {
+        Some(dir) => devlog::command(dir, &exe, &args),
+        None => {
+            let mut c = Command::new(&exe);
+            c.args(&args);
+            c
+        }
+    };
+    let result = run_child(&mut cmd);
+    if let Some(dir) = &ns_dir {
+        devlog::cleanup(dir);
+    }
+    match result {
+        Err(e) if ns_dir.is_some() => skipped(
+            name,
+            format!("needs glibc's /dev/log in a private mount namespace: {e}"),
+        ),
+        Err(e) => skipped(name, e),
+        Ok(out) => parse_row(name, &out),
+    }
+}
+
+fn skipped(name: &str, reason: String) -> Row {
+    Row {
+        name: name.to_owned(),
+        result: Err(reason),
+    }
+}
+
+/// Runs a row's process with a 30 s bound and returns its stdout.
+fn run_child(cmd: &mut Command) -> Result<String, String> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if Instant::now() > deadline => {
+                // Our own child; it may exit between the check and the kill, which is fine.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("timed out after 30 s".into());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("wait failed: {e}")),
+        }
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    if devlog::setup_failed(status) {
+        return Err(format!(
+            "cannot set up a private mount namespace (unshare -m / mount): {}",
+            err.trim()
+        ));
+    }
+    if !status.success() {
+        return Err(format!("row failed ({status}): {}", err.trim()));
+    }
+    Ok(out)
+}
+
+fn parse_row(name: &str, out: &str) -> Row {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("ROW") || l.starts_with("SKIP"));
+    let result = match line {
+        Some(l) if l.starts_with("SKIP") => Err(l["SKIP\t".len()..].to_owned()),
+        Some(l) => {
+            let f: Vec<&str> = l.split('\t').collect();
+            let num = |i: usize| {
+                f.get(i)
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            Ok(Figures {
+                p50: num(1),
+                p99: num(2),
+                records_per_s: num(3),
+                sent: num(4) as u64,
+                delivered: f.get(5).and_then(|s| s.parse().ok()),
+            })
+        }
+        None => Err(format!("no result from the row process: {out:?}")),
+    };
+    Row {
+        name: name.to_owned(),
+        result,
+    }
+}
+
+/// Whether something accepts datagrams on the real `/dev/log` (only connects; sends nothing).
+fn daemon_on_devlog() -> bool {
+    std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|s| s.connect("/dev/log"))
+        .is_ok()
+}
+
+// === one row (child process) ===
+
+/// Counts calls, for the delivered check.
+struct Counted<F> {
+    f: F,
+    n: u64,
+}
+
+impl<F: FnMut()> Counted<F> {
+    fn call(&mut self) {
+        self.n += 1;
+        (self.f)();
+    }
+}
+
+/// Measures `f`: latency (per-call percentiles), then throughput with `flush` included.
+fn measure_row<F: FnMut(), G: FnMut()>(
+    batch: u32,
+    spacing: Option<Duration>,
+    f: F,
+    mut flush: G,
+) -> Figures {
+    let budget = Budget::QUICK;
+    let mut c = Counted { f, n: 0 };
+    let (p50, p99) = measure::latency(&mut || c.call(), batch, spacing, budget);
+    flush();
+    let (records_per_s, _) = if spacing.is_some() {
+        // Sparse rows: the rate is the offered one; report what the sparse run achieved.
+        let start = Instant::now();
+        let n0 = c.n;
+        while start.elapsed() < Duration::from_millis(200) {
+            c.call();
+            std::thread::sleep(SPARSE);
+        }
+        flush();
+        ((c.n - n0) as f64 / start.elapsed().as_secs_f64(), 0)
+    } else {
+        // Disabled rows (batch > 1) deliver nothing by design: their rate is the caller's.
+        let counted = || if batch == 1 { delivered_now() } else { None };
+        let before = counted();
+        let (rate, n) = measure::throughput(&mut || c.call(), &mut flush, budget);
+        match (before, counted()) {
+            // What reached the receiver, not what the caller handed over: a lossy queue that
+            // drops under load must not look faster for it. (Datagrams still in the receiver's
+            // socket queue, at most a few dozen, are not counted yet.)
+            (Some(a), Some(b)) => (b.saturating_sub(a) as f64 * rate / n as f64, n),
+            _ => (rate, n),
+        }
+    };
+    Figures {
+        p50,
+        p99,
+        records_per_s,
+        sent: c.n,
+        delivered: None,
+    }
+}
+
+/// Reads how many records reached the row's receiver so far (sink datagrams or file lines).
+type DeliveredCounter = Box<dyn Fn() -> u64 + Send>;
+
+static DELIVERED: std::sync::Mutex<Option<DeliveredCounter>> = std::sync::Mutex::new(None);
+
+fn set_delivered_counter(f: DeliveredCounter) {
+    *DELIVERED.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+}
+
+fn delivered_now() -> Option<u64> {
+    DELIVERED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|f| f())
+}
+
+/// The row's receiver: the in-process sink (at the namespace's `/dev/log` target for glibc rows),
+/// or the real `/dev/log`.
+struct Receiver {
+    target: Option<Target>,
+    path: PathBuf,
+}
+
+impl Receiver {
+    fn new(devlog: bool, glibc: bool) -> Result<Receiver, String> {
+        if devlog {
+            return Ok(Receiver {
+                target: None,
+                path: PathBuf::from("/dev/log"),
+            });
+        }
+        let target = if glibc {
+            let dir = devlog::inside().ok_or(
+                "needs glibc's /dev/log in a private mount namespace, which is not set up",
+            )?;
+            Target::from_env(Some(&dir.join("log.sock")))
+        } else {
+            Target::from_env(None)
+        };
+        if let Target::Sink(sink) = &target {
+            let counts = sink.counts();
+            set_delivered_counter(Box::new(move || {
+                counts.datagrams.load(std::sync::atomic::Ordering::Relaxed)
+            }));
+        }
+        Ok(Receiver {
+            path: target.path().to_owned(),
+            target: Some(target),
+        })
+    }
+
+    /// Adds the delivered count (waiting up to 2 s for datagrams still in flight).
+    fn finish(&self, mut f: Figures) -> Figures {
+        f.delivered = self
+            .target
+            .as_ref()
+            .and_then(|t| t.wait_for(f.sent, Duration::from_secs(2)));
+        f
+    }
+}
+
+fn glibc_row(name: &str) -> bool {
+    ROWS.iter().any(|r| r.0 == name && r.2)
+}
+
+fn batch_of(name: &str) -> u32 {
+    ROWS.iter()
+        .chain(REFERENCE_ROWS)
+        .find(|r| r.0 == name)
+        .map_or(1, |r| r.1)
+}
+
+fn ident() -> &'static std::ffi::CStr {
+    Box::leak(
+        CString::new(support::IDENT)
+            .expect("no NUL")
+            .into_boxed_c_str(),
+    )
+}
+
+/// A temp file for a file row; its line count becomes the row's delivered counter.
+fn temp_file(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = support::temp_dir();
+    let path = dir.path().join(name);
+    let counted = path.clone();
+    set_delivered_counter(Box::new(move || count_lines(&counted).unwrap_or(0)));
+    (dir, path)
+}
+
+fn count_lines(path: &Path) -> Option<u64> {
+    std::fs::read(path)
+        .ok()
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
+}
+
+fn fastsyslog(receiver: &Receiver, mode: fastsyslog::Mode, filter: &str) -> fastsyslog::Builder {
+    let b = fastsyslog::Builder::new()
+        .ident(support::IDENT)
+        .filter(filter)
+        .mode(mode);
+    b.socket(&receiver.path)
+}
+
+/// The disabled record of `no_logger` and `disabled_log`: one function, so both rows run the very
+/// same machine code and differ only in whether fastsyslog is installed.
+fn disabled_record() {
+    log::debug!(target: "app", "{} {}", std::hint::black_box(1), 2);
+}
+
+/// The same for `disabled_tracing` and `tracing_no_subscriber`.
+fn disabled_event() {
+    tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled");
+}
+
+fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
+    use fastsyslog::Mode;
+    let batch = batch_of(name);
+    let rx = Receiver::new(devlog, glibc_row(name))?;
+    let noop = || {};
+    let figures = match name {
+        "no_logger" => measure_row(batch, None, disabled_record, noop),
+        "disabled_log" => {
+            let _guard = fastsyslog(&rx, Mode::Sync, "info")
+                .try_init()
+                .map_err(|e| e.to_string())?;
+            measure_row(batch, None, disabled_record, noop)
+        }
+        "tracing_no_subscriber" => measure_row(batch, None, disabled_event, noop),
+        "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
+        "raw_libc_syslog" => {
+            let msg = CString::new(support::rendered_body()).expect("no NUL");
+            fastsyslog::__bench::openlog(ident(), fastsyslog::Facility::Local0);
+            let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
+            rx.finish(measure_row(
+                batch,
+                None,
+                || fastsyslog::__bench::raw_syslog(pri, &msg),
+                noop,
+            ))
+        }
+        "raw_send" => {
+            let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
+            sock.connect(&rx.path).map_err(|e| e.to_string())?;
+            let datagram = support::rendered_datagram();
+            rx.finish(measure_row(
+                batch,
+                None,
+                || {
+                    // A failed send is visible in the delivered count.
+                    let _ = sock.send(&datagram);
+                },
+                noop,
+            ))
+        }
+        "libc_sync" => {
+            // No socket: the libc transport, through the namespace's /dev/log.
+            let _guard = fastsyslog::Builder::new()
+                .ident(support::IDENT)
+                .mode(Mode::Sync)
+                .try_init()
+                .map_err(|e| e.to_string())?;
+            rx.finish(measure_row(batch, None, || crate::access_record!(), noop))
+        }
+        "unix_sync" | "background" | "background_sparse" => {
+            let mode = if name == "unix_sync" {
+                Mode::Sync
+            } else {
+                Mode::Background
+            };
+            let guard = fastsyslog(&rx, mode, "info")
+                .try_init()
+                .map_err(|e| e.to_string())?;
+            let spacing = (name == "background_sparse").then_some(SPARSE);
+            let f = measure_row(
+                batch,
+                spacing,
+                || crate::access_record!(),
+                || {
+                    guard.flush();
+                },
+            );
+            report_drops(name, &guard.stats());
+            rx.finish(f)
+        }
+        "file_line_flushed" | "file_buffered" => {
+            let (_dir, path) = temp_file("app.log");
+            let logger = if name == "file_line_flushed" {
+                support::file_logger::FileLogger::line_flushed(&path)
+            } else {
+                support::file_logger::FileLogger::buffered(&path)
+            };
+            log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
+            log::set_max_level(log::LevelFilter::Info);
+            let mut f = measure_row(
+                batch,
+                None,
+                || crate::access_record!(),
+                || log::logger().flush(),
+            );
+            f.delivered = count_lines(&path);
+            f
+        }
+        "stdlib_chain_disabled" => {
+            let udp = support::UdpSink::new();
+            let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
+            measure_row(
+                batch,
+                None,
+                || support::stdlib_chain::log_disabled(&access),
+                noop,
+            )
+        }
+        "stdlib_chain_syslog_udp" => {
+            let udp = support::UdpSink::new();
+            let counts = udp.counts();
+            set_delivered_counter(Box::new(move || {
+                counts.datagrams.load(std::sync::atomic::Ordering::Relaxed)
+            }));
+            let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
+            let mut f = measure_row(
+                batch,
+                None,
+                || support::stdlib_chain::log_access(&access),
+                noop,
+            );
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while udp.received() < f.sent && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            f.delivered = Some(udp.received());
+            f
+        }
+        "stdlib_chain_syslog_unix" => {
+            let (_m, access, _h) =
+                chain(support::stdlib_chain::SysLogAddress::Unix(rx.path.clone()))?;
+            rx.finish(measure_row(
+                batch,
+                None,
+                || support::stdlib_chain::log_access(&access),
+                noop,
+            ))
+        }
+        "stdlib_chain_file" => {
+            use support::stdlib_chain::{service, Emitter, FileHandler, FILE_FORMAT};
+            let (_dir, path) = temp_file("app.log");
+            let handler = FileHandler::new(&path).map_err(|e| e.to_string())?;
+            let (_m, access, h) = service(Emitter::File(handler), FILE_FORMAT);
+            let mut f = measure_row(
+                batch,
+                None,
+                || support::stdlib_chain::log_access(&access),
+                || h.flush(),
+            );
+            f.delivered = count_lines(&path);
+            f
+        }
+        "syslog_crate" => {
+            let formatter = syslog::Formatter3164 {
+                facility: syslog::Facility::LOG_LOCAL0,
+                hostname: None,
+                process: support::IDENT.into(),
+                pid: std::process::id(),
+            };
+            let logger = syslog::unix_custom(formatter, &rx.path).map_err(|e| e.to_string())?;
+            log::set_boxed_logger(Box::new(syslog::BasicLogger::new(logger)))
+                .map_err(|e| e.to_string())?;
+            log::set_max_level(log::LevelFilter::Info);
+            rx.finish(measure_row(
+                batch,
+                None,
+                || crate::access_record_text!(),
+                noop,
+            ))
+        }
+        "syslog_tracing" => {
+            let syslog = syslog_tracing::Syslog::new(
+                ident(),
+                syslog_tracing::Options::LOG_PID | syslog_tracing::Options::LOG_NDELAY,
+                syslog_tracing::Facility::Local0,
+            )
+            .ok_or("syslog-tracing: a logger already exists")?;
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(syslog)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
+            rx.finish(measure_row(batch, None, || crate::access_event!(), noop))
+        }
+        "tracing_appender" => {
+            let (_dir, path) = temp_file("app.log");
+            let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+            let (writer, guard) = tracing_appender::non_blocking(file);
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(writer)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
+            let mut guard = Some(guard);
+            let mut flushes = 0;
+            let mut f = measure_row(
+                batch,
+                None,
+                || crate::access_event!(),
+                // The only flush non_blocking offers is dropping its guard (it drains the queue):
+                // done at the second flush, the end of the throughput phase.
+                || {
+                    flushes += 1;
+                    if flushes == 2 {
+                        drop(guard.take());
+                    }
+                },
+            );
+            f.delivered = count_lines(&path);
+            f
+        }
+        "env_logger_file" => {
+            let (_dir, path) = temp_file("app.log");
+            let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+            let logger = env_logger::Builder::new()
+                .target(env_logger::Target::Pipe(Box::new(file)))
+                .filter_level(log::LevelFilter::Info)
+                .write_style(env_logger::WriteStyle::Never)
+                .build();
+            log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
+            log::set_max_level(log::LevelFilter::Info);
+            let mut f = measure_row(
+                batch,
+                None,
+                || crate::access_record_text!(),
+                || log::logger().flush(),
+            );
+            f.delivered = count_lines(&path);
+            f
+        }
+        other => return Err(format!("unknown row {other}")),
+    };
+    Ok(figures)
+}
+
+/// The chain's manager (kept alive), the access logger, and its handler.
+type Chain = (
+    std::sync::Arc<support::stdlib_chain::Manager>,
+    std::sync::Arc<support::stdlib_chain::Logger>,
+    std::sync::Arc<support::stdlib_chain::Handler>,
+);
+
+fn chain(address: support::stdlib_chain::SysLogAddress) -> Result<Chain, String> {
+    use support::stdlib_chain::{service, Emitter, SysLogHandler, SYSLOG_FORMAT};
+    let handler = SysLogHandler::new(address).map_err(|e| e.to_string())?;
+    Ok(service(Emitter::SysLog(handler), SYSLOG_FORMAT))
+}
+
+#[cfg(feature = "tracing")]
+fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
+    use fastsyslog::Mode;
+    let batch = batch_of(name);
+    if name == "disabled_tracing" {
+        let _guard = fastsyslog(rx, Mode::Sync, "info")
+            .init_tracing()
+            .map_err(|e| e.to_string())?;
+        return Ok(measure_row(batch, None, disabled_event, || {}));
+    }
+    let guard = fastsyslog(rx, Mode::Background, "info")
+        .init_tracing()
+        .map_err(|e| e.to_string())?;
+    let f = measure_row(
+        batch,
+        None,
+        || crate::access_event!(),
+        || {
+            guard.flush();
+        },
+    );
+    report_drops(name, &guard.stats());
+    Ok(rx.finish(f))
+}
+
+/// Says on stderr (which the coordinator shows only on failure) what fastsyslog dropped.
+fn report_drops(name: &str, stats: &fastsyslog::Stats) {
+    if stats.dropped_total() > 0 {
+        eprintln!("{name}: fastsyslog dropped {}", stats.dropped_total());
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+fn tracing_row(_name: &str, _rx: &Receiver) -> Result<Figures, String> {
+    Err("needs fastsyslog's `tracing` feature: cargo run --release --example overhead --features tracing".into())
+}
+
+// === output ===
+
+fn fmt_num(x: f64) -> String {
+    if x.is_nan() {
+        "-".into()
+    } else if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn fmt_rate(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn print_table(title: &str, rows: &[Row]) {
+    let base = rows
+        .iter()
+        .find(|r| r.name.ends_with("file_line_flushed"))
+        .and_then(|r| r.result.as_ref().ok())
+        .map(|f| f.p50);
+    println!("\n{title}");
+    println!(
+        "{:<26} {:>10} {:>10} {:>12} {:>10}  delivered",
+        "approach", "p50 ns", "p99 ns", "records/s", "vs file"
+    );
+    for r in rows {
+        match &r.result {
+            Ok(f) => {
+                let rel = base.map_or("-".into(), |b| format!("{:.3}x", f.p50 / b));
+                let delivered = match f.delivered {
+                    Some(d) if d >= f.sent => "all".to_owned(),
+                    Some(d) => format!("{d}/{}", f.sent),
+                    None => "-".to_owned(),
+                };
+                let delivered = if f.sent == 0 || batch_of(&r.name) > 1 {
+                    "-".to_owned()
+                } else {
+                    delivered
+                };
+                println!(
+                    "{:<26} {:>10} {:>10} {:>12} {:>10}  {delivered}",
+                    r.name,
+                    fmt_num(f.p50),
+                    fmt_num(f.p99),
+                    fmt_rate(f.records_per_s),
+                    rel
+                );
+            }
+            Err(reason) => println!("{:<26} skipped: {reason}", r.name),
+        }
+    }
+}
+
+fn print_json<'a>(rows: impl Iterator<Item = &'a Row>) {
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.1}")
+        } else {
+            "null".into()
+        }
+    };
+    let items: Vec<String> = rows
+        .map(|r| match &r.result {
+            Ok(f) => format!(
+                "{{\"name\":\"{}\",\"caller_ns_p50\":{},\"caller_ns_p99\":{},\"records_per_s\":{}}}",
+                r.name,
+                num(f.p50),
+                num(f.p99),
+                num(f.records_per_s)
+            ),
+            Err(reason) => format!(
+                "{{\"name\":\"{}\",\"caller_ns_p50\":null,\"caller_ns_p99\":null,\"records_per_s\":null,\"skipped\":\"{}\"}}",
+                r.name,
+                json_escape(reason)
+            ),
+        })
+        .collect();
+    println!("[\n  {}\n]", items.join(",\n  "));
+}
+
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Checks the issue's targets against this run's numbers.
+fn print_targets(rows: &[Row]) {
+    let get = |n: &str| {
+        rows.iter()
+            .find(|r| r.name == n)
+            .and_then(|r| r.result.as_ref().ok())
+            .copied()
+    };
+    println!("\ntargets (ratios from this run)");
+    let check = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| match value
+    {
+        Some(v) if v.is_finite() => println!(
+            "  [{}] {what}: {v:.2}{unit}",
+            if ok(v) { " ok " } else { "MISS" }
+        ),
+        _ => println!("  [ -- ] {what}: not measured here"),
+    };
+    let ratio = |a: &str, b: &str, fa: fn(&Figures) -> f64, fb: fn(&Figures) -> f64| {
+        Some(fa(&get(a)?) / fb(&get(b)?))
+    };
+    let p50 = |f: &Figures| f.p50;
+    let rps = |f: &Figures| f.records_per_s;
+    check(
+        "disabled_log / no_logger <= 1.5".into(),
+        ratio("disabled_log", "no_logger", p50, p50),
+        &|v| v <= 1.5,
+        "x",
+    );
+    check(
+        "disabled_log <= 1 ns".into(),
+        get("disabled_log").map(|f| f.p50),
+        &|v| v <= 1.0,
+        " ns",
+    );
+    check(
+        "disabled_tracing / tracing_no_subscriber <= 1.5".into(),
+        ratio("disabled_tracing", "tracing_no_subscriber", p50, p50),
+        &|v| v <= 1.5,
+        "x",
+    );
+    check(
+        "raw_libc_syslog / unix_sync >= 1.3 (unix faster)".into(),
+        ratio("raw_libc_syslog", "unix_sync", p50, p50),
+        &|v| v >= 1.3,
+        "x",
+    );
+    check(
+        "libc_sync / raw_libc_syslog <= 1.15".into(),
+        ratio("libc_sync", "raw_libc_syslog", p50, p50),
+        &|v| v <= 1.15,
+        "x",
+    );
+    check(
+        "background p50 <= 150 ns".into(),
+        get("background").map(|f| f.p50),
+        &|v| v <= 150.0,
+        " ns",
+    );
+    check(
+        "background p99 <= 1000 ns".into(),
+        get("background").map(|f| f.p99),
+        &|v| v <= 1000.0,
+        " ns",
+    );
+    check(
+        "background_sparse p50 <= 300 ns".into(),
+        get("background_sparse").map(|f| f.p50),
+        &|v| v <= 300.0,
+        " ns",
+    );
+    check(
+        "background_sparse p99 <= 2000 ns (issue 3)".into(),
+        get("background_sparse").map(|f| f.p99),
+        &|v| v <= 2000.0,
+        " ns",
+    );
+    check(
+        "tracing_appender / background >= 3".into(),
+        ratio("tracing_appender", "background", p50, p50),
+        &|v| v >= 3.0,
+        "x",
+    );
+    check(
+        "file_line_flushed / background >= 10".into(),
+        ratio("file_line_flushed", "background", p50, p50),
+        &|v| v >= 10.0,
+        "x",
+    );
+    check(
+        "stdlib_chain_disabled / disabled_log >= 20".into(),
+        ratio("stdlib_chain_disabled", "disabled_log", p50, p50),
+        &|v| v >= 20.0,
+        "x",
+    );
+    check(
+        "stdlib_chain_syslog_unix / background >= 5".into(),
+        ratio("stdlib_chain_syslog_unix", "background", p50, p50),
+        &|v| v >= 5.0,
+        "x",
+    );
+    check(
+        "background records/s / raw_libc_syslog records/s >= 1.3 (issue 3)".into(),
+        ratio("background", "raw_libc_syslog", rps, rps),
+        &|v| v >= 1.3,
+        "x",
+    );
+}
