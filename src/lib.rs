@@ -64,13 +64,11 @@ pub mod __bench {
 
     /// `openlog(ident, LOG_PID | LOG_NDELAY, facility)`, as the libc transport does.
     pub fn openlog(ident: &'static CStr, facility: crate::Facility) {
-        crate::transport::libc::open(ident, facility);
+        crate::transport::libc::__testing::foreign_openlog(ident, true, facility);
     }
 
     /// `syslog(priority, "%s", msg)`: the floor the libc rows are compared with.
-    pub fn raw_syslog(priority: i32, msg: &CStr) {
-        crate::transport::libc::raw_syslog(priority, msg);
-    }
+    pub use crate::transport::libc::__testing::foreign_syslog as raw_syslog;
 }
 
 /// The pipeline of the logger installed by `init`, for [`stats()`].

@@ -334,16 +334,6 @@ pub(crate) fn syslog_lock_poisoned_after_fork() -> bool {
     SYSLOG_LOCK_POISONED.load(Ordering::SeqCst)
 }
 
-/// The raw floor for the benchmarks: `syslog(priority, "%s", msg)` with nothing around it (no
-/// rendering, no routing, no counters). Reached only through [`crate::__bench`].
-#[doc(hidden)]
-pub(crate) fn raw_syslog(priority: libc::c_int, msg: &CStr) {
-    // SAFETY: FMT and `msg` are valid NUL-terminated strings, borrowed for the whole call; under FMT,
-    // `msg` is read only as data. Any `priority` is memory-safe: glibc checks it against
-    // LOG_PRIMASK|LOG_FACMASK and reports an invalid one instead of reading anything else.
-    unsafe { libc::syslog(priority, FMT.as_ptr(), msg.as_ptr()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
