@@ -573,6 +573,49 @@ fn is_ident_char(c: char) -> bool {
     !c.is_control() && c != ' '
 }
 
+/// Appends the RFC 3164 header glibc's `syslog(3)` writes, `<PRI>Mmm dd hh:mm:ss ident[pid]: `,
+/// to `out`. For the libc transport's fork fallback, which sends to `/dev/log` without glibc but
+/// must look the same to the daemon.
+pub(crate) fn write_rfc3164_header(
+    out: &mut Vec<u8>,
+    priority: Priority,
+    ident: &str,
+    pid: u32,
+    now: &Timestamp,
+) {
+    // No budget: a header is never cut.
+    let mut o = Out {
+        buf: out,
+        max: usize::MAX,
+        cut: None,
+        slack: 0,
+        full: false,
+    };
+    header_3164(&mut o, priority, ident, pid, now);
+}
+
+/// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
+fn header_3164(o: &mut Out<'_>, priority: Priority, ident: &str, pid: u32, now: &Timestamp) {
+    o.push(b"<");
+    o.u128(u128::from(priority.value()));
+    o.push(b">");
+    let month = usize::from(now.month.clamp(1, 12) - 1);
+    o.push(MONTHS[month]);
+    o.push(b" ");
+    o.two(now.day, b' ');
+    o.push(b" ");
+    o.two(now.hour, b'0');
+    o.push(b":");
+    o.two(now.minute, b'0');
+    o.push(b":");
+    o.two(now.second, b'0');
+    o.push(b" ");
+    o.sanitized(ident, is_ident_char, usize::MAX);
+    o.push(b"[");
+    o.u128(u128::from(pid));
+    o.push(b"]: ");
+}
+
 // === impl Renderer ===
 
 impl Renderer {
@@ -601,7 +644,9 @@ impl Renderer {
             full: false,
         };
         match self.framing {
-            Framing::Header(Header::Rfc3164) => self.header_3164(&mut o, rec, pid, now),
+            Framing::Header(Header::Rfc3164) => {
+                header_3164(&mut o, rec.priority, &self.ident, pid, now);
+            }
             Framing::Header(Header::Rfc5424) => self.header_5424(&mut o, rec, pid, now),
             Framing::LibcBody => {}
         }
@@ -651,28 +696,6 @@ impl Renderer {
             buf.push(0);
         }
         truncated
-    }
-
-    /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
-    fn header_3164(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
-        o.push(b"<");
-        o.u128(u128::from(rec.priority.value()));
-        o.push(b">");
-        let month = usize::from(now.month.clamp(1, 12) - 1);
-        o.push(MONTHS[month]);
-        o.push(b" ");
-        o.two(now.day, b' ');
-        o.push(b" ");
-        o.two(now.hour, b'0');
-        o.push(b":");
-        o.two(now.minute, b'0');
-        o.push(b":");
-        o.two(now.second, b'0');
-        o.push(b" ");
-        o.sanitized(&self.ident, is_ident_char, usize::MAX);
-        o.push(b"[");
-        o.u128(u128::from(pid));
-        o.push(b"]: ");
     }
 
     /// `<PRI>1 2026-11-22T20:34:36.123456+01:00 HOST APP PID - ` (STRUCTURED-DATA follows).
@@ -1106,6 +1129,14 @@ mod tests {
         t.hour = 23;
         let (s, _) = render_full(&r, &"x", &[], None, &t);
         assert_eq!(s, "<134>Jan 28 23:05:01 web[4242]: x");
+    }
+
+    #[test]
+    fn standalone_rfc3164_header_matches_the_renderer() {
+        let priority = Priority::new(Facility::Local1, Severity::Warning);
+        let mut out = b"kept ".to_vec();
+        write_rfc3164_header(&mut out, priority, IDENT, PID, &now());
+        assert_eq!(out, b"kept <140>Nov  2 09:05:01 web[4242]: ");
     }
 
     #[test]
