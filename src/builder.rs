@@ -565,7 +565,6 @@ impl Builder {
             Mode::Background => Sink::Background(
                 crate::worker::Handle::spawn(
                     make_transport,
-                    fork_fallback(self.socket.is_none(), &renderer.ident),
                     crate::worker::summary_renderer(renderer.clone(), router.clone(), self.mapping),
                     self.worker,
                     Arc::clone(&counters),
@@ -596,17 +595,6 @@ impl Builder {
             flush_timeout: self.flush_timeout,
         }))
     }
-}
-
-/// The libc transport's stand-in for a forked child whose glibc syslog lock may be held forever.
-#[cfg(all(unix, feature = "background"))]
-fn fork_fallback(libc_transport: bool, ident: &str) -> Option<TransportFactory> {
-    libc_transport.then(|| crate::worker::DevLogTransport::factory(ident.to_owned()))
-}
-
-#[cfg(all(not(unix), feature = "background"))]
-fn fork_fallback(_libc_transport: bool, _ident: &str) -> Option<TransportFactory> {
-    None
 }
 
 /// A factory that makes a transport; the background writer calls it again in a forked child.
@@ -645,7 +633,8 @@ fn transport_factory(
         None => {
             let ident = leak_ident(&ident)?;
             Ok(Box::new(move || {
-                Box::new(LibcTransport::open(ident, facility)) as Box<dyn Transport>
+                Box::new(LibcTransport::open(ident, facility, Arc::clone(&counters)))
+                    as Box<dyn Transport>
             }))
         }
     }

@@ -757,6 +757,54 @@ fn is_ident_char(c: char) -> bool {
     !c.is_control() && !matches!(c, ' ' | '\u{2028}' | '\u{2029}')
 }
 
+/// Appends the RFC 3164 header glibc's `syslog(3)` writes, `<PRI>Mmm dd hh:mm:ss ident[pid]: `,
+/// to `out`. For the libc transport's fork fallback, which sends to `/dev/log` without glibc but
+/// must look the same to the daemon.
+pub(crate) fn write_rfc3164_header(
+    out: &mut Vec<u8>,
+    priority: Priority,
+    ident: &str,
+    pid: u32,
+    now: &Timestamp,
+) {
+    // No budget: a header is never cut.
+    let mut o = Out {
+        buf: out,
+        max: usize::MAX,
+        cut: None,
+        slack: 0,
+        full: false,
+    };
+    header_3164(&mut o, priority, ident, pid, now);
+}
+
+/// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
+fn header_3164(o: &mut Out<'_>, priority: Priority, ident: &str, pid: u32, now: &Timestamp) {
+    // `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `) built on the stack, pushed at once.
+    let mut head = [0u8; 26];
+    let pri = u64_digits(u64::from(priority.value()), &mut head[..21]) - 1;
+    head[pri] = b'<';
+    let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
+    let two = |n: u8, pad: u8| {
+        let n = n.min(99);
+        [if n < 10 { pad } else { b'0' + n / 10 }, b'0' + n % 10]
+    };
+    let [d0, d1] = two(now.day, b' ');
+    let [h0, h1] = two(now.hour, b'0');
+    let [m0, m1] = two(now.minute, b'0');
+    let [s0, s1] = two(now.second, b'0');
+    head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
+    o.push(&head[pri..]);
+    o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
+    o.sanitized(ident, &TABLE_IDENT, is_ident_char, usize::MAX);
+    // `[PID]: `
+    let mut tail = [0u8; 23];
+    tail[20..].copy_from_slice(b"]: ");
+    let start = u64_digits(u64::from(pid), &mut tail[..20]) - 1;
+    tail[start] = b'[';
+    o.push(&tail[start..]);
+}
+
 // === impl Renderer ===
 
 impl Renderer {
@@ -785,7 +833,9 @@ impl Renderer {
             full: false,
         };
         match self.framing {
-            Framing::Header(Header::Rfc3164) => self.header_3164(&mut o, rec, pid, now),
+            Framing::Header(Header::Rfc3164) => {
+                header_3164(&mut o, rec.priority, &self.ident, pid, now);
+            }
             Framing::Header(Header::Rfc5424) => self.header_5424(&mut o, rec, pid, now),
             Framing::LibcBody => {}
         }
@@ -835,33 +885,6 @@ impl Renderer {
             buf.push(0);
         }
         truncated
-    }
-
-    /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `, as glibc writes it.
-    fn header_3164(&self, o: &mut Out<'_>, rec: &Record<'_>, pid: u32, now: &Timestamp) {
-        // `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `) built on the stack, pushed at once.
-        let mut head = [0u8; 26];
-        let pri = u64_digits(u64::from(rec.priority.value()), &mut head[..21]) - 1;
-        head[pri] = b'<';
-        let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
-        let two = |n: u8, pad: u8| {
-            let n = n.min(99);
-            [if n < 10 { pad } else { b'0' + n / 10 }, b'0' + n % 10]
-        };
-        let [d0, d1] = two(now.day, b' ');
-        let [h0, h1] = two(now.hour, b'0');
-        let [m0, m1] = two(now.minute, b'0');
-        let [s0, s1] = two(now.second, b'0');
-        head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
-        o.push(&head[pri..]);
-        o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
-        o.sanitized(&self.ident, &TABLE_IDENT, is_ident_char, usize::MAX);
-        // `[PID]: `
-        let mut tail = [0u8; 23];
-        tail[20..].copy_from_slice(b"]: ");
-        let start = u64_digits(u64::from(pid), &mut tail[..20]) - 1;
-        tail[start] = b'[';
-        o.push(&tail[start..]);
     }
 
     /// `<PRI>1 2026-11-22T20:34:36.123456+01:00 HOST APP PID - ` (STRUCTURED-DATA follows).
@@ -1461,6 +1484,14 @@ mod tests {
         t.hour = 23;
         let (s, _) = render_full(&r, &"x", &[], None, &t);
         assert_eq!(s, "<134>Jan 28 23:05:01 web[4242]: x");
+    }
+
+    #[test]
+    fn standalone_rfc3164_header_matches_the_renderer() {
+        let priority = Priority::new(Facility::Local1, Severity::Warning);
+        let mut out = b"kept ".to_vec();
+        write_rfc3164_header(&mut out, priority, IDENT, PID, &now());
+        assert_eq!(out, b"kept <140>Nov  2 09:05:01 web[4242]: ");
     }
 
     #[test]

@@ -33,11 +33,9 @@
 //! record (one relaxed atomic load detects the fork) builds fresh lanes and a new writer, and the
 //! inherited queues are leaked untouched, since their internal locks may have been held by parent
 //! threads that do not exist in the child. Records queued in the parent are therefore never sent
-//! twice. glibc 2.36 does not reset its `syslog(3)` lock in the child (verified: a child forked
-//! while another thread was blocked inside `syslog()` hangs in its own `syslog()` call), so a
-//! child forked while one of our writers was inside a transport call sends through its own
-//! datagram socket to `/dev/log` with a glibc-identical header ([`DevLogTransport`]) and never
-//! calls into glibc's syslog code.
+//! twice. The child's writer makes its transport anew; glibc's `syslog(3)` lock, which glibc does
+//! not reset at fork, is the libc transport's own concern (it falls back to a socket of its own in
+//! a child forked while a thread was inside `syslog(3)`, in sync mode too).
 #![cfg(feature = "background")]
 
 use std::fmt;
@@ -246,11 +244,15 @@ pub(crate) fn summary_renderer(
             fields: &NoFields,
             spans: None,
         };
-        renderer.render(buf, &record, crate::pipeline::current_pid(), &crate::clock::now());
+        renderer.render(
+            buf,
+            &record,
+            crate::pipeline::current_pid(),
+            &crate::clock::now(),
+        );
         priority
     })
 }
-
 
 /// What travels in a lane.
 enum Msg {
@@ -358,8 +360,6 @@ impl Shared {
 /// Everything needed to start a writer, kept so that a forked child can start its own.
 struct Spawner {
     make: TransportFactory,
-    /// The transport for a child whose glibc syslog lock may be held forever (libc transport only).
-    fork_fallback: Option<TransportFactory>,
     summary: SummaryFn,
     config: Config,
     counters: Arc<Counters>,
@@ -394,8 +394,8 @@ impl fmt::Debug for Msg {
 
 impl Lanes {
     /// New queues and a writer thread for this process.
-    fn start(spawner: &Arc<Spawner>, in_child: bool) -> io::Result<Lanes> {
-        let (mut lanes, writer) = Lanes::channels(spawner, in_child);
+    fn start(spawner: &Arc<Spawner>) -> io::Result<Lanes> {
+        let (mut lanes, writer) = Lanes::channels(spawner);
         let handle = thread::Builder::new()
             .name("fastsyslog-writer".into())
             .spawn(move || writer.run())?;
@@ -407,13 +407,13 @@ impl Lanes {
 
     /// Lanes whose writer could not be started: closed from the start.
     fn dead(spawner: &Arc<Spawner>) -> Lanes {
-        let (lanes, _writer) = Lanes::channels(spawner, true);
+        let (lanes, _writer) = Lanes::channels(spawner);
         lanes.shared.closed.store(true, Ordering::SeqCst);
         lanes.shared.exited.store(true, Ordering::SeqCst);
         lanes
     }
 
-    fn channels(spawner: &Arc<Spawner>, in_child: bool) -> (Lanes, Writer) {
+    fn channels(spawner: &Arc<Spawner>) -> (Lanes, Writer) {
         let cap = spawner.config.capacity.map(|c| c.max(2));
         let (error_tx, error_rx) = bounded(cap[0]);
         let (bulk_tx, bulk_rx) = bounded(cap[1]);
@@ -424,7 +424,6 @@ impl Lanes {
             recycle: recycle.clone(),
             shared: Arc::clone(&shared),
             spawner: Arc::clone(spawner),
-            in_child,
             batch: Vec::with_capacity(MAX_BATCH),
             waiters: Vec::new(),
             reported: dropped_counts(&spawner.counters),
@@ -556,26 +555,24 @@ impl fmt::Debug for Handle {
 
 impl Handle {
     /// Starts the writer thread. `make` is called on the writer thread (and again in a forked
-    /// child); `fork_fallback` replaces it in a child whose glibc syslog lock may be held.
+    /// child).
     ///
     /// # Errors
     ///
     /// The thread could not be spawned.
     pub(crate) fn spawn(
         make: TransportFactory,
-        fork_fallback: Option<TransportFactory>,
         summary: SummaryFn,
         config: Config,
         counters: Arc<Counters>,
     ) -> io::Result<Handle> {
         let spawner = Arc::new(Spawner {
             make,
-            fork_fallback,
             summary,
             config,
             counters,
         });
-        let lanes = Lanes::start(&spawner, false)?;
+        let lanes = Lanes::start(&spawner)?;
         Ok(Handle {
             lanes: ForkLocal::new(lanes),
             spawner,
@@ -589,7 +586,7 @@ impl Handle {
             // Never touch `_inherited` here: its locks may be held by threads that are gone.
             let counters = &self.spawner.counters;
             counters.writer_send_started_ns.store(0, Ordering::Relaxed);
-            Lanes::start(&self.spawner, true).unwrap_or_else(|_| Lanes::dead(&self.spawner))
+            Lanes::start(&self.spawner).unwrap_or_else(|_| Lanes::dead(&self.spawner))
         })
     }
 
@@ -733,7 +730,7 @@ fn check_depth() -> bool {
         .unwrap_or(true)
 }
 
-/// Marks "a writer is inside a transport call" for the fork check and the stuck indicator.
+/// Marks "a writer is inside a transport call" for the stuck indicator and the blocked time.
 struct InSend<'a> {
     counters: &'a Counters,
     started: Instant,
@@ -741,8 +738,6 @@ struct InSend<'a> {
 
 impl<'a> InSend<'a> {
     fn enter(counters: &'a Counters) -> Self {
-        #[cfg(unix)]
-        crate::transport::libc::WRITERS_IN_SEND.fetch_add(1, Ordering::SeqCst);
         counters
             .writer_send_started_ns
             .store(monotonic_ns(), Ordering::Relaxed);
@@ -762,8 +757,6 @@ impl Drop for InSend<'_> {
         self.counters
             .writer_blocked_ns
             .fetch_add(blocked, Ordering::Relaxed);
-        #[cfg(unix)]
-        crate::transport::libc::WRITERS_IN_SEND.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -773,7 +766,6 @@ struct Writer {
     recycle: Sender<Vec<u8>>,
     shared: Arc<Shared>,
     spawner: Arc<Spawner>,
-    in_child: bool,
     batch: Vec<(Lane, Priority, Vec<u8>)>,
     waiters: Vec<Arc<Waiter>>,
     /// Drop counts already covered by a summary (or present when this writer started).
@@ -803,13 +795,7 @@ impl Writer {
     }
 
     fn open_transport(&self) -> Box<dyn Transport> {
-        #[cfg(unix)]
-        if self.in_child && crate::transport::libc::syslog_lock_poisoned_after_fork() {
-            if let Some(fallback) = &self.spawner.fork_fallback {
-                return fallback();
-            }
-        }
-        // `openlog` takes glibc's syslog lock too.
+        // `openlog` takes glibc's syslog lock too, so it can get stuck like a send.
         let _in_send = InSend::enter(&self.spawner.counters);
         (self.spawner.make)()
     }
@@ -1051,85 +1037,6 @@ fn rfc3339(t: &Timestamp) -> String {
     s
 }
 
-/// The fork fallback for the libc transport: its own datagram socket to `/dev/log`, with the
-/// header glibc's `syslog(3)` would write (`<PRI>Mmm dd hh:mm:ss ident[pid]: `, no trailing NUL),
-/// so the daemon cannot tell the difference. Used only in a forked child whose glibc syslog lock
-/// may be held forever.
-#[cfg(unix)]
-#[derive(Debug)]
-pub(crate) struct DevLogTransport {
-    ident: String,
-    path: std::path::PathBuf,
-    socket: Mutex<Option<std::os::unix::net::UnixDatagram>>,
-}
-
-#[cfg(unix)]
-impl DevLogTransport {
-    /// A factory for the background writer (`ident` is the sanitized ident given to `openlog`).
-    pub(crate) fn factory(ident: String) -> TransportFactory {
-        Box::new(move || {
-            Box::new(DevLogTransport {
-                ident: ident.clone(),
-                path: crate::DEFAULT_SOCKET.into(),
-                socket: Mutex::new(None),
-            }) as Box<dyn Transport>
-        })
-    }
-
-    fn header(&self, priority: Priority, now: &Timestamp, out: &mut Vec<u8>) {
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let month = MONTHS[usize::from(now.month.clamp(1, 12)) - 1];
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "<{}>{month} {:>2} {:02}:{:02}:{:02} {}[{}]: ",
-            priority.value(),
-            now.day,
-            now.hour,
-            now.minute,
-            now.second,
-            self.ident,
-            crate::pipeline::current_pid()
-        );
-    }
-}
-
-#[cfg(unix)]
-impl Transport for DevLogTransport {
-    fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
-        let body = msg.strip_suffix(b"\0").unwrap_or(msg);
-        let mut datagram = Vec::with_capacity(64 + body.len());
-        self.header(priority, &crate::clock::now(), &mut datagram);
-        datagram.extend_from_slice(body);
-        let mut socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
-        // Like glibc: connect lazily, and reconnect once when the daemon was restarted.
-        for _ in 0..2 {
-            if socket.is_none() {
-                let s = std::os::unix::net::UnixDatagram::unbound()?;
-                s.connect(&self.path)?;
-                *socket = Some(s);
-            }
-            if let Some(s) = socket.as_ref() {
-                match s.send(&datagram) {
-                    Ok(_) => return Ok(()),
-                    Err(e)
-                        if matches!(
-                            e.raw_os_error(),
-                            Some(libc::ECONNREFUSED | libc::ENOTCONN)
-                        ) =>
-                    {
-                        *socket = None;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Err(io::Error::from_raw_os_error(libc::ECONNREFUSED))
-    }
-}
-
 /// A stand-in on platforms without `fork`: one value for the life of the handle.
 #[cfg(not(unix))]
 #[derive(Debug)]
@@ -1233,7 +1140,7 @@ mod tests {
             Priority::new(Facility::Local1, crate::Severity::Warning)
         });
         let counters = Arc::new(Counters::default());
-        let handle = Handle::spawn(make, None, summary, config, Arc::clone(&counters)).unwrap();
+        let handle = Handle::spawn(make, summary, config, Arc::clone(&counters)).unwrap();
         Setup {
             handle,
             counters,
@@ -1664,28 +1571,5 @@ mod tests {
             assert_eq!(input.parse::<Overflow>(), want, "{input}");
         }
         assert!("sometimes".parse::<Overflow>().is_err());
-    }
-
-    #[test]
-    fn devlog_header_matches_glibc() {
-        let t = DevLogTransport {
-            ident: "web".into(),
-            path: "/nonexistent".into(),
-            socket: Mutex::new(None),
-        };
-        let now = Timestamp {
-            year: 2026,
-            month: 11,
-            day: 2,
-            hour: 9,
-            minute: 5,
-            second: 1,
-            micros: 0,
-            utc_offset: 0,
-        };
-        let mut out = Vec::new();
-        t.header(pri(crate::Severity::Informational), &now, &mut out);
-        let want = format!("<142>Nov  2 09:05:01 web[{}]: ", std::process::id());
-        assert_eq!(String::from_utf8(out).unwrap(), want);
     }
 }

@@ -4,11 +4,14 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Once;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Once, OnceLock};
 
+use super::unix::DevLogTransport;
 use crate::format::Timestamp;
 use crate::severity::Priority;
+use crate::stats::Counters;
 use crate::Facility;
 
 /// `"%s"`, so a message is never read as a printf format.
@@ -19,8 +22,9 @@ const FMT: &CStr = match CStr::from_bytes_with_nul(b"%s\0") {
 
 /// Opens the process's syslog connection now (`LOG_NDELAY`: connect eagerly) with `LOG_PID`.
 ///
-/// `ident` is `'static` because glibc keeps the pointer after `openlog` returns.
-pub(crate) fn open(ident: &'static CStr, facility: Facility) {
+/// `ident` is `'static` because glibc keeps the pointer after `openlog` returns. Callers mark the
+/// call with [`InSyslog`] (openlog takes glibc's syslog lock).
+fn open(ident: &'static CStr, facility: Facility) {
     // SAFETY: `ident` is NUL-terminated and `'static`, so the pointer that openlog keeps stays valid
     // for every later syslog(3) call ("You must not free the memory that ident points to", glibc
     // manual). The option and facility values come from libc constants.
@@ -33,8 +37,8 @@ pub(crate) fn open(ident: &'static CStr, facility: Facility) {
     }
 }
 
-/// Sends `msg` with `syslog(priority, "%s", msg)`.
-pub(crate) fn send(priority: Priority, msg: &CStr) {
+/// Sends `msg` with `syslog(priority, "%s", msg)`. Callers mark the call with [`InSyslog`].
+fn send(priority: Priority, msg: &CStr) {
     // SAFETY: FMT and `msg` are valid NUL-terminated strings, borrowed for the whole call; under FMT,
     // `msg` is read only as data, so `%` in it is never interpreted. `priority` is at most 191.
     unsafe {
@@ -50,6 +54,48 @@ pub(crate) fn send(priority: Priority, msg: &CStr) {
 // close it under any other library in the process that uses syslog(3), and glibc would reopen it on
 // the next call anyway. The descriptor lives until the process exits.
 
+// === glibc's syslog lock across fork ===
+//
+// glibc (verified with 2.36) does not reset its syslog lock in a forked child: a child forked while
+// any thread was inside `openlog(3)`/`syslog(3)` inherits the lock held by a thread that does not
+// exist there, and its own next call deadlocks. So every such call the crate makes is counted in
+// IN_SYSLOG, and the atfork child handler turns a non-zero count into SYSLOG_POISONED: from then on
+// this process (and its own children, which inherit the flag) sends through a `DevLogTransport`
+// and never calls into glibc's syslog code again. Calls made by other libraries in the process are
+// not seen (docs/reliability.md).
+
+/// How many of the crate's `openlog`/`syslog` calls are running now, in every thread. A forked child
+/// sees the count at the moment of `fork()`; the child handler resets it.
+static IN_SYSLOG: AtomicU32 = AtomicU32::new(0);
+/// Set in a forked child whose parent had a thread inside `openlog`/`syslog` at the fork: glibc's
+/// syslog lock may be held forever in this process. Never cleared.
+static SYSLOG_POISONED: AtomicBool = AtomicBool::new(false);
+
+/// Whether glibc's syslog lock may be held forever in this process, so `openlog`/`syslog` must not
+/// be called (see the section comment above).
+pub(crate) fn syslog_poisoned() -> bool {
+    SYSLOG_POISONED.load(Ordering::SeqCst)
+}
+
+/// Marks one `openlog`/`syslog` call for the fork check, from before the call until after it
+/// returns. SeqCst, so a `fork()` that happens while the call can hold glibc's lock always sees a
+/// non-zero count; a fork just after the call returns may see it too, which only costs that child
+/// the fallback.
+struct InSyslog(());
+
+impl InSyslog {
+    fn enter() -> Self {
+        IN_SYSLOG.fetch_add(1, Ordering::SeqCst);
+        InSyslog(())
+    }
+}
+
+impl Drop for InSyslog {
+    fn drop(&mut self) {
+        IN_SYSLOG.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The cached pid; 0 means "not read since start-up or the last fork".
 static PID: AtomicU32 = AtomicU32::new(0);
 /// Bumped in every forked child, so per-process state (writer thread, sockets) can notice a fork.
@@ -61,6 +107,11 @@ extern "C" fn after_fork_in_child() {
     // work is allowed.
     PID.store(0, Ordering::Relaxed);
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    // The threads counted in IN_SYSLOG do not exist in the child; their calls can never finish.
+    if IN_SYSLOG.load(Ordering::SeqCst) != 0 {
+        SYSLOG_POISONED.store(true, Ordering::SeqCst);
+    }
+    IN_SYSLOG.store(0, Ordering::SeqCst);
 }
 
 fn install_atfork() {
@@ -186,17 +237,54 @@ pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::R
 }
 
 /// The `syslog(3)` transport: glibc writes the header and owns the socket to `/dev/log`.
+///
+/// In a process where glibc's syslog lock may be held forever ([`syslog_poisoned`]), in sync and
+/// background mode alike, it sends through its own [`DevLogTransport`] instead, which writes the
+/// same header.
 #[derive(Debug)]
 pub(crate) struct LibcTransport {
-    _private: (),
+    /// The ident given to `openlog`, for the fallback's header.
+    ident: &'static CStr,
+    /// For the fallback's reconnect count.
+    counters: Arc<Counters>,
+    /// Created on the first send in a poisoned process, so a healthy process never opens a second
+    /// socket. Its creation (a socket and a connect) is the only moment a fork could inherit this
+    /// cell mid-initialisation, and only from a process that is already poisoned.
+    fallback: OnceLock<DevLogTransport>,
 }
 
 impl LibcTransport {
     /// Calls `openlog` with `LOG_PID | LOG_NDELAY`, so glibc connects now rather than on the first
-    /// record.
-    pub(crate) fn open(ident: &'static CStr, facility: Facility) -> Self {
-        open(ident, facility);
-        LibcTransport { _private: () }
+    /// record; skipped when glibc's syslog lock may be held forever in this process.
+    pub(crate) fn open(ident: &'static CStr, facility: Facility, counters: Arc<Counters>) -> Self {
+        // Before the first counted call, so a fork during it is seen by the child handler.
+        install_atfork();
+        if !syslog_poisoned() {
+            let _in_syslog = InSyslog::enter();
+            open(ident, facility);
+        }
+        LibcTransport {
+            ident,
+            counters,
+            fallback: OnceLock::new(),
+        }
+    }
+
+    /// The fallback transport, connected on first use. A failure (no descriptor left) is returned
+    /// for this record and retried on the next.
+    fn fallback(&self) -> io::Result<&DevLogTransport> {
+        if let Some(fallback) = self.fallback.get() {
+            return Ok(fallback);
+        }
+        // The builder made the ident from a `&str`, so this never replaces anything.
+        let ident = String::from_utf8_lossy(self.ident.to_bytes());
+        let made = DevLogTransport::connect(
+            Path::new(crate::DEFAULT_SOCKET),
+            &ident,
+            Arc::clone(&self.counters),
+        )?;
+        // When another thread won the race, its transport is kept and `made` is dropped.
+        Ok(self.fallback.get_or_init(|| made))
     }
 }
 
@@ -204,9 +292,13 @@ impl super::Transport for LibcTransport {
     fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
         // The renderer NUL-terminates libc bodies and escapes interior NULs, so this only fails on a
         // renderer bug; that is reported as an error rather than a panic.
-        let msg = CStr::from_bytes_with_nul(msg)
+        let cmsg = CStr::from_bytes_with_nul(msg)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        send(priority, msg);
+        if syslog_poisoned() {
+            return self.fallback()?.send(priority, msg);
+        }
+        let _in_syslog = InSyslog::enter();
+        send(priority, cmsg);
         // syslog(3) reports nothing: glibc drops silently when the daemon is absent.
         Ok(())
     }
@@ -309,29 +401,6 @@ impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T
             .field(&self.slot().value)
             .finish()
     }
-}
-
-/// How many background writers are inside a transport call (`openlog`/`syslog`/a send) now. A
-/// forked child reads the value its parent had at the moment of `fork()`: non-zero means glibc's
-/// syslog lock may be held forever in the child (glibc 2.36 does not reset it at fork).
-#[cfg(feature = "background")]
-pub(crate) static WRITERS_IN_SEND: AtomicU32 = AtomicU32::new(0);
-
-/// Set once a process learns that its syslog lock may be held forever (inherited by its children).
-#[cfg(feature = "background")]
-static SYSLOG_LOCK_POISONED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-/// Whether `syslog(3)` may deadlock in this process because a writer of an ancestor was inside it
-/// at fork time. Call in a child before its first transport call; it re-arms the in-send count
-/// for the child's own writers.
-#[cfg(feature = "background")]
-pub(crate) fn syslog_lock_poisoned_after_fork() -> bool {
-    if WRITERS_IN_SEND.load(Ordering::SeqCst) != 0 {
-        SYSLOG_LOCK_POISONED.store(true, Ordering::SeqCst);
-        WRITERS_IN_SEND.store(0, Ordering::SeqCst);
-    }
-    SYSLOG_LOCK_POISONED.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::format::write_rfc3164_header;
 use crate::severity::Priority;
 use crate::stats::Counters;
 
@@ -201,6 +202,54 @@ impl UnixTransport {
             }
         }
         (sent, None)
+    }
+}
+
+// === impl DevLogTransport ===
+
+/// The libc transport's stand-in in a process whose glibc syslog lock may be held forever (see
+/// [`LibcTransport`](super::libc::LibcTransport)): a [`UnixTransport`] to `/dev/log` that writes
+/// the header `syslog(3)` would write, `<PRI>Mmm dd hh:mm:ss ident[pid]: body`, with no trailing
+/// NUL, so the daemon cannot tell the difference.
+///
+/// Built on [`UnixTransport`] rather than a socket behind a mutex: its send path takes no lock, so
+/// a process forked while another thread is sending here inherits nothing that can stay held.
+#[derive(Debug)]
+pub(crate) struct DevLogTransport {
+    /// The ident given to `openlog`, already sanitized by the builder.
+    ident: String,
+    socket: UnixTransport,
+}
+
+impl DevLogTransport {
+    /// Connects to `path` (`/dev/log` outside tests). As glibc does, a daemon that is absent now
+    /// is not an error: the send reconnects (rate-limited) and reports the failure.
+    ///
+    /// Sends wait without bound for room in the daemon's queue, as `syslog(3)` does, so the libc
+    /// transport behaves the same whichever path a record takes.
+    pub(crate) fn connect(path: &Path, ident: &str, counters: Arc<Counters>) -> io::Result<Self> {
+        Ok(DevLogTransport {
+            ident: ident.to_owned(),
+            socket: UnixTransport::connect(path, None, false, counters)?,
+        })
+    }
+}
+
+impl super::Transport for DevLogTransport {
+    /// Sends a libc body (`msg` ends with the NUL the renderer adds for `syslog(3)`).
+    fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
+        let body = msg.strip_suffix(b"\0").unwrap_or(msg);
+        // One allocation per record: this path only runs in a child forked at an unlucky moment.
+        let mut datagram = Vec::with_capacity(64 + self.ident.len() + body.len());
+        write_rfc3164_header(
+            &mut datagram,
+            priority,
+            &self.ident,
+            super::libc::pid(),
+            &crate::clock::now(),
+        );
+        datagram.extend_from_slice(body);
+        self.socket.send(priority, &datagram)
     }
 }
 
@@ -483,6 +532,26 @@ mod tests {
             let want: Vec<String> = (0..200).map(|seq| format!("seq={seq}")).collect();
             assert_eq!(seqs, want);
         }
+    }
+
+    #[test]
+    fn devlog_fallback_writes_the_glibc_header_without_the_nul() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let rx = bind(&path);
+        let counters = Arc::new(Counters::default());
+        let t = DevLogTransport::connect(&path, "web", counters).unwrap();
+        let priority = Priority::new(Facility::Local1, Severity::Warning);
+        t.send(priority, b"hello 100%\0").unwrap();
+        let got = String::from_utf8(recv(&rx)).unwrap();
+        // `<140>Nov  2 09:05:01 web[1234]: hello 100%`: the time is the clock's, so only its shape
+        // is checked; the rest is exact.
+        let (head, rest) = got.split_at(5);
+        assert_eq!(head, "<140>");
+        let (stamp, rest) = rest.split_at(15);
+        assert_eq!(stamp.as_bytes()[3], b' ', "{got}");
+        assert_eq!(&stamp[9..10], ":", "{got}");
+        assert_eq!(rest, format!(" web[{}]: hello 100%", std::process::id()));
     }
 
     #[test]

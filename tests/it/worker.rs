@@ -1,7 +1,7 @@
 //! The background writer against a real rsyslogd: lossless delivery and per-thread order, drops
 //! with a stopped daemon and the dropped-records summary, bounded flush and shutdown with a hung
 //! daemon, forked children (own pid, own writer, no duplicates, no deadlock on glibc's syslog
-//! lock), and no heap allocation per record on the caller.
+//! lock, in background and sync mode), and no heap allocation per record on the caller.
 //!
 //! Counting allocations and forking go through `fastsyslog::__testing`, so the repository keeps all
 //! of its `unsafe` in `src/transport/libc.rs`.
@@ -343,28 +343,84 @@ fn forked_workers_log_with_their_own_pids_and_no_duplicates() {
 const STUCK_CHILD: &str = "worker::fork_while_stuck_in_syslog_child";
 const DAEMON_PID_ENV: &str = "FASTSYSLOG_IT_DAEMON_PID";
 
+/// The start of stuck-in-syslog child test `name`: `None` in a normal run. In the child, checks
+/// the private `/dev/log`, builds a libc-transport logger in `mode`, stops the daemon, and
+/// returns the token, the daemon's pid (to continue it) and the logger.
+fn stuck_child(name: &str, ident: &str, mode: Mode) -> Option<(String, u32, Logger)> {
+    child_role(name)?;
+    assert_private_devlog();
+    let daemon = std::env::var(DAEMON_PID_ENV)
+        .expect("daemon pid")
+        .parse()
+        .expect("a pid");
+    let logger = Builder::new()
+        .ident(ident)
+        .mode(mode)
+        // Background mode: the forked child's flush waits for the daemon to be continued.
+        .flush_timeout(Duration::from_secs(10))
+        .build()
+        .expect("build the libc logger");
+    assert!(kill("-STOP", daemon));
+    Some((child_token(), daemon, logger))
+}
+
+/// In the forked child of a stuck-in-syslog child: the record [`forked_child_record_arrives`]
+/// looks for.
+fn log_forked_child(logger: &Logger, t: &str) {
+    emit(
+        logger,
+        Level::Warn,
+        "app",
+        &[],
+        format_args!("{t} forked child"),
+    );
+}
+
+/// Runs the stuck-in-syslog child test `child` against its own daemon behind a private
+/// `/dev/log`, then checks that the record its forked child logged (`{token} forked child`, WARN)
+/// arrived with the header glibc would write: `ident`, the forked child's pid, local1.warning.
+fn forked_child_record_arrives(child: &str, test: &str, ident: &str) {
+    let daemon = Rsyslogd::start();
+    let t = token(test);
+    let daemon_pid = daemon.pid().expect("running").to_string();
+    let out = run_child_with_devlog(
+        child,
+        &daemon.socket(),
+        &daemon.dir().join("dev"),
+        &t,
+        &[(DAEMON_PID_ENV, &daemon_pid)],
+    );
+    let stdout = String::from_utf8_lossy(&out.output.stdout);
+    let forked = stdout
+        .split("FORKED ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no forked pid in {stdout}"))
+        .to_owned();
+    let want = format!("{t} forked child");
+    let lines = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
+        lines.iter().any(|l| l.msg == want)
+    });
+    let line = lines
+        .iter()
+        .find(|l| l.msg == want)
+        .expect("the forked child's record");
+    // The fallback writes glibc's header: same ident, the child's pid, same priority.
+    assert_eq!(
+        line.render(),
+        format!("{}|local1|warning|{ident}|{forked}|{want}", 17 * 8 + 4)
+    );
+}
+
 /// Child (private `/dev/log`): the libc transport's writer gets stuck inside `syslog(3)` against
 /// a stopped daemon; then the process forks, and the forked child logs and flushes. glibc keeps
 /// its syslog lock held in the child, so this only passes if the child never calls into it.
 #[test]
 fn fork_while_stuck_in_syslog_child() {
-    if child_role(STUCK_CHILD).is_none() {
+    let Some((t, daemon, logger)) = stuck_child(STUCK_CHILD, "it-stuck", Mode::Background) else {
         return;
-    }
-    assert_private_devlog();
-    let t = child_token();
-    let daemon: u32 = std::env::var(DAEMON_PID_ENV)
-        .expect("daemon pid")
-        .parse()
-        .expect("a pid");
-    let logger = Builder::new()
-        .ident("it-stuck")
-        .mode(Mode::Background)
-        .flush_timeout(Duration::from_secs(10))
-        .build()
-        .expect("build the libc logger");
+    };
     let guard = logger.guard();
-    assert!(kill("-STOP", daemon));
     for n in 0..200 {
         emit(
             &logger,
@@ -384,13 +440,7 @@ fn fork_while_stuck_in_syslog_child() {
 
     let pid = fork();
     if pid == 0 {
-        emit(
-            &logger,
-            Level::Warn,
-            "app",
-            &[],
-            format_args!("{t} forked child"),
-        );
+        log_forked_child(&logger, &t);
         let flushed = guard.flush();
         std::process::exit(if flushed { 0 } else { 3 });
     }
@@ -402,36 +452,112 @@ fn fork_while_stuck_in_syslog_child() {
 
 #[test]
 fn a_child_forked_while_the_writer_is_inside_syslog_does_not_deadlock() {
-    let daemon = Rsyslogd::start();
-    let t = token("worker_stuck");
-    let daemon_pid = daemon.pid().expect("running").to_string();
-    let child = run_child_with_devlog(
-        STUCK_CHILD,
-        &daemon.socket(),
-        &daemon.dir().join("dev"),
-        &t,
-        &[(DAEMON_PID_ENV, &daemon_pid)],
-    );
-    let stdout = String::from_utf8_lossy(&child.output.stdout);
-    let forked = stdout
-        .split("FORKED ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no forked pid in {stdout}"))
-        .to_owned();
-    let lines = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
-        lines.iter().any(|l| l.msg == format!("{t} forked child"))
+    forked_child_record_arrives(STUCK_CHILD, "worker_stuck", "it-stuck");
+}
+
+const STUCK_SYNC_CHILD: &str = "worker::fork_while_stuck_in_syslog_sync_child";
+
+/// Whether thread `tid` of this process is blocked in `sendto(2)`, which is where glibc's
+/// `syslog(3)` waits for room in a stopped daemon's queue while holding its syslog lock.
+fn blocked_in_sendto(tid: &str) -> bool {
+    let Ok(syscall) = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")) else {
+        return false;
+    };
+    // `running` while on a CPU; otherwise the syscall number first.
+    syscall.split_whitespace().next() == Some(&libc::SYS_sendto.to_string())
+}
+
+/// Waits up to `limit` for the forked child `pid` to exit and returns its exit code, or `None`
+/// after killing it when it did not. An exited child stays a zombie until `wait`, so its pid
+/// cannot be reused while this polls.
+fn wait_exit_within(pid: libc::pid_t, limit: Duration) -> Option<i32> {
+    let exited = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ...`; comm may contain spaces, so split after its closing paren.
+        let state = stat.rsplit_once(") ")?.1.chars().next()?;
+        (state == 'Z').then_some(())
+    };
+    let tries = u32::try_from(limit.as_millis() / 100).unwrap_or(u32::MAX);
+    if retry_n(tries, Duration::from_millis(100), exited).is_some() {
+        return Some(wait_exit(pid));
+    }
+    let pid_u32 = u32::try_from(pid).expect("positive pid");
+    assert!(kill("-KILL", pid_u32), "kill the hung child {pid}");
+    wait_exit(pid);
+    None
+}
+
+/// Child (private `/dev/log`), sync mode: a thread of this process is blocked inside
+/// `syslog(3)` (holding glibc's syslog lock) against a stopped daemon when the process forks; the
+/// forked child then logs one record itself. glibc keeps the lock held in the child, so the
+/// child's record only goes out if the libc transport never calls into glibc there.
+#[test]
+fn fork_while_stuck_in_syslog_sync_child() {
+    let Some((t, daemon, logger)) = stuck_child(STUCK_SYNC_CHILD, "it-stuck-sync", Mode::Sync)
+    else {
+        return;
+    };
+    let guard = logger.guard();
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (logger, stop, t) = (&logger, &stop, &t);
+        scope.spawn(move || {
+            let me = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+            let tid = me.file_name().expect("pid/task/tid").to_owned();
+            tid_tx.send(tid).expect("the main thread waits for the tid");
+            // Logs until the daemon's socket queue is full: then syslog(3) blocks in send(2),
+            // holding glibc's lock, until the daemon is continued.
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                emit(
+                    logger,
+                    Level::Info,
+                    "app",
+                    &[],
+                    format_args!("{t} parent n={n}"),
+                );
+                n += 1;
+            }
+        });
+        let tid = tid_rx.recv().expect("the logging thread's tid");
+        let tid = tid.to_str().expect("a numeric tid");
+        let stuck = retry(|| {
+            let stats = guard.stats();
+            (stats.enqueued > stats.written && blocked_in_sendto(tid)).then_some(())
+        });
+        assert!(
+            stuck.is_some(),
+            "the logging thread never blocked inside syslog(3): {:?}",
+            guard.stats()
+        );
+
+        let pid = fork();
+        if pid == 0 {
+            // The counters are inherited with the blocked thread's record in flight: compare.
+            let before = guard.stats();
+            // Only this thread exists here; without the fallback this call waits forever for
+            // the lock the blocked thread held at the fork.
+            log_forked_child(logger, t);
+            let after = guard.stats();
+            let sent = after.written == before.written + 1
+                && after.dropped_total() == before.dropped_total();
+            fastsyslog::__testing::exit_now(if sent { 0 } else { 3 });
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(kill("-CONT", daemon));
+        let code = wait_exit_within(pid, Duration::from_secs(20));
+        assert_eq!(
+            code,
+            Some(0),
+            "the forked child hung (None: deadlocked on glibc's syslog lock) or failed to send (3)"
+        );
+        println!("FORKED {pid}");
     });
-    let line = lines
-        .iter()
-        .find(|l| l.msg == format!("{t} forked child"))
-        .expect("the forked child's record");
-    // The fallback writes glibc's header: same ident, the child's pid, same priority.
-    assert_eq!(
-        line.render(),
-        format!(
-            "{}|local1|warning|it-stuck|{forked}|{t} forked child",
-            17 * 8 + 4
-        )
-    );
+}
+
+#[test]
+fn a_child_forked_in_sync_mode_while_a_thread_is_inside_syslog_does_not_deadlock() {
+    forked_child_record_arrives(STUCK_SYNC_CHILD, "worker_stuck_sync", "it-stuck-sync");
 }
