@@ -12,7 +12,7 @@
 //! receiver through `/dev/log` inside a private mount namespace (`unshare`); where that is not
 //! possible they are reported as skipped with the reason. When a syslog daemon listens on the real
 //! `/dev/log`, the syslog rows run a second time against it (`devlog/…` rows; `--no-devlog` turns
-//! that off). Total run time is about 30 s. See docs/performance.md for what each row means.
+//! that off). Total run time is about 30 s. See the README, "Performance", for what each row means.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
