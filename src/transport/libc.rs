@@ -62,7 +62,7 @@ fn send(priority: Priority, msg: &CStr) {
 // IN_SYSLOG, and the atfork child handler turns a non-zero count into SYSLOG_POISONED: from then on
 // this process (and its own children, which inherit the flag) sends through a `DevLogTransport`
 // and never calls into glibc's syslog code again. Calls made by other libraries in the process are
-// not seen (docs/reliability.md).
+// not seen (README, "Reliability and security").
 
 /// How many of the crate's `openlog`/`syslog` calls are running now, in every thread. A forked child
 /// sees the count at the moment of `fork()`; the child handler resets it.
