@@ -107,6 +107,10 @@ const IDLE_SPINS: u32 = 64;
 const FREE_BUFFERS: usize = 1024;
 /// A new buffer's capacity: most records fit without growing it.
 const INITIAL_BUFFER: usize = 512;
+/// Buffers put on the free list when the lanes are created (128 KiB), so callers do not allocate
+/// while the writer is behind by fewer records than this; beyond it the pool grows by allocation
+/// and keeps what it grew (up to [`FREE_BUFFERS`]).
+const PREFILLED_BUFFERS: usize = 256;
 /// Buffers that grew beyond this are freed instead of recycled, so a few huge records do not pin
 /// memory for the rest of the program.
 const MAX_RECYCLED_BUFFER: usize = 16 * 1024;
@@ -418,6 +422,10 @@ impl Lanes {
         let (error_tx, error_rx) = bounded(cap[0]);
         let (bulk_tx, bulk_rx) = bounded(cap[1]);
         let (recycle, free) = bounded(FREE_BUFFERS);
+        for _ in 0..PREFILLED_BUFFERS {
+            // The free list holds FREE_BUFFERS > PREFILLED_BUFFERS, so this cannot fail.
+            let _ = recycle.try_send(Vec::with_capacity(INITIAL_BUFFER));
+        }
         let shared = Arc::new(Shared::default());
         let writer = Writer {
             rx: [error_rx.clone(), bulk_rx.clone()],
@@ -1479,15 +1487,21 @@ mod tests {
     #[test]
     fn buffers_are_recycled() {
         let s = setup(Config::default(), false, false);
-        push(&s.handle, Lane::Bulk, "one");
+        assert!(
+            s.handle.lanes().free.len() >= PREFILLED_BUFFERS - STASH_REFILL,
+            "the free list starts prefilled"
+        );
+        let mut buf = s.handle.take_buffer();
+        assert!(buf.is_empty() && buf.capacity() >= INITIAL_BUFFER);
+        buf.extend_from_slice(b"one");
+        let sent = buf.as_ptr();
+        s.handle
+            .push(Lane::Bulk, pri(crate::Severity::Informational), buf);
         assert!(s.handle.flush(LONG));
-        let buf = s.handle.take_buffer();
-        assert!(buf.is_empty());
-        assert!(buf.capacity() >= INITIAL_BUFFER);
-        assert_eq!(
-            s.handle.lanes().free.len(),
-            0,
-            "the recycled buffer was taken"
+        let free: Vec<Vec<u8>> = s.handle.lanes().free.try_iter().collect();
+        assert!(
+            free.iter().any(|b| b.as_ptr() == sent && b.is_empty()),
+            "the sent buffer came back to the free list, cleared"
         );
     }
 
