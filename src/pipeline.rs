@@ -55,6 +55,8 @@ pub(crate) struct Pipeline {
     pub(crate) sink: Sink,
     pub(crate) counters: Arc<Counters>,
     /// How long [`Pipeline::flush`] and the guard's drop wait at most.
+    #[cfg_attr(not(feature = "background"), allow(dead_code))]
+    // Only the background writer uses it.
     pub(crate) flush_timeout: Duration,
 }
 

@@ -215,6 +215,7 @@ impl Counters {
         self.send_errors[slot].fetch_add(1, Relaxed);
     }
 
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     pub(crate) fn raise_high_water(&self, depth: u64) {
         self.queue_depth_high_water.fetch_max(depth, Relaxed);
     }

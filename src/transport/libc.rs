@@ -140,6 +140,7 @@ pub(crate) fn pid() -> u32 {
 
 /// How many forks this process is removed from the one that first called [`pid`] (changes in a
 /// forked child).
+#[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
 pub(crate) fn fork_generation() -> u32 {
     install_atfork();
     FORK_GENERATION.load(Ordering::Relaxed)
@@ -189,12 +190,14 @@ pub(crate) fn hostname() -> Option<String> {
 /// The most messages one [`sendmmsg`] call sends; callers loop for longer batches. 64 keeps the
 /// header arrays on the stack small (about 5 KiB) while one syscall still carries a typical batch.
 #[cfg(target_os = "linux")]
+#[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
 pub(crate) const SENDMMSG_MAX: usize = 64;
 
 /// Sends up to [`SENDMMSG_MAX`] of `msgs` as separate datagrams on the connected socket `fd` with
 /// one `sendmmsg(2)` call. Returns how many were sent, in order; fewer than asked means the next
 /// one failed (calling again reports its error). An error means the first one failed.
 #[cfg(target_os = "linux")]
+#[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
 pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 

@@ -18,6 +18,7 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug {
 
     /// Sends several messages. Returns how many were sent, and the error that stopped the batch, if
     /// any (the message at index `sent` failed; the caller decides whether to retry or count it).
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     fn send_batch(&self, batch: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         for (i, (priority, msg)) in batch.iter().enumerate() {
             if let Err(e) = self.send(*priority, msg) {

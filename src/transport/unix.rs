@@ -169,6 +169,7 @@ impl UnixTransport {
     /// loop calls again so the failing message's own error is returned. For a send timeout that
     /// means a stalled batch can wait up to twice the timeout before returning.
     #[cfg(target_os = "linux")]
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     fn send_many(&self, msgs: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         use std::os::fd::AsFd;
 
