@@ -2,6 +2,7 @@
 //! second per thread.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::format::Timestamp;
@@ -48,14 +49,53 @@ pub(crate) fn now() -> Timestamp {
         .unwrap_or_else(|_| slow())
 }
 
+/// The UTC offset of the last local time the C library broke down, for [`civil`] when it cannot be
+/// asked (a forked child whose parent held glibc's time-zone lock at the fork).
+static LAST_OFFSET: AtomicI32 = AtomicI32::new(0);
+
 #[cfg(unix)]
 fn breakdown(secs: i64, micros: u32) -> Timestamp {
-    crate::transport::libc::local_time(secs, micros).unwrap_or(EPOCH)
+    match crate::transport::libc::local_time(secs, micros) {
+        Some(ts) => {
+            LAST_OFFSET.store(ts.utc_offset, Ordering::Relaxed);
+            ts
+        }
+        None => civil(secs, micros, LAST_OFFSET.load(Ordering::Relaxed)),
+    }
 }
 
 #[cfg(not(unix))]
-fn breakdown(_secs: i64, _micros: u32) -> Timestamp {
-    EPOCH
+fn breakdown(secs: i64, micros: u32) -> Timestamp {
+    civil(secs, micros, 0)
+}
+
+/// Breaks `secs` since the epoch down at a fixed `utc_offset` without the C library (the
+/// days-to-civil algorithm of H. Hinnant's `chrono`-compatible date library). A DST change after
+/// the offset was last read is not seen.
+fn civil(secs: i64, micros: u32, utc_offset: i32) -> Timestamp {
+    let local = secs.saturating_add(i64::from(utc_offset));
+    let (days, of_day) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // Every narrowing below is in range by construction (month 1-12, day 1-31, of_day < 86400).
+    let narrow = |v: i64| u8::try_from(v).unwrap_or(0);
+    Timestamp {
+        year: i32::try_from(year).unwrap_or(EPOCH.year),
+        month: narrow(month),
+        day: narrow(day),
+        hour: narrow(of_day / 3600),
+        minute: narrow(of_day % 3600 / 60),
+        second: narrow(of_day % 60),
+        micros,
+        utc_offset,
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +110,31 @@ mod tests {
         assert!((1..=12).contains(&a.month) && (1..=31).contains(&a.day));
         assert!(b.micros < 1_000_000);
         assert_eq!(a.utc_offset, b.utc_offset);
+    }
+
+    #[test]
+    fn civil_matches_the_c_library() {
+        // Across leap days, year ends, the epoch and far dates, at the machine's own offset.
+        for secs in [
+            0_i64,
+            951_782_400,   // 2000-02-29
+            1_709_164_800, // 2024-02-29
+            1_735_689_599, // 2024-12-31T23:59:59Z
+            1_795_000_000,
+            4_102_444_800, // 2100-01-01
+            -86_400,
+        ] {
+            let Some(libc) = crate::transport::libc::local_time(secs, 7) else {
+                continue;
+            };
+            assert_eq!(civil(secs, 7, libc.utc_offset), libc, "{secs}");
+        }
+        // 2026-11-18T11:06:40Z at +01:00.
+        let t = civil(1_795_000_000, 0, 3600);
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute),
+            (2026, 11, 18, 12, 6),
+            "{t:?}"
+        );
     }
 }

@@ -108,10 +108,16 @@ extern "C" fn after_fork_in_child() {
     PID.store(0, Ordering::Relaxed);
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
     // The threads counted in IN_SYSLOG do not exist in the child; their calls can never finish.
-    if IN_SYSLOG.load(Ordering::SeqCst) != 0 {
+    let in_syslog = IN_SYSLOG.load(Ordering::SeqCst) != 0;
+    if in_syslog {
         SYSLOG_POISONED.store(true, Ordering::SeqCst);
     }
     IN_SYSLOG.store(0, Ordering::SeqCst);
+    // syslog(3) breaks down the time under glibc's time-zone lock too.
+    if in_syslog || IN_LOCALTIME.load(Ordering::SeqCst) != 0 {
+        TZ_POISONED.store(true, Ordering::SeqCst);
+    }
+    IN_LOCALTIME.store(0, Ordering::SeqCst);
 }
 
 fn install_atfork() {
@@ -146,20 +152,28 @@ pub(crate) fn fork_generation() -> u32 {
     FORK_GENERATION.load(Ordering::Relaxed)
 }
 
-/// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it.
+/// How many of the crate's `localtime_r` calls are running now. `localtime_r` takes glibc's
+/// time-zone lock, and so does `syslog(3)` (for its header), so a child forked while either ran
+/// may find that lock held forever.
+static IN_LOCALTIME: AtomicU32 = AtomicU32::new(0);
+/// Set in a forked child whose parent was inside `localtime_r` or `syslog(3)` at the fork: from then
+/// on [`local_time`] answers `None` and the clock computes local time without the C library.
+static TZ_POISONED: AtomicBool = AtomicBool::new(false);
+
+/// The local time for `secs` since the Unix epoch, or `None` if the C library cannot represent it,
+/// or must not be asked because its time-zone lock may be held forever (see [`TZ_POISONED`]).
 pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
+    if TZ_POISONED.load(Ordering::SeqCst) {
+        return None;
+    }
     // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
     #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
-    // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
-    // are a valid value; localtime_r overwrites it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers point to live, properly aligned locals for the whole call; localtime_r
-    // is the reentrant variant and keeps neither pointer.
-    let res = unsafe { libc::localtime_r(&t, &mut tm) };
-    if res.is_null() {
-        return None;
-    }
+    install_atfork();
+    IN_LOCALTIME.fetch_add(1, Ordering::SeqCst);
+    let tm = local_tm(t);
+    IN_LOCALTIME.fetch_sub(1, Ordering::SeqCst);
+    let tm = tm?;
     Some(Timestamp {
         year: tm.tm_year + 1900,
         month: u8::try_from(tm.tm_mon + 1).ok()?,
@@ -170,6 +184,17 @@ pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
         micros,
         utc_offset: i32::try_from(tm.tm_gmtoff).ok()?,
     })
+}
+
+/// `localtime_r(t)`, or `None` when it fails.
+fn local_tm(t: libc::time_t) -> Option<libc::tm> {
+    // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
+    // are a valid value; localtime_r overwrites it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers point to live, properly aligned locals for the whole call; localtime_r
+    // is the reentrant variant and keeps neither pointer.
+    let res = unsafe { libc::localtime_r(&t, &mut tm) };
+    (!res.is_null()).then_some(tm)
 }
 
 /// This host's name (`gethostname(2)`), or `None` when it cannot be read or is not UTF-8.
