@@ -1,5 +1,5 @@
 //! Pure rendering: a record becomes the bytes of one syslog message (header, body, hygiene,
-//! truncation). No I/O and no `unsafe` here.
+//! truncation). No I/O and no FFI here.
 //!
 //! Everything is written straight into the caller's reused buffer: numbers through a stack buffer,
 //! `Display`/`Debug` values through a [`fmt::Write`] adapter that escapes as it goes. Truncation is

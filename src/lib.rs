@@ -59,7 +59,7 @@ pub use crate::worker::{
 };
 
 /// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use
-/// `unsafe` themselves. Not part of the public API: no semver guarantees.
+/// FFI themselves (all of it stays in `transport/libc.rs`). Not part of the public API: no semver guarantees.
 #[doc(hidden)]
 #[cfg(unix)]
 pub mod __bench {
@@ -101,7 +101,7 @@ pub fn stats() -> Option<Stats> {
 #[doc(hidden)]
 pub use crate::format::__fuzz;
 
-/// Test hooks that need `unsafe` (another library's `openlog`/`closelog`, `fork`), kept in
+/// Test hooks that need FFI (another library's `openlog`/`closelog`, `fork`), kept in
 /// `transport/libc.rs` with the crate's other FFI. Not public API, no semver promise.
 #[cfg(unix)]
 #[doc(hidden)]

@@ -1,4 +1,4 @@
-//! AF_UNIX datagram transport to `/dev/log` or a configured path (std only, no `unsafe` here; the
+//! AF_UNIX datagram transport to `/dev/log` or a configured path (std only, no FFI here; the
 //! `sendmmsg(2)` wrapper lives in `transport/libc.rs`).
 //!
 //! One socket is shared by every thread (sync mode) or owned by the background writer. The send
