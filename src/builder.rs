@@ -549,22 +549,23 @@ impl Builder {
             max_len: self.max_message_size,
         };
 
-        let make_transport = transport_factory(
+        // One transport now, built where errors can still be reported (and, for strict start-up,
+        // connected now); the factory makes the ones a forked child's writer needs.
+        let (first, make_transport) = transports(
             self.socket.clone(),
             ident,
             router.default_facility(),
             self.send_timeout,
+            self.strict,
             Arc::clone(&counters),
         )?;
-        if self.strict {
-            check_reachable(self.socket.as_deref())?;
-        }
         let sink = match self.mode {
-            Mode::Sync => Sink::Direct(make_transport()),
+            Mode::Sync => Sink::Direct(first),
             #[cfg(feature = "background")]
             Mode::Background => Sink::Background(
                 crate::worker::Handle::spawn(
                     make_transport,
+                    first,
                     crate::worker::summary_renderer(renderer.clone(), router.clone(), self.mapping),
                     self.worker,
                     Arc::clone(&counters),
@@ -579,10 +580,11 @@ impl Builder {
             ),
             #[cfg(not(feature = "background"))]
             Mode::Background => {
+                let _ = make_transport;
                 return Err(Error::new(
                     ErrorKind::Unsupported,
                     "background mode needs the `background` cargo feature",
-                ))
+                ));
             }
         };
         Ok(Arc::new(Pipeline {
@@ -600,54 +602,64 @@ impl Builder {
 /// A factory that makes a transport; the background writer calls it again in a forked child.
 pub(crate) type TransportFactory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
 
+/// The transport for now and the factory for forked children.
+///
+/// The unix transport is connected here, so a path that can never work (too long, NUL) and, with
+/// `strict`, a socket that cannot be reached now are errors naming the path. With `strict` the
+/// libc transport checks that `/dev/log` can be reached, since `openlog` reports nothing.
 #[cfg(unix)]
-fn transport_factory(
+fn transports(
     socket: Option<PathBuf>,
     ident: String,
     facility: Facility,
     send_timeout: Option<Duration>,
+    strict: bool,
     counters: Arc<Counters>,
-) -> Result<TransportFactory, Error> {
+) -> Result<(Box<dyn Transport>, TransportFactory), Error> {
     use crate::transport::{libc::LibcTransport, unix::UnixTransport};
     match socket {
         Some(path) => {
-            // Probe once so a bad path (not a socket, too long) is reported clearly at build time.
-            UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)).map_err(
-                |e| {
+            let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
+                .map_err(|e| {
                     Error::with_source(
                         ErrorKind::Connect,
-                        format!("could not open a socket for {}", path.display()),
+                        format!("could not connect to {}", path.display()),
                         e,
                     )
-                },
-            )?;
-            Ok(Box::new(move || {
+                })?;
+            let make: TransportFactory = Box::new(move || {
                 match UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
                     Ok(t) => Box::new(t) as Box<dyn Transport>,
                     // Creating an unbound datagram socket only fails on descriptor exhaustion; the
                     // null transport then counts every record as a send error.
                     Err(e) => Box::new(crate::transport::Failed(e.kind())),
                 }
-            }))
+            });
+            Ok((Box::new(first), make))
         }
         None => {
+            if strict {
+                check_reachable(Path::new(DEFAULT_SOCKET))?;
+            }
             let ident = leak_ident(&ident)?;
-            Ok(Box::new(move || {
+            let make: TransportFactory = Box::new(move || {
                 Box::new(LibcTransport::open(ident, facility, Arc::clone(&counters)))
                     as Box<dyn Transport>
-            }))
+            });
+            Ok((make(), make))
         }
     }
 }
 
 #[cfg(not(unix))]
-fn transport_factory(
+fn transports(
     _socket: Option<PathBuf>,
     _ident: String,
     _facility: Facility,
     _send_timeout: Option<Duration>,
+    _strict: bool,
     _counters: Arc<Counters>,
-) -> Result<TransportFactory, Error> {
+) -> Result<(Box<dyn Transport>, TransportFactory), Error> {
     Err(Error::new(
         ErrorKind::Unsupported,
         "syslog is only available on Unix platforms",
@@ -677,11 +689,10 @@ fn leak_ident(ident: &str) -> Result<&'static std::ffi::CStr, Error> {
     Ok(leaked)
 }
 
-/// Strict start-up: the socket must accept a connection now.
+/// Strict start-up with the libc transport: `/dev/log` must accept a connection now.
 #[cfg(unix)]
-fn check_reachable(socket: Option<&Path>) -> Result<(), Error> {
-    let path = socket.unwrap_or(Path::new(DEFAULT_SOCKET));
-    let probe = std::os::unix::net::UnixDatagram::unbound()
+fn check_reachable(path: &Path) -> Result<(), Error> {
+    std::os::unix::net::UnixDatagram::unbound()
         .and_then(|s| s.connect(path))
         .map_err(|e| {
             Error::with_source(
@@ -689,13 +700,7 @@ fn check_reachable(socket: Option<&Path>) -> Result<(), Error> {
                 format!("could not connect to {}", path.display()),
                 e,
             )
-        });
-    probe
-}
-
-#[cfg(not(unix))]
-fn check_reachable(_socket: Option<&Path>) -> Result<(), Error> {
-    Ok(())
+        })
 }
 
 #[cfg(unix)]

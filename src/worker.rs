@@ -397,9 +397,11 @@ impl fmt::Debug for Msg {
 }
 
 impl Lanes {
-    /// New queues and a writer thread for this process.
-    fn start(spawner: &Arc<Spawner>) -> io::Result<Lanes> {
-        let (mut lanes, writer) = Lanes::channels(spawner);
+    /// New queues and a writer thread for this process, sending through `first` when given (the
+    /// transport built at start-up), else through a new one from the spawner's factory.
+    fn start(spawner: &Arc<Spawner>, first: Option<Box<dyn Transport>>) -> io::Result<Lanes> {
+        let (mut lanes, mut writer) = Lanes::channels(spawner);
+        writer.first = first;
         let handle = thread::Builder::new()
             .name("fastsyslog-writer".into())
             .spawn(move || writer.run())?;
@@ -438,6 +440,7 @@ impl Lanes {
             unreported_since: None,
             summary_retry_at: None,
             summary_buf: Vec::new(),
+            first: None,
         };
         let lanes = Lanes {
             tx: [error_tx, bulk_tx],
@@ -562,14 +565,15 @@ impl fmt::Debug for Handle {
 // === impl Handle ===
 
 impl Handle {
-    /// Starts the writer thread. `make` is called on the writer thread (and again in a forked
-    /// child).
+    /// Starts the writer thread, which takes `first` as its transport. `make` builds the transport
+    /// of the writer a forked child starts.
     ///
     /// # Errors
     ///
     /// The thread could not be spawned.
     pub(crate) fn spawn(
         make: TransportFactory,
+        first: Box<dyn Transport>,
         summary: SummaryFn,
         config: Config,
         counters: Arc<Counters>,
@@ -580,7 +584,7 @@ impl Handle {
             config,
             counters,
         });
-        let lanes = Lanes::start(&spawner)?;
+        let lanes = Lanes::start(&spawner, Some(first))?;
         Ok(Handle {
             lanes: ForkLocal::new(lanes),
             spawner,
@@ -594,7 +598,7 @@ impl Handle {
             // Never touch `_inherited` here: its locks may be held by threads that are gone.
             let counters = &self.spawner.counters;
             counters.writer_send_started_ns.store(0, Ordering::Relaxed);
-            Lanes::start(&self.spawner).unwrap_or_else(|_| Lanes::dead(&self.spawner))
+            Lanes::start(&self.spawner, None).unwrap_or_else(|_| Lanes::dead(&self.spawner))
         })
     }
 
@@ -782,6 +786,9 @@ struct Writer {
     unreported_since: Option<Timestamp>,
     summary_retry_at: Option<Instant>,
     summary_buf: Vec<u8>,
+    /// The transport built at start-up, taken by [`Writer::open_transport`]; `None` in a forked
+    /// child's writer, which builds its own.
+    first: Option<Box<dyn Transport>>,
 }
 
 /// Every drop counter except shutdown drops (those happen after the writer's last summary).
@@ -802,7 +809,10 @@ impl Writer {
         &self.spawner.counters
     }
 
-    fn open_transport(&self) -> Box<dyn Transport> {
+    fn open_transport(&mut self) -> Box<dyn Transport> {
+        if let Some(first) = self.first.take() {
+            return first;
+        }
         // `openlog` takes glibc's syslog lock too, so it can get stuck like a send.
         let _in_send = InSend::enter(&self.spawner.counters);
         (self.spawner.make)()
@@ -1148,7 +1158,8 @@ mod tests {
             Priority::new(Facility::Local1, crate::Severity::Warning)
         });
         let counters = Arc::new(Counters::default());
-        let handle = Handle::spawn(make, summary, config, Arc::clone(&counters)).unwrap();
+        let first = make();
+        let handle = Handle::spawn(make, first, summary, config, Arc::clone(&counters)).unwrap();
         Setup {
             handle,
             counters,
