@@ -112,10 +112,11 @@ impl Pipeline {
             Sink::Direct(transport) => self.send_direct(&**transport, lane, &record),
             #[cfg(feature = "background")]
             Sink::Background(handle) => {
-                let mut buf = handle.take_buffer();
-                match self.render(&mut buf, &record) {
-                    Some(()) => handle.push(lane, priority, buf),
-                    None => self.counters.drop_record(lane, DropReason::Panic),
+                if handle
+                    .submit(lane, priority, |buf| self.render(buf, &record))
+                    .is_none()
+                {
+                    self.counters.drop_record(lane, DropReason::Panic);
                 }
             }
         }

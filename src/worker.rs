@@ -455,6 +455,33 @@ impl Lanes {
         (lanes, writer)
     }
 
+    /// A cleared buffer to render into: a recycled one in steady state.
+    ///
+    /// Each thread takes recycled buffers from the free list [`STASH_REFILL`] at a time into a
+    /// small thread-local stash: the free list's cache lines then cross cores once per refill
+    /// rather than once per record, which is most of the cost of a sparse record.
+    #[inline]
+    fn take_buffer(&self) -> Vec<u8> {
+        let from_stash = STASH.try_with(|stash| {
+            let mut stash = stash.try_borrow_mut().ok()?;
+            if stash.is_empty() {
+                // `extend` with `take` would stop at the first empty `try_recv` just the same,
+                // but may reserve; the stash keeps its capacity, so this never allocates.
+                while stash.len() < STASH_REFILL {
+                    match self.free.try_recv() {
+                        Ok(buf) => stash.push(buf),
+                        Err(_) => break,
+                    }
+                }
+            }
+            stash.pop()
+        });
+        from_stash
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(INITIAL_BUFFER))
+    }
+
     #[inline]
     fn wake(&self) {
         if let Some(writer) = &self.writer {
@@ -602,39 +629,40 @@ impl Handle {
         })
     }
 
-    /// A cleared buffer to render into: a recycled one in steady state.
-    ///
-    /// Each thread takes recycled buffers from the free list [`STASH_REFILL`] at a time into a
-    /// small thread-local stash: the free list's cache lines then cross cores once per refill
-    /// rather than once per record, which is most of the cost of a sparse record.
+    /// Renders one record with `render` into a recycled buffer and queues it under its lane's
+    /// overflow policy: the caller's whole hand-off, with this process's lanes looked up once.
+    /// When `render` returns `None` (a user `Display` panicked) nothing is queued and `None` is
+    /// returned; the caller counts that drop.
     #[inline]
-    pub(crate) fn take_buffer(&self) -> Vec<u8> {
+    pub(crate) fn submit(
+        &self,
+        lane: Lane,
+        priority: Priority,
+        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    ) -> Option<()> {
         let lanes = self.lanes();
-        let from_stash = STASH.try_with(|stash| {
-            let mut stash = stash.try_borrow_mut().ok()?;
-            if stash.is_empty() {
-                // `extend` with `take` would stop at the first empty `try_recv` just the same,
-                // but may reserve; the stash keeps its capacity, so this never allocates.
-                while stash.len() < STASH_REFILL {
-                    match lanes.free.try_recv() {
-                        Ok(buf) => stash.push(buf),
-                        Err(_) => break,
-                    }
-                }
-            }
-            stash.pop()
-        });
-        from_stash
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| Vec::with_capacity(INITIAL_BUFFER))
+        let mut buf = lanes.take_buffer();
+        render(&mut buf)?;
+        self.push_to(lanes, lane, priority, buf);
+        Some(())
+    }
+
+    /// [`Lanes::take_buffer`] of this process's lanes.
+    #[cfg(test)]
+    pub(crate) fn take_buffer(&self) -> Vec<u8> {
+        self.lanes().take_buffer()
+    }
+
+    /// [`Handle::push_to`] this process's lanes.
+    #[cfg(test)]
+    pub(crate) fn push(&self, lane: Lane, priority: Priority, buf: Vec<u8>) {
+        self.push_to(self.lanes(), lane, priority, buf);
     }
 
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
     /// is not queued is counted as dropped.
     #[inline]
-    pub(crate) fn push(&self, lane: Lane, priority: Priority, buf: Vec<u8>) {
-        let lanes = self.lanes();
+    fn push_to(&self, lanes: &Lanes, lane: Lane, priority: Priority, buf: Vec<u8>) {
         let counters = &*self.spawner.counters;
         let msg = Msg::Record(priority, buf);
         if lanes.shared.closed.load(Ordering::Relaxed) {
