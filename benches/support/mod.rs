@@ -43,20 +43,9 @@ pub const IDENT: &str = "fastsyslog-bench";
 /// logger or to `$logger`.
 #[macro_export]
 macro_rules! access_record {
-    () => {
+    ($($logger:expr)?) => {
         log::info!(
-            target: "access",
-            status = std::hint::black_box($crate::support::STATUS),
-            bytes = std::hint::black_box($crate::support::BYTES),
-            duration_us = std::hint::black_box($crate::support::DURATION_US);
-            "{} {} HTTP/1.1",
-            std::hint::black_box($crate::support::METHOD),
-            std::hint::black_box($crate::support::PATH)
-        )
-    };
-    ($logger:expr) => {
-        log::info!(
-            logger: $logger,
+            $(logger: $logger,)?
             target: "access",
             status = std::hint::black_box($crate::support::STATUS),
             bytes = std::hint::black_box($crate::support::BYTES),
@@ -72,20 +61,9 @@ macro_rules! access_record {
 /// `syslog` crate): the fields are written into the message, so the bytes match.
 #[macro_export]
 macro_rules! access_record_text {
-    () => {
+    ($($logger:expr)?) => {
         log::info!(
-            target: "access",
-            "{} {} HTTP/1.1 status={} bytes={} duration_us={}",
-            std::hint::black_box($crate::support::METHOD),
-            std::hint::black_box($crate::support::PATH),
-            std::hint::black_box($crate::support::STATUS),
-            std::hint::black_box($crate::support::BYTES),
-            std::hint::black_box($crate::support::DURATION_US)
-        )
-    };
-    ($logger:expr) => {
-        log::info!(
-            logger: $logger,
+            $(logger: $logger,)?
             target: "access",
             "{} {} HTTP/1.1 status={} bytes={} duration_us={}",
             std::hint::black_box($crate::support::METHOD),
