@@ -192,10 +192,7 @@ fn rsyslog_check(conf: &str) -> Result<(), String> {
 /// The lines of `path` containing `needle`, once there are `n` of them.
 pub(crate) fn lines_with(path: &Path, needle: &str, n: usize) -> Result<Vec<String>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // Only complete lines: the daemon may be in the middle of writing a long one.
-    let lines: Vec<String> = text
-        .split_inclusive('\n')
-        .filter_map(|l| l.strip_suffix('\n'))
+    let lines: Vec<String> = crate::support::complete_lines(&text)
         .filter(|l| l.contains(needle))
         .map(str::to_owned)
         .collect();

@@ -85,11 +85,7 @@ fn seen(dir: &Path, token: &str) -> HashMap<usize, u32> {
                 continue;
             }
             let text = fs::read_to_string(&path).unwrap_or_default();
-            // Only complete lines: the daemon may be in the middle of writing the last one.
-            for line in text
-                .split_inclusive('\n')
-                .filter_map(|l| l.strip_suffix('\n'))
-            {
+            for line in crate::support::complete_lines(&text) {
                 let Some(rest) = line.split(token).nth(1) else {
                     continue;
                 };

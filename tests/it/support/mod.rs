@@ -64,6 +64,14 @@ use std::time::Duration;
 
 pub(crate) use self::rsyslogd::{Line, Rsyslogd};
 
+/// The complete lines of a daemon's output file: a last line without its newline is still being
+/// written (a long record may take several writes), and taking its first part as the whole line
+/// would look like a cut record.
+pub(crate) fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
+}
+
 /// How many times [`retry`] tries.
 pub(crate) const RETRIES: u32 = 30;
 /// How long [`retry`] waits between tries.

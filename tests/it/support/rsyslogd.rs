@@ -346,11 +346,7 @@ impl Rsyslogd {
     /// The raw lines of an output file (empty when it does not exist yet).
     pub(crate) fn raw_lines(&self, file: &str) -> Vec<String> {
         match fs::read(self.file(file)) {
-            // Only complete lines: rsyslogd may be in the middle of writing a long one, and a
-            // reader that took its first part as the whole line would see a cut record.
-            Ok(bytes) => String::from_utf8_lossy(&bytes)
-                .split_inclusive('\n')
-                .filter_map(|l| l.strip_suffix('\n'))
+            Ok(bytes) => super::complete_lines(&String::from_utf8_lossy(&bytes))
                 .map(str::to_owned)
                 .collect(),
             Err(_) => Vec::new(),
