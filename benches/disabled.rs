@@ -1,6 +1,8 @@
 //! Disabled records: what a `debug!` costs when the level is off, next to the no-logger baseline.
 //!
 //! `no_logger` runs before any logger is installed (`log`'s default: max level `Off`);
+//! `noop_logger` sends the record to a logger that does nothing, at the max level `info` that
+//! installing fastsyslog set;
 //! `disabled_log` after fastsyslog is installed at `info` (the macro's `max_level()` check stops
 //! it); `disabled_by_directive` with `warn,db=debug`, so `max_level()` is `Debug` and the record is
 //! turned away by the per-target directives inside `Log::log`.
@@ -26,6 +28,9 @@ fn disabled(c: &mut Criterion) {
     g.bench_function("disabled_log", |b| {
         b.iter(|| log::debug!(target: "app", "{} {}", black_box(1), 2))
     });
+    g.bench_function("noop_logger", |b| {
+        b.iter(|| log::debug!(logger: &Noop, target: "app", "{} {}", black_box(1), 2))
+    });
     let directive = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .socket(sink.path())
@@ -39,6 +44,23 @@ fn disabled(c: &mut Criterion) {
     });
     g.finish();
     assert_eq!(sink.received(), 0, "a disabled record reached the sink");
+}
+
+/// A logger that keeps nothing: the baseline a disabled record is compared with.
+struct Noop;
+
+impl log::Log for Noop {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn log(&self, _: &log::Record<'_>) {
+        // Nothing: this is the baseline that does no work.
+    }
+
+    fn flush(&self) {
+        // Nothing is buffered.
+    }
 }
 
 criterion_group! {
