@@ -12,7 +12,7 @@
 //! (`FASTSYSLOG_SOCKET`, ...) as in every example. Bodies: `prefork role=worker i=<i> seq=<n>`.
 //!
 //! Unix only. `fork()` has no safe wrapper in std; this example uses the crate's hidden test hook
-//! `fastsyslog::__testing::fork` so the repository keeps all of its `unsafe` in one file.
+//! `fastsyslog::__testing::fork` so the repository keeps all of its FFI in one file.
 
 #[cfg(unix)]
 fn main() -> std::process::ExitCode {
@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
     let mut children = Vec::new();
     for i in 0..workers {
         // A server forks however it already does (libc::fork, nix, ...); this example goes through
-        // the crate's test hook so the repository keeps all of its `unsafe` in one file.
+        // the crate's test hook so the repository keeps all of its FFI in one file.
         match fastsyslog::__testing::fork() {
             Err(e) => {
                 eprintln!("prefork: fork failed: {e}");

@@ -4,7 +4,7 @@
 //! lock, in background and sync mode), and no heap allocation per record on the caller.
 //!
 //! Counting allocations and forking go through `fastsyslog::__testing`, so the repository keeps all
-//! of its `unsafe` in `src/transport/libc.rs`.
+//! of its FFI in `src/transport/libc.rs`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -137,7 +137,7 @@ pub(crate) fn assert_private_devlog() {
     );
 }
 
-/// Whether the effective uid is 0, from `/proc/self/status` (no `unsafe` `geteuid` in the tests).
+/// Whether the effective uid is 0, from `/proc/self/status` (no FFI `geteuid` call in the tests).
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -259,7 +259,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
     ChildOutput { pid, output }
 }
 
-/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no `unsafe`
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no FFI
 /// in the tests, and no dependency on procps' `/bin/kill`). Returns whether it succeeded.
 pub(crate) fn kill(sig: &str, pid: u32) -> bool {
     Command::new("sh")
