@@ -541,13 +541,13 @@ impl Builder {
                 Framing::LibcBody
             }
         };
-        let renderer = Renderer {
-            format: self.format,
+        let renderer = Renderer::new(
+            self.format,
             framing,
-            ident: ident.clone(),
+            ident.clone(),
             hostname,
-            max_len: self.max_message_size,
-        };
+            self.max_message_size,
+        );
 
         // One transport now, built where errors can still be reported (and, for strict start-up,
         // connected now); the factory makes the ones a forked child's writer needs.

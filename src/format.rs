@@ -28,8 +28,10 @@
 //!   anything that could break the line or the header), APP-NAME cut to 48 and HOSTNAME to 255
 //!   characters; an empty host name or ident is written as `-` in RFC 5424.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::severity::Priority;
 
@@ -193,6 +195,8 @@ pub(crate) enum Framing {
 /// Renders records; built once per logger.
 #[derive(Debug, Clone)]
 pub(crate) struct Renderer {
+    /// Tells this renderer's cached RFC 3164 headers apart from other renderers' ([`HEADER_3164`]).
+    id: u64,
     pub(crate) format: Format,
     pub(crate) framing: Framing,
     /// Sanitized ident (no spaces, `:`, `[`, `]` or control characters; at most 48 bytes).
@@ -330,22 +334,88 @@ const TABLE_PARAM_NAME: [u8; 256] = {
 /// Bytes the RFC 3164 ident cannot hold (C0, DEL, space, and lead bytes of C1/U+2028/U+2029).
 const TABLE_IDENT: [u8; 256] = table(C_CTRL | C_LEAD | C_SPACE);
 
-/// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`.
+// Word-at-a-time pre-checks for [`scan`]: each returns non-zero when an 8-byte word (read little
+// endian) holds a byte its table may flag. They may over-report (every byte >= 0x80 counts, since
+// the lead bytes the tables flag are among them; the table then decides), never under-report.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero when `w` holds the byte `b`.
 #[inline(always)]
-fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256]) -> usize {
-    // Four lookups per branch: plain text is the common case.
-    while let Some(q) = bytes.get(i..i + 4) {
-        if table[q[0] as usize] | table[q[1] as usize] | table[q[2] as usize] | table[q[3] as usize]
-            != 0
-        {
-            break;
+const fn has_byte(w: u64, b: u8) -> u64 {
+    let x = w ^ (LO * b as u64);
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Non-zero when `w` holds a byte below `n` (exact for `n <= 0x80`).
+#[inline(always)]
+const fn has_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(LO * n as u64) & !w & HI
+}
+
+/// C0 controls, DEL and anything outside ASCII: what the message table may flag.
+#[inline(always)]
+const fn word_msg(w: u64) -> u64 {
+    has_below(w, 0x20) | has_byte(w, 0x7f) | (w & HI)
+}
+
+/// Also `"` and `\`: JSON strings.
+#[inline(always)]
+const fn word_json(w: u64) -> u64 {
+    word_msg(w) | has_byte(w, b'"') | has_byte(w, b'\\')
+}
+
+/// Also space and `=`: logfmt values and keys.
+#[inline(always)]
+const fn word_logfmt(w: u64) -> u64 {
+    word_json(w) | has_byte(w, b' ') | has_byte(w, b'=')
+}
+
+/// Also `]`: PARAM-VALUEs.
+#[inline(always)]
+const fn word_sd(w: u64) -> u64 {
+    word_json(w) | has_byte(w, b']')
+}
+
+/// The RFC 3164 ident: controls, space, `=`, non-ASCII.
+#[inline(always)]
+const fn word_ident(w: u64) -> u64 {
+    word_msg(w) | has_byte(w, b' ') | has_byte(w, b'=')
+}
+
+/// Outside printable US-ASCII, plus `=`, `]`, `"` (RFC 5424 names).
+#[inline(always)]
+const fn word_not_print(w: u64) -> u64 {
+    has_below(w, 0x21) | has_byte(w, 0x7f) | (w & HI) | word_sd(w) | has_byte(w, b'=')
+}
+
+/// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`. `word` is the
+/// table's word-at-a-time pre-check (one of the `word_*` functions above).
+#[inline(always)]
+fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256], word: impl Fn(u64) -> u64) -> usize {
+    loop {
+        // Eight bytes per branch: plain text is the common case.
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let Ok(w) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            if word(u64::from_le_bytes(w)) != 0 {
+                break;
+            }
+            i += 8;
         }
-        i += 4;
+        // The word that stopped the loop (or the last few bytes), byte by byte.
+        let end = bytes.len().min(i + 8);
+        while i < end {
+            if table[bytes[i] as usize] != 0 {
+                return i;
+            }
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return i;
+        }
     }
-    while i < bytes.len() && table[bytes[i] as usize] == 0 {
-        i += 1;
-    }
-    i
 }
 
 /// Which escaping rules a piece of text follows.
@@ -381,6 +451,17 @@ impl Esc {
             Esc::Json => &TABLE_JSON,
             Esc::Logfmt => &TABLE_LOGFMT,
             Esc::Sd => &TABLE_SD,
+        }
+    }
+
+    /// This mode's word-at-a-time pre-check for [`scan`].
+    #[inline(always)]
+    fn word(self, w: u64) -> u64 {
+        match self {
+            Esc::Msg => word_msg(w),
+            Esc::Json => word_json(w),
+            Esc::Logfmt => word_logfmt(w),
+            Esc::Sd => word_sd(w),
         }
     }
 
@@ -457,7 +538,7 @@ fn logfmt_bare(s: &str) -> bool {
     let bytes = s.as_bytes();
     let mut i = 0;
     loop {
-        i = scan(bytes, i, &TABLE_LOGFMT);
+        i = scan(bytes, i, &TABLE_LOGFMT, word_logfmt);
         if i >= bytes.len() {
             return !s.is_empty();
         }
@@ -559,7 +640,7 @@ impl Out<'_> {
         let mut start = 0;
         let mut i = 0;
         loop {
-            i = scan(bytes, i, table);
+            i = scan(bytes, i, table, |w| esc.word(w));
             if i >= bytes.len() {
                 break;
             }
@@ -613,7 +694,7 @@ impl Out<'_> {
     fn sanitized(
         &mut self,
         s: &str,
-        bad: &[u8; 256],
+        (bad, word): (&[u8; 256], fn(u64) -> u64),
         keep: impl Fn(char) -> bool,
         max_chars: usize,
     ) {
@@ -621,7 +702,7 @@ impl Out<'_> {
             self.push(b"_");
             return;
         }
-        if s.len() <= max_chars && scan(s.as_bytes(), 0, bad) == s.len() {
+        if s.len() <= max_chars && scan(s.as_bytes(), 0, bad, word) == s.len() {
             self.push(s.as_bytes());
             return;
         }
@@ -796,7 +877,7 @@ fn header_3164(o: &mut Out<'_>, priority: Priority, ident: &str, pid: u32, now: 
     head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
     o.push(&head[pri..]);
     o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
-    o.sanitized(ident, &TABLE_IDENT, is_ident_char, usize::MAX);
+    o.sanitized(ident, (&TABLE_IDENT, word_ident), is_ident_char, usize::MAX);
     // `[PID]: `
     let mut tail = [0u8; 23];
     tail[20..].copy_from_slice(b"]: ");
@@ -805,9 +886,80 @@ fn header_3164(o: &mut Out<'_>, priority: Priority, ident: &str, pid: u32, now: 
     o.push(&tail[start..]);
 }
 
+/// Gives each [`Renderer`] its own id.
+static NEXT_RENDERER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The last RFC 3164 header a thread rendered, and what it was rendered from.
+#[derive(Debug, Default)]
+struct HeaderCache {
+    /// Renderer id, pid, priority, and the local time to the second (month to second: the header
+    /// shows no year); `None` before the first header.
+    key: Option<(u64, u32, u8, u32)>,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    /// A header changes once a second per priority, so most records copy it from here instead of
+    /// formatting it again.
+    static HEADER_3164: RefCell<HeaderCache> = RefCell::new(HeaderCache::default());
+}
+
 // === impl Renderer ===
 
 impl Renderer {
+    /// A renderer with its own id (for the per-thread header cache).
+    pub(crate) fn new(
+        format: Format,
+        framing: Framing,
+        ident: String,
+        hostname: String,
+        max_len: usize,
+    ) -> Renderer {
+        Renderer {
+            id: NEXT_RENDERER_ID.fetch_add(1, Ordering::Relaxed),
+            format,
+            framing,
+            ident,
+            hostname,
+            max_len,
+        }
+    }
+
+    /// [`header_3164`], copied from this thread's [`HEADER_3164`] when it was rendered for the same
+    /// renderer, pid, priority and second.
+    #[inline]
+    fn cached_header_3164(&self, o: &mut Out<'_>, priority: Priority, pid: u32, now: &Timestamp) {
+        let time = u32::from(now.month) << 24
+            | u32::from(now.day) << 16
+            | u32::from(now.hour) << 12
+            | u32::from(now.minute) << 6
+            | u32::from(now.second);
+        let key = Some((self.id, pid, priority.value(), time));
+        let cached = HEADER_3164.try_with(|cell| {
+            let Ok(mut cache) = cell.try_borrow_mut() else {
+                return false;
+            };
+            if cache.key == key {
+                o.push(&cache.bytes);
+                return true;
+            }
+            let start = o.buf.len();
+            header_3164(o, priority, &self.ident, pid, now);
+            // A header cut by a tiny size limit is not kept: the cache holds whole headers only.
+            if !o.full {
+                cache.bytes.clear();
+                cache.bytes.extend_from_slice(&o.buf[start..]);
+                cache.key = key;
+            }
+            true
+        });
+        if cached != Ok(true) {
+            // Thread teardown, or a `Display` impl that logs while this thread renders a header
+            // (it cannot: headers come before user code), so only teardown in practice.
+            header_3164(o, priority, &self.ident, pid, now);
+        }
+    }
+
     /// Renders one message into `out` (cleared first). Returns `true` when it was truncated.
     ///
     /// With [`Framing::LibcBody`] `out` ends with exactly one NUL and has no other NUL.
@@ -834,7 +986,7 @@ impl Renderer {
         };
         match self.framing {
             Framing::Header(Header::Rfc3164) => {
-                header_3164(&mut o, rec.priority, &self.ident, pid, now);
+                self.cached_header_3164(&mut o, rec.priority, pid, now);
             }
             Framing::Header(Header::Rfc5424) => self.header_5424(&mut o, rec, pid, now),
             Framing::LibcBody => {}
@@ -925,7 +1077,7 @@ impl Renderer {
         } else {
             o.sanitized(
                 &self.hostname,
-                &TABLE_NOT_PRINT,
+                (&TABLE_NOT_PRINT, word_not_print),
                 is_print_ascii,
                 MAX_HOSTNAME,
             );
@@ -934,7 +1086,7 @@ impl Renderer {
         if self.ident.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(&self.ident, &TABLE_NOT_PRINT, is_print_ascii, MAX_APP_NAME);
+            o.sanitized(&self.ident, (&TABLE_NOT_PRINT, word_not_print), is_print_ascii, MAX_APP_NAME);
         }
         o.push(b" ");
         o.u64(u64::from(pid));
@@ -980,11 +1132,14 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
         o.safe(TAIL_TEXT);
         o.push(b" ");
     }
+    if span.is_none() && logfmt_number_field(o, key, value) {
+        return;
+    }
     if let Some(span) = span {
-        o.sanitized(span, &TABLE_LOGFMT_KEY, is_logfmt_key_char, usize::MAX);
+        o.sanitized(span, (&TABLE_LOGFMT_KEY, word_logfmt), is_logfmt_key_char, usize::MAX);
         o.push(b".");
     }
-    o.sanitized(key, &TABLE_LOGFMT_KEY, is_logfmt_key_char, usize::MAX);
+    o.sanitized(key, (&TABLE_LOGFMT_KEY, word_logfmt), is_logfmt_key_char, usize::MAX);
     o.push(b"=");
     match value {
         // A bare value is never cut inside: what was kept would read as a complete value. When it
@@ -1023,6 +1178,38 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
         }
         _ => scalar(o, value),
     }
+}
+
+/// `key=value` for the most common field, a 64-bit integer under a key that needs no sanitizing,
+/// when all of it fits the budget: the same bytes the general path writes, in three copies instead
+/// of a budget check per piece. Returns `false` (having written nothing) in every other case.
+#[inline]
+fn logfmt_number_field(o: &mut Out<'_>, key: &str, value: Value<'_>) -> bool {
+    let mut digits = [0u8; 21];
+    let first = match value {
+        Value::U64(n) => u64_digits(n, &mut digits[1..]) + 1,
+        Value::I64(n) => {
+            let at = u64_digits(n.unsigned_abs(), &mut digits[1..]) + 1;
+            if n < 0 {
+                digits[at - 1] = b'-';
+                at - 1
+            } else {
+                at
+            }
+        }
+        _ => return false,
+    };
+    let number = &digits[first..];
+    if o.buf.len() + key.len() + 1 + number.len() > o.max + o.slack
+        || key.is_empty()
+        || scan(key.as_bytes(), 0, &TABLE_LOGFMT_KEY, word_logfmt) != key.len()
+    {
+        return false;
+    }
+    o.buf.extend_from_slice(key.as_bytes());
+    o.buf.push(b'=');
+    o.buf.extend_from_slice(number);
+    true
 }
 
 /// Numbers and booleans as their plain text (logfmt, JSON numbers, inside SD quotes).
@@ -1186,7 +1373,7 @@ fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
     }
     o.safe(TAIL_SD_ELEMENT);
     o.push(b" ");
-    o.sanitized(key, &TABLE_PARAM_NAME, is_param_name_char, MAX_PARAM_NAME);
+    o.sanitized(key, (&TABLE_PARAM_NAME, word_not_print), is_param_name_char, MAX_PARAM_NAME);
     o.push(b"=\"");
     match value {
         Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
@@ -1308,13 +1495,7 @@ pub mod __fuzz {
             .max_len
             .clamp(crate::MIN_MAX_MESSAGE_SIZE, crate::MAX_MAX_MESSAGE_SIZE);
         let ident = crate::builder::sanitize_ident(input.ident).unwrap_or_else(|_| "fuzz".into());
-        let renderer = Renderer {
-            format,
-            framing,
-            ident: ident.clone(),
-            hostname: "fuzzhost".into(),
-            max_len,
-        };
+        let renderer = Renderer::new(format, framing, ident.clone(), "fuzzhost".into(), max_len);
         let now = Timestamp {
             year: 2026,
             month: 11,
@@ -1374,13 +1555,7 @@ mod tests {
     }
 
     fn renderer(format: Format, framing: Framing, max_len: usize) -> Renderer {
-        Renderer {
-            format,
-            framing,
-            ident: IDENT.to_owned(),
-            hostname: "host".to_owned(),
-            max_len,
-        }
+        Renderer::new(format, framing, IDENT.to_owned(), "host".to_owned(), max_len)
     }
 
     const H3164: Framing = Framing::Header(Header::Rfc3164);
@@ -1463,6 +1638,55 @@ mod tests {
     // === golden bytes: framing × format ===
 
     #[test]
+    fn word_checks_never_miss_a_flagged_byte() {
+        let pairs: [(&[u8; 256], fn(u64) -> u64); 8] = [
+            (&TABLE_MSG, word_msg),
+            (&TABLE_JSON, word_json),
+            (&TABLE_LOGFMT, word_logfmt),
+            (&TABLE_SD, word_sd),
+            (&TABLE_LOGFMT_KEY, word_logfmt),
+            (&TABLE_IDENT, word_ident),
+            (&TABLE_NOT_PRINT, word_not_print),
+            (&TABLE_PARAM_NAME, word_not_print),
+        ];
+        for (t, (table, word)) in pairs.iter().enumerate() {
+            for b in 0..=255u8 {
+                for pos in 0..8 {
+                    // Every filler too, so a borrow from a neighbouring byte cannot hide `b`.
+                    for filler in [b'a', 0x00, 0xff, b' ', b'~'] {
+                        let mut bytes = [filler; 8];
+                        bytes[pos] = b;
+                        let w = u64::from_le_bytes(bytes);
+                        let flagged = bytes.iter().any(|&x| table[x as usize] != 0);
+                        assert!(
+                            !flagged || word(w) != 0,
+                            "table {t}: {bytes:02x?} has a flagged byte the word check missed"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scan_finds_the_first_flagged_byte_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes = vec![b'x'; len];
+                if at < len {
+                    bytes[at] = b'\n';
+                }
+                for start in 0..=len.min(at) {
+                    assert_eq!(scan(&bytes, start, &TABLE_MSG, word_msg), at, "{len} {at} {start}");
+                }
+            }
+        }
+        // Non-ASCII that no table flags is skipped byte by byte, then scanning goes on by word.
+        let s = "é".repeat(5) + "plain text, long enough for words\u{2028}";
+        assert_eq!(scan(s.as_bytes(), 0, &TABLE_MSG, word_msg), s.len() - 3);
+    }
+
+    #[test]
     fn rfc3164_logfmt_matches_glibc_header() {
         let r = renderer(Format::Logfmt, H3164, 8192);
         assert_eq!(
@@ -1473,6 +1697,47 @@ mod tests {
                 false
             )
         );
+    }
+
+    #[test]
+    fn cached_headers_follow_renderer_pid_priority_and_second() {
+        let header = |r: &Renderer, pri: Priority, pid: u32, now: &Timestamp| {
+            let mut out = Vec::new();
+            let rec = Record {
+                priority: pri,
+                message: &"m",
+                fields: &NoFields,
+                spans: None,
+            };
+            r.render(&mut out, &rec, pid, now);
+            String::from_utf8(out).unwrap()
+        };
+        let info = Priority::new(Facility::Local0, Severity::Informational);
+        let err = Priority::new(Facility::Local1, Severity::Error);
+        let a = renderer(Format::Logfmt, H3164, 8192);
+        let b = Renderer::new(Format::Logfmt, H3164, "other".into(), "host".into(), 8192);
+        let t = now();
+        let later = Timestamp {
+            second: t.second + 1,
+            ..t
+        };
+        // Each variant differs from the base line in one input, and is rendered right after it,
+        // when the cache holds the base line's header.
+        let base = || header(&a, info, 7, &t);
+        let variants: [(&dyn Fn() -> String, &str); 5] = [
+            (&base, "<134>Nov  2 09:05:01 web[7]: m"),
+            (&|| header(&b, info, 7, &t), "<134>Nov  2 09:05:01 other[7]: m"),
+            (&|| header(&a, info, 8, &t), "<134>Nov  2 09:05:01 web[8]: m"),
+            (&|| header(&a, err, 7, &t), "<139>Nov  2 09:05:01 web[7]: m"),
+            (&|| header(&a, info, 7, &later), "<134>Nov  2 09:05:02 web[7]: m"),
+        ];
+        for (variant, want) in variants {
+            assert_eq!(base(), "<134>Nov  2 09:05:01 web[7]: m");
+            assert_eq!(variant(), want);
+            assert_eq!(variant(), want, "from the cache");
+        }
+        // A clone shares the id and the contents, so it shares cached headers correctly.
+        assert_eq!(header(&a.clone(), info, 7, &t), "<134>Nov  2 09:05:01 web[7]: m");
     }
 
     #[test]

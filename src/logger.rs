@@ -97,36 +97,60 @@ struct KvFields<'a>(&'a dyn log::kv::Source);
 
 impl Fields for KvFields<'_> {
     fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
-        struct Adapter<'v>(&'v mut dyn FnMut(&str, Value<'_>));
-        impl<'kvs> log::kv::VisitSource<'kvs> for Adapter<'_> {
+        /// Hands each pair on as the renderer's [`Value`], by the type `log` captured it with.
+        struct Pairs<'v>(&'v mut dyn FnMut(&str, Value<'_>));
+        impl<'kvs> log::kv::VisitSource<'kvs> for Pairs<'_> {
             fn visit_pair(
                 &mut self,
                 key: log::kv::Key<'kvs>,
                 value: log::kv::Value<'kvs>,
             ) -> Result<(), log::kv::Error> {
-                let key = key.as_str();
-                if let Some(s) = value.to_borrowed_str() {
-                    (self.0)(key, Value::Str(s));
-                } else if let Some(b) = value.to_bool() {
-                    (self.0)(key, Value::Bool(b));
-                } else if let Some(n) = value.to_u64() {
-                    (self.0)(key, Value::U64(n));
-                } else if let Some(n) = value.to_i64() {
-                    (self.0)(key, Value::I64(n));
-                } else if let Some(n) = value.to_u128() {
-                    (self.0)(key, Value::U128(n));
-                } else if let Some(n) = value.to_i128() {
-                    (self.0)(key, Value::I128(n));
-                } else if let Some(n) = value.to_f64() {
-                    (self.0)(key, Value::F64(n));
-                } else {
-                    (self.0)(key, Value::Display(&value));
-                }
+                value.visit(Pair(&mut *self.0, key.as_str()))
+            }
+        }
+        /// One value: one dispatch on its captured type, no trial conversions.
+        struct Pair<'v, 'k>(&'v mut dyn FnMut(&str, Value<'_>), &'k str);
+        impl<'kvs> log::kv::VisitValue<'kvs> for Pair<'_, '_> {
+            /// Anything without a more specific method (`Display`, `Debug`, errors, chars, null).
+            fn visit_any(&mut self, value: log::kv::Value<'_>) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::Display(&value));
+                Ok(())
+            }
+            fn visit_u64(&mut self, n: u64) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::U64(n));
+                Ok(())
+            }
+            fn visit_i64(&mut self, n: i64) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::I64(n));
+                Ok(())
+            }
+            fn visit_u128(&mut self, n: u128) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::U128(n));
+                Ok(())
+            }
+            fn visit_i128(&mut self, n: i128) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::I128(n));
+                Ok(())
+            }
+            fn visit_f64(&mut self, n: f64) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::F64(n));
+                Ok(())
+            }
+            fn visit_bool(&mut self, b: bool) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::Bool(b));
+                Ok(())
+            }
+            fn visit_str(&mut self, s: &str) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::Str(s));
+                Ok(())
+            }
+            fn visit_borrowed_str(&mut self, s: &'kvs str) -> Result<(), log::kv::Error> {
+                (self.0)(self.1, Value::Str(s));
                 Ok(())
             }
         }
         // A visitor that never fails cannot make `visit` fail; there is nothing to report.
-        let _ = self.0.visit(&mut Adapter(visitor));
+        let _ = self.0.visit(&mut Pairs(visitor));
     }
 }
 
@@ -233,4 +257,44 @@ pub fn try_init() -> Result<WorkerGuard, Error> {
 /// ```
 pub fn init() -> WorkerGuard {
     Builder::from_env().init()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_reach_the_renderer_with_their_captured_types() {
+        let peer = std::net::Ipv4Addr::LOCALHOST;
+        let kvs: [(&str, log::kv::Value<'_>); 10] = [
+            ("u", 7u64.into()),
+            ("small", 7u8.into()),
+            ("i", (-7i64).into()),
+            ("big", u128::MAX.into()),
+            ("neg", i128::MIN.into()),
+            ("f", 1.5f64.into()),
+            ("b", true.into()),
+            ("s", "x y".into()),
+            ("c", 'c'.into()),
+            ("peer", log::kv::Value::from_display(&peer)),
+        ];
+        let mut seen = Vec::new();
+        let slice = &kvs[..];
+        KvFields(&slice).visit(&mut |k, v| seen.push(format!("{k}={v:?}")));
+        assert_eq!(
+            seen,
+            [
+                "u=U64(7)",
+                "small=U64(7)",
+                "i=I64(-7)",
+                &format!("big=U128({})", u128::MAX),
+                &format!("neg=I128({})", i128::MIN),
+                "f=F64(1.5)",
+                "b=Bool(true)",
+                "s=Str(\"x y\")",
+                "c=Str(\"c\")",
+                "peer=Display(127.0.0.1)",
+            ]
+        );
+    }
 }

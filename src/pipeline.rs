@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::format::{Fields, Framing, Record, Renderer, Spans, Value};
+use crate::format::{Fields, Framing, Header, Record, Renderer, Spans, Value};
 use crate::route::{truthy, Router};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane, Stats};
@@ -161,7 +161,8 @@ impl Pipeline {
     pub(crate) fn render(&self, buf: &mut Vec<u8>, record: &Record<'_>) -> Option<()> {
         let pid = current_pid();
         let now = match self.renderer.framing {
-            Framing::Header(_) => crate::clock::now(),
+            Framing::Header(Header::Rfc3164) => crate::clock::now_seconds(),
+            Framing::Header(Header::Rfc5424) => crate::clock::now(),
             Framing::LibcBody => crate::format::Timestamp {
                 year: 1970,
                 month: 1,

@@ -186,6 +186,22 @@ pub(crate) fn local_time(secs: i64, micros: u32) -> Option<Timestamp> {
     })
 }
 
+/// The coarse real-time clock (`CLOCK_REALTIME_COARSE`: the time at the last timer tick, a few
+/// nanoseconds to read instead of tens): whole seconds since the Unix epoch, or `None` when the clock
+/// cannot be read. For headers that carry whole seconds only.
+pub(crate) fn realtime_coarse_secs() -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live, properly aligned local for the whole call; clock_gettime only writes
+    // into it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
+    (rc == 0).then(|| i64::from(ts.tv_sec))
+}
+
 /// `localtime_r(t)`, or `None` when it fails.
 fn local_tm(t: libc::time_t) -> Option<libc::tm> {
     // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
