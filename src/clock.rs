@@ -143,7 +143,10 @@ mod tests {
         let key = |t: &Timestamp| (t.year, t.month, t.day, t.hour, t.minute, t.second);
         // The coarse clock may lag by one tick, so it may still show the second before `before`.
         let lagged = civil(
-            i64::from(before.hour) * 3600 + i64::from(before.minute) * 60 + i64::from(before.second) - 1,
+            i64::from(before.hour) * 3600
+                + i64::from(before.minute) * 60
+                + i64::from(before.second)
+                - 1,
             0,
             0,
         );

@@ -389,6 +389,9 @@ const fn word_not_print(w: u64) -> u64 {
     has_below(w, 0x21) | has_byte(w, 0x7f) | (w & HI) | word_sd(w) | has_byte(w, b'=')
 }
 
+/// A byte table and its word-at-a-time pre-check, as [`Out::sanitized`] takes them.
+type Class = (&'static [u8; 256], fn(u64) -> u64);
+
 /// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`. `word` is the
 /// table's word-at-a-time pre-check (one of the `word_*` functions above).
 #[inline(always)]
@@ -694,7 +697,7 @@ impl Out<'_> {
     fn sanitized(
         &mut self,
         s: &str,
-        (bad, word): (&[u8; 256], fn(u64) -> u64),
+        (bad, word): Class,
         keep: impl Fn(char) -> bool,
         max_chars: usize,
     ) {
@@ -1086,7 +1089,12 @@ impl Renderer {
         if self.ident.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(&self.ident, (&TABLE_NOT_PRINT, word_not_print), is_print_ascii, MAX_APP_NAME);
+            o.sanitized(
+                &self.ident,
+                (&TABLE_NOT_PRINT, word_not_print),
+                is_print_ascii,
+                MAX_APP_NAME,
+            );
         }
         o.push(b" ");
         o.u64(u64::from(pid));
@@ -1136,10 +1144,20 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
         return;
     }
     if let Some(span) = span {
-        o.sanitized(span, (&TABLE_LOGFMT_KEY, word_logfmt), is_logfmt_key_char, usize::MAX);
+        o.sanitized(
+            span,
+            (&TABLE_LOGFMT_KEY, word_logfmt),
+            is_logfmt_key_char,
+            usize::MAX,
+        );
         o.push(b".");
     }
-    o.sanitized(key, (&TABLE_LOGFMT_KEY, word_logfmt), is_logfmt_key_char, usize::MAX);
+    o.sanitized(
+        key,
+        (&TABLE_LOGFMT_KEY, word_logfmt),
+        is_logfmt_key_char,
+        usize::MAX,
+    );
     o.push(b"=");
     match value {
         // A bare value is never cut inside: what was kept would read as a complete value. When it
@@ -1373,7 +1391,12 @@ fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
     }
     o.safe(TAIL_SD_ELEMENT);
     o.push(b" ");
-    o.sanitized(key, (&TABLE_PARAM_NAME, word_not_print), is_param_name_char, MAX_PARAM_NAME);
+    o.sanitized(
+        key,
+        (&TABLE_PARAM_NAME, word_not_print),
+        is_param_name_char,
+        MAX_PARAM_NAME,
+    );
     o.push(b"=\"");
     match value {
         Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
@@ -1555,7 +1578,13 @@ mod tests {
     }
 
     fn renderer(format: Format, framing: Framing, max_len: usize) -> Renderer {
-        Renderer::new(format, framing, IDENT.to_owned(), "host".to_owned(), max_len)
+        Renderer::new(
+            format,
+            framing,
+            IDENT.to_owned(),
+            "host".to_owned(),
+            max_len,
+        )
     }
 
     const H3164: Framing = Framing::Header(Header::Rfc3164);
@@ -1639,7 +1668,7 @@ mod tests {
 
     #[test]
     fn word_checks_never_miss_a_flagged_byte() {
-        let pairs: [(&[u8; 256], fn(u64) -> u64); 8] = [
+        let pairs: [Class; 8] = [
             (&TABLE_MSG, word_msg),
             (&TABLE_JSON, word_json),
             (&TABLE_LOGFMT, word_logfmt),
@@ -1677,7 +1706,11 @@ mod tests {
                     bytes[at] = b'\n';
                 }
                 for start in 0..=len.min(at) {
-                    assert_eq!(scan(&bytes, start, &TABLE_MSG, word_msg), at, "{len} {at} {start}");
+                    assert_eq!(
+                        scan(&bytes, start, &TABLE_MSG, word_msg),
+                        at,
+                        "{len} {at} {start}"
+                    );
                 }
             }
         }
@@ -1726,10 +1759,19 @@ mod tests {
         let base = || header(&a, info, 7, &t);
         let variants: [(&dyn Fn() -> String, &str); 5] = [
             (&base, "<134>Nov  2 09:05:01 web[7]: m"),
-            (&|| header(&b, info, 7, &t), "<134>Nov  2 09:05:01 other[7]: m"),
-            (&|| header(&a, info, 8, &t), "<134>Nov  2 09:05:01 web[8]: m"),
+            (
+                &|| header(&b, info, 7, &t),
+                "<134>Nov  2 09:05:01 other[7]: m",
+            ),
+            (
+                &|| header(&a, info, 8, &t),
+                "<134>Nov  2 09:05:01 web[8]: m",
+            ),
             (&|| header(&a, err, 7, &t), "<139>Nov  2 09:05:01 web[7]: m"),
-            (&|| header(&a, info, 7, &later), "<134>Nov  2 09:05:02 web[7]: m"),
+            (
+                &|| header(&a, info, 7, &later),
+                "<134>Nov  2 09:05:02 web[7]: m",
+            ),
         ];
         for (variant, want) in variants {
             assert_eq!(base(), "<134>Nov  2 09:05:01 web[7]: m");
@@ -1737,7 +1779,10 @@ mod tests {
             assert_eq!(variant(), want, "from the cache");
         }
         // A clone shares the id and the contents, so it shares cached headers correctly.
-        assert_eq!(header(&a.clone(), info, 7, &t), "<134>Nov  2 09:05:01 web[7]: m");
+        assert_eq!(
+            header(&a.clone(), info, 7, &t),
+            "<134>Nov  2 09:05:01 web[7]: m"
+        );
     }
 
     #[test]
