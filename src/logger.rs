@@ -108,6 +108,15 @@ impl Fields for KvFields<'_> {
                 value.visit(Pair(&mut *self.0, key.as_str()))
             }
         }
+        /// `VisitValue` methods that hand their value on as one `Value` variant.
+        macro_rules! pass {
+            ($($method:ident($ty:ty) => $variant:ident),* $(,)?) => {$(
+                fn $method(&mut self, v: $ty) -> Result<(), log::kv::Error> {
+                    (self.0)(self.1, Value::$variant(v));
+                    Ok(())
+                }
+            )*};
+        }
         /// One value: one dispatch on its captured type, no trial conversions.
         struct Pair<'v, 'k>(&'v mut dyn FnMut(&str, Value<'_>), &'k str);
         impl<'kvs> log::kv::VisitValue<'kvs> for Pair<'_, '_> {
@@ -116,37 +125,15 @@ impl Fields for KvFields<'_> {
                 (self.0)(self.1, Value::Display(&value));
                 Ok(())
             }
-            fn visit_u64(&mut self, n: u64) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::U64(n));
-                Ok(())
-            }
-            fn visit_i64(&mut self, n: i64) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::I64(n));
-                Ok(())
-            }
-            fn visit_u128(&mut self, n: u128) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::U128(n));
-                Ok(())
-            }
-            fn visit_i128(&mut self, n: i128) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::I128(n));
-                Ok(())
-            }
-            fn visit_f64(&mut self, n: f64) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::F64(n));
-                Ok(())
-            }
-            fn visit_bool(&mut self, b: bool) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::Bool(b));
-                Ok(())
-            }
-            fn visit_str(&mut self, s: &str) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::Str(s));
-                Ok(())
-            }
-            fn visit_borrowed_str(&mut self, s: &'kvs str) -> Result<(), log::kv::Error> {
-                (self.0)(self.1, Value::Str(s));
-                Ok(())
+            pass! {
+                visit_u64(u64) => U64,
+                visit_i64(i64) => I64,
+                visit_u128(u128) => U128,
+                visit_i128(i128) => I128,
+                visit_f64(f64) => F64,
+                visit_bool(bool) => Bool,
+                visit_str(&str) => Str,
+                visit_borrowed_str(&'kvs str) => Str,
             }
         }
         // A visitor that never fails cannot make `visit` fail; there is nothing to report.

@@ -256,15 +256,7 @@ pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::R
         iov.iov_base = msg.as_ptr().cast_mut().cast();
         iov.iov_len = msg.len();
     }
-    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers (some targets add private
-    // padding fields, so it cannot be built with a literal); all-zero bytes are a valid value:
-    // null name/control pointers with zero lengths, no flags.
-    let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
-    let mut hdrs = [zeroed; SENDMMSG_MAX];
-    for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
-        hdr.msg_hdr.msg_iov = iov;
-        hdr.msg_hdr.msg_iovlen = 1;
-    }
+    let mut hdrs = mmsg_headers(&mut iovecs, n);
     // `n <= SENDMMSG_MAX`, so this never saturates.
     let vlen = libc::c_uint::try_from(n).unwrap_or(libc::c_uint::MAX);
     // SAFETY: `hdrs[..n]` are initialised headers, each pointing at one iovec in `iovecs` that
@@ -278,6 +270,25 @@ pub(crate) fn sendmmsg(fd: std::os::fd::BorrowedFd<'_>, msgs: &[&[u8]]) -> io::R
     }
     // rc is non-negative and at most `vlen` here.
     Ok(usize::try_from(rc).unwrap_or(0))
+}
+
+/// `sendmmsg`/`recvmmsg` headers, the first `n` pointing at one iovec each (the rest unused).
+#[cfg(target_os = "linux")]
+#[cfg_attr(not(feature = "background"), allow(dead_code))] // The writer and the bench hook use it.
+fn mmsg_headers(
+    iovecs: &mut [libc::iovec; SENDMMSG_MAX],
+    n: usize,
+) -> [libc::mmsghdr; SENDMMSG_MAX] {
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers (some targets add private
+    // padding fields, so it cannot be built with a literal); all-zero bytes are a valid value:
+    // null name/control pointers with zero lengths, no flags.
+    let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    let mut hdrs = [zeroed; SENDMMSG_MAX];
+    for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
+        hdr.msg_hdr.msg_iov = iov;
+        hdr.msg_hdr.msg_iovlen = 1;
+    }
+    hdrs
 }
 
 /// The `syslog(3)` transport: glibc writes the header and owns the socket to `/dev/log`.
@@ -516,25 +527,17 @@ pub mod __testing {
     ) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
 
-        const MAX: usize = 64;
-        let n = bufs.len().min(lens.len()).min(MAX);
+        let n = bufs.len().min(lens.len()).min(super::SENDMMSG_MAX);
         let empty = libc::iovec {
             iov_base: std::ptr::null_mut(),
             iov_len: 0,
         };
-        let mut iovecs = [empty; MAX];
+        let mut iovecs = [empty; super::SENDMMSG_MAX];
         for (iov, buf) in iovecs.iter_mut().zip(bufs.iter_mut()).take(n) {
             iov.iov_base = buf.as_mut_ptr().cast();
             iov.iov_len = buf.len();
         }
-        // SAFETY: `mmsghdr` is a plain C struct of integers and pointers; all-zero bytes are a
-        // valid value (null name/control pointers with zero lengths, no flags).
-        let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
-        let mut hdrs = [zeroed; MAX];
-        for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
-            hdr.msg_hdr.msg_iov = iov;
-            hdr.msg_hdr.msg_iovlen = 1;
-        }
+        let mut hdrs = super::mmsg_headers(&mut iovecs, n);
         let vlen = libc::c_uint::try_from(n).unwrap_or(0);
         // SAFETY: `hdrs[..n]` are initialised headers, each pointing at one iovec that points at
         // the initialised bytes of a distinct, mutably borrowed `Vec<u8>` of exactly `iov_len`
