@@ -38,17 +38,15 @@ pub(crate) fn now() -> Timestamp {
 /// seconds. Reads the coarse real-time clock, as `time(2)` does: it stands still between timer
 /// ticks (4 ms here), so a record logged within one tick after a second begins may carry the
 /// second before. That costs a few nanoseconds instead of a few tens.
-#[cfg(unix)]
 pub(crate) fn now_seconds() -> Timestamp {
-    match crate::transport::libc::realtime_coarse_secs() {
+    #[cfg(unix)]
+    let coarse = crate::transport::libc::realtime_coarse_secs();
+    #[cfg(not(unix))]
+    let coarse = None;
+    match coarse {
         Some(secs) => local(secs, 0),
         None => Timestamp { micros: 0, ..now() },
     }
-}
-
-#[cfg(not(unix))]
-pub(crate) fn now_seconds() -> Timestamp {
-    Timestamp { micros: 0, ..now() }
 }
 
 /// `secs` and `micros` as local time, from this thread's cache when `secs` is the second it broke

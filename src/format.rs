@@ -392,6 +392,21 @@ const fn word_not_print(w: u64) -> u64 {
 /// A byte table and its word-at-a-time pre-check, as [`Out::sanitized`] takes them.
 type Class = (&'static [u8; 256], fn(u64) -> u64);
 
+/// Logfmt keys and span names.
+const CLASS_KEY: Class = (&TABLE_LOGFMT_KEY, word_logfmt);
+/// The RFC 3164 ident.
+const CLASS_IDENT: Class = (&TABLE_IDENT, word_ident);
+/// RFC 5424 APP-NAME and HOSTNAME.
+const CLASS_NOT_PRINT: Class = (&TABLE_NOT_PRINT, word_not_print);
+/// RFC 5424 PARAM-NAMEs.
+const CLASS_PARAM_NAME: Class = (&TABLE_PARAM_NAME, word_not_print);
+
+/// Whether `class` flags no byte of `s` (so it can be written as it is).
+#[inline]
+fn plain(s: &str, (table, word): Class) -> bool {
+    scan(s.as_bytes(), 0, table, word) == s.len()
+}
+
 /// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`. `word` is the
 /// table's word-at-a-time pre-check (one of the `word_*` functions above).
 #[inline(always)]
@@ -694,18 +709,12 @@ impl Out<'_> {
     /// characters, `_` when `s` is empty. For keys and header fields, which are never cut.
     /// `bad` flags every byte that may start a character `keep` rejects (the fast path).
     #[inline]
-    fn sanitized(
-        &mut self,
-        s: &str,
-        (bad, word): Class,
-        keep: impl Fn(char) -> bool,
-        max_chars: usize,
-    ) {
+    fn sanitized(&mut self, s: &str, class: Class, keep: impl Fn(char) -> bool, max_chars: usize) {
         if s.is_empty() {
             self.push(b"_");
             return;
         }
-        if s.len() <= max_chars && scan(s.as_bytes(), 0, bad, word) == s.len() {
+        if s.len() <= max_chars && plain(s, class) {
             self.push(s.as_bytes());
             return;
         }
@@ -880,7 +889,7 @@ fn header_3164(o: &mut Out<'_>, priority: Priority, ident: &str, pid: u32, now: 
     head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
     o.push(&head[pri..]);
     o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
-    o.sanitized(ident, (&TABLE_IDENT, word_ident), is_ident_char, usize::MAX);
+    o.sanitized(ident, CLASS_IDENT, is_ident_char, usize::MAX);
     // `[PID]: `
     let mut tail = [0u8; 23];
     tail[20..].copy_from_slice(b"]: ");
@@ -957,8 +966,7 @@ impl Renderer {
             true
         });
         if cached != Ok(true) {
-            // Thread teardown, or a `Display` impl that logs while this thread renders a header
-            // (it cannot: headers come before user code), so only teardown in practice.
+            // The thread-local is gone (thread teardown) or borrowed: format it here instead.
             header_3164(o, priority, &self.ident, pid, now);
         }
     }
@@ -1080,7 +1088,7 @@ impl Renderer {
         } else {
             o.sanitized(
                 &self.hostname,
-                (&TABLE_NOT_PRINT, word_not_print),
+                CLASS_NOT_PRINT,
                 is_print_ascii,
                 MAX_HOSTNAME,
             );
@@ -1089,12 +1097,7 @@ impl Renderer {
         if self.ident.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(
-                &self.ident,
-                (&TABLE_NOT_PRINT, word_not_print),
-                is_print_ascii,
-                MAX_APP_NAME,
-            );
+            o.sanitized(&self.ident, CLASS_NOT_PRINT, is_print_ascii, MAX_APP_NAME);
         }
         o.push(b" ");
         o.u64(u64::from(pid));
@@ -1144,20 +1147,10 @@ fn logfmt_field(o: &mut Out<'_>, start: usize, span: Option<&str>, key: &str, va
         return;
     }
     if let Some(span) = span {
-        o.sanitized(
-            span,
-            (&TABLE_LOGFMT_KEY, word_logfmt),
-            is_logfmt_key_char,
-            usize::MAX,
-        );
+        o.sanitized(span, CLASS_KEY, is_logfmt_key_char, usize::MAX);
         o.push(b".");
     }
-    o.sanitized(
-        key,
-        (&TABLE_LOGFMT_KEY, word_logfmt),
-        is_logfmt_key_char,
-        usize::MAX,
-    );
+    o.sanitized(key, CLASS_KEY, is_logfmt_key_char, usize::MAX);
     o.push(b"=");
     match value {
         // A bare value is never cut inside: what was kept would read as a complete value. When it
@@ -1220,7 +1213,7 @@ fn logfmt_number_field(o: &mut Out<'_>, key: &str, value: Value<'_>) -> bool {
     let number = &digits[first..];
     if o.buf.len() + key.len() + 1 + number.len() > o.max + o.slack
         || key.is_empty()
-        || scan(key.as_bytes(), 0, &TABLE_LOGFMT_KEY, word_logfmt) != key.len()
+        || !plain(key, CLASS_KEY)
     {
         return false;
     }
@@ -1391,12 +1384,7 @@ fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
     }
     o.safe(TAIL_SD_ELEMENT);
     o.push(b" ");
-    o.sanitized(
-        key,
-        (&TABLE_PARAM_NAME, word_not_print),
-        is_param_name_char,
-        MAX_PARAM_NAME,
-    );
+    o.sanitized(key, CLASS_PARAM_NAME, is_param_name_char, MAX_PARAM_NAME);
     o.push(b"=\"");
     match value {
         Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
@@ -1673,10 +1661,10 @@ mod tests {
             (&TABLE_JSON, word_json),
             (&TABLE_LOGFMT, word_logfmt),
             (&TABLE_SD, word_sd),
-            (&TABLE_LOGFMT_KEY, word_logfmt),
-            (&TABLE_IDENT, word_ident),
-            (&TABLE_NOT_PRINT, word_not_print),
-            (&TABLE_PARAM_NAME, word_not_print),
+            CLASS_KEY,
+            CLASS_IDENT,
+            CLASS_NOT_PRINT,
+            CLASS_PARAM_NAME,
         ];
         for (t, (table, word)) in pairs.iter().enumerate() {
             for b in 0..=255u8 {
