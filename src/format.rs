@@ -422,6 +422,13 @@ fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256], word: impl Fn(u64) -> u64
             }
             i += 8;
         }
+        if let Some(rest) = bytes.get(i..).filter(|rest| rest.len() < 8) {
+            // The last few bytes as one word: short keys and pieces of text then take one test
+            // instead of a loop.
+            if rest.is_empty() || word(tail_word(bytes, rest)) == 0 {
+                return bytes.len();
+            }
+        }
         // The word that stopped the loop (or the last few bytes), byte by byte.
         let end = bytes.len().min(i + 8);
         while i < end {
@@ -433,6 +440,28 @@ fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256], word: impl Fn(u64) -> u64
         if i >= bytes.len() {
             return i;
         }
+    }
+}
+
+/// One word that holds every byte of `rest` (1 to 7 bytes at the end of `bytes`), built from
+/// loads rather than byte stores so that it costs no store-forwarding stall. Bytes outside `rest`
+/// are the eight before the end of `bytes` (already scanned, or flagged and then handled: a
+/// flagged one only sends the caller to the byte loop), or, in a shorter `bytes`, repeats of
+/// bytes of `rest` and `a`, which no table flags.
+#[inline(always)]
+fn tail_word(bytes: &[u8], rest: &[u8]) -> u64 {
+    if let Some(last) = bytes.last_chunk::<8>() {
+        return u64::from_le_bytes(*last);
+    }
+    if let (Some(lo), Some(hi)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+        return u64::from(u32::from_le_bytes(*lo)) | u64::from(u32::from_le_bytes(*hi)) << 32;
+    }
+    match (rest.first(), rest.last()) {
+        (Some(&first), Some(&last)) => {
+            let mid = rest[rest.len() / 2];
+            u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16 | (LO * 0x61) << 24
+        }
+        _ => LO * 0x61,
     }
 }
 
@@ -625,11 +654,19 @@ impl Out<'_> {
         let start = self.buf.len();
         let take = s.len().min(self.max + self.slack + 1 - start);
         self.buf.extend_from_slice(&s[..take]);
+        self.ran(start, tail);
+    }
+
+    /// The bookkeeping of [`Out::run`] for text already appended at `start..`: the budget, and
+    /// with `tail`, the last character boundary where the text could be cut and closed.
+    #[inline]
+    fn ran(&mut self, start: usize, tail: Option<&'static str>) {
         self.full = self.buf.len() > self.max + self.slack;
         if let Some(tail) = tail {
             if let Some(room) = self.max.checked_sub(start + tail.len()) {
-                let mut b = room.min(s.len());
-                while b < s.len() && !is_boundary(s[b]) {
+                let len = self.buf.len() - start;
+                let mut b = room.min(len);
+                while b < len && !is_boundary(self.buf[start + b]) {
                     b -= 1;
                 }
                 if b > 0 {
@@ -775,48 +812,107 @@ impl Out<'_> {
     }
 }
 
-/// A [`fmt::Write`] that escapes as it writes into [`Out`], so `Display`/`Debug` values need no
-/// intermediate `String`.
-struct Escaper<'o, 'b> {
-    out: &'o mut Out<'b>,
-    esc: Esc,
-    tail: Option<&'static str>,
-    /// Stays true while a logfmt value could be written without quotes.
-    bare: bool,
+/// A [`fmt::Write`] that appends a `Display`/`Debug` value's text as it is, up to one character
+/// past the budget, so it needs no intermediate `String`; [`formatted`] escapes it afterwards.
+struct Raw<'o> {
+    buf: &'o mut Vec<u8>,
+    /// The length at which the budget is exceeded (`max + slack + 1`).
+    limit: usize,
 }
 
-impl fmt::Write for Escaper<'_, '_> {
+impl fmt::Write for Raw<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.out.escaped(s, self.esc, self.tail, &mut self.bare);
-        if self.out.full {
-            // Stop the `Display` impl early: nothing more would be kept.
-            Err(fmt::Error)
-        } else {
-            Ok(())
+        let room = self.limit.saturating_sub(self.buf.len());
+        if s.len() < room {
+            self.buf.extend_from_slice(s.as_bytes());
+            return Ok(());
         }
+        // Past the budget: keep whole characters (the escaping pass reads whole sequences), and
+        // stop the `Display` impl early, since nothing more would be kept.
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end += 1;
+        }
+        self.buf.extend_from_slice(&s.as_bytes()[..end]);
+        Err(fmt::Error)
     }
 }
 
-/// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) through an [`Escaper`];
-/// returns whether nothing in it would force quotes around a logfmt value.
-fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -> bool {
-    let mut w = Escaper {
-        out,
-        esc,
-        tail,
-        bare: true,
+thread_local! {
+    /// Where [`formatted`] moves text that needs escaping while it escapes it back into place.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes a `Display`/`Debug` value escaped for `esc`; returns whether nothing in it would force
+/// quotes around a logfmt value.
+///
+/// The value is formatted as it is into the output, then checked in one pass: plain text (the
+/// common case) stays where it is, with the same budget and cut points [`Out::escaped`] would
+/// have given it. From the first byte that needs escaping (or, for logfmt, quotes) on, the text
+/// is moved aside and written back through [`Out::escaped`], so the bytes are the same either way.
+fn formatted(
+    out: &mut Out<'_>,
+    args: fmt::Arguments<'_>,
+    esc: Esc,
+    tail: Option<&'static str>,
+) -> bool {
+    if out.full {
+        return true;
+    }
+    let start = out.buf.len();
+    let mut raw = Raw {
+        limit: out.max + out.slack + 1,
+        buf: &mut *out.buf,
     };
     // An error here is either our own "budget full" signal or a broken user impl; in both cases
     // what was written so far is kept and the cut logic decides.
-    let _ = match v {
-        Value::Str(s) => fmt::Write::write_str(&mut w, s),
-        Value::Display(d) => fmt::write(&mut w, format_args!("{d}")),
-        Value::Debug(d) => fmt::write(&mut w, format_args!("{d:?}")),
-        // Callers only pass text values.
-        _ => Ok(()),
+    let _ = fmt::write(&mut raw, args);
+    let clean = start + scan(&out.buf[start..], 0, esc.table(), |w| esc.word(w));
+    if clean == out.buf.len() {
+        out.ran(start, tail);
+        return true;
+    }
+    let mut bare = true;
+    let mut escape_rest = |rest: &mut Vec<u8>| {
+        rest.clear();
+        rest.extend_from_slice(&out.buf[clean..]);
+        out.buf.truncate(clean);
+        out.ran(start, tail);
+        // `rest` holds whole characters cut from `&str`s, so this never fails; a prefix is
+        // kept if it ever did.
+        let text = match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        out.escaped(text, esc, tail, &mut bare);
     };
-    w.bare
+    let scratch = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut rest) => {
+            escape_rest(&mut rest);
+            true
+        }
+        Err(_) => false,
+    });
+    if scratch != Ok(true) {
+        // The thread-local is gone (thread teardown): a buffer of its own, this once.
+        escape_rest(&mut Vec::new());
+    }
+    bare
+}
+
+/// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) escaped for `esc`; returns
+/// whether nothing in it would force quotes around a logfmt value.
+fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -> bool {
+    let mut bare = true;
+    match v {
+        Value::Str(s) => out.escaped(s, esc, tail, &mut bare),
+        Value::Display(d) => bare = formatted(out, format_args!("{d}"), esc, tail),
+        Value::Debug(d) => bare = formatted(out, format_args!("{d:?}"), esc, tail),
+        // Callers only pass text values.
+        _ => {}
+    }
+    bare
 }
 
 /// Writes a message (`&dyn Display`) escaped for `esc`.
@@ -1667,6 +1763,13 @@ mod tests {
             CLASS_PARAM_NAME,
         ];
         for (t, (table, word)) in pairs.iter().enumerate() {
+            // `scan` pads short tails with `a`: flagged, it would send them byte by byte.
+            assert_eq!(table[b'a' as usize], 0, "table {t} flags the padding byte");
+            assert_eq!(
+                word(LO * u64::from(b'a')),
+                0,
+                "table {t}'s word check flags padding"
+            );
             for b in 0..=255u8 {
                 for pos in 0..8 {
                     // Every filler too, so a borrow from a neighbouring byte cannot hide `b`.
@@ -1705,6 +1808,20 @@ mod tests {
         // Non-ASCII that no table flags is skipped byte by byte, then scanning goes on by word.
         let s = "é".repeat(5) + "plain text, long enough for words\u{2028}";
         assert_eq!(scan(s.as_bytes(), 0, &TABLE_MSG, word_msg), s.len() - 3);
+        // Short text, scanned as one word built from overlapping loads.
+        for (text, at) in [
+            ("é", 2),
+            ("ab\u{2028}", 2),
+            ("\u{85}x", 0),
+            ("key=", 3),
+            ("k y", 1),
+        ] {
+            assert_eq!(
+                scan(text.as_bytes(), 0, &TABLE_LOGFMT, word_logfmt),
+                at,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
