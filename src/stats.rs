@@ -217,7 +217,12 @@ impl Counters {
 
     #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     pub(crate) fn raise_high_water(&self, depth: u64) {
-        self.queue_depth_high_water.fetch_max(depth, Relaxed);
+        // A read first: `fetch_max` always writes, which would take the line from every other
+        // core on each call even once the mark stands still (callers of a full lane call this
+        // per record, the writer per batch).
+        if self.queue_depth_high_water.load(Relaxed) < depth {
+            self.queue_depth_high_water.fetch_max(depth, Relaxed);
+        }
     }
 
     /// A lock-free snapshot of every counter.

@@ -493,13 +493,27 @@ impl Lanes {
         self.tx[0].len() + self.tx[1].len()
     }
 
-    /// Puts the buffer of a record that was not queued back on the free list.
+    /// Puts the buffer of a record that was not queued back into this thread's stash, or on the
+    /// free list when the stash is full. A caller dropping records from a full lane then takes its
+    /// next buffer from where it left the last one, without touching the shared free list.
     fn recycle(&self, msg: Msg) {
         if let Msg::Record(_, mut buf) = msg {
             if buf.capacity() <= MAX_RECYCLED_BUFFER {
                 buf.clear();
-                // A full free list just frees this buffer.
-                let _ = self.recycle.try_send(buf);
+                let mut spare = Some(buf);
+                // During thread teardown the stash may be gone; the free list takes it then.
+                let _ = STASH.try_with(|stash| {
+                    if let Ok(mut stash) = stash.try_borrow_mut() {
+                        // The stash was allocated for STASH_REFILL buffers: this never grows it.
+                        if stash.len() < STASH_REFILL {
+                            stash.extend(spare.take());
+                        }
+                    }
+                });
+                if let Some(buf) = spare {
+                    // A full free list just frees this buffer.
+                    let _ = self.recycle.try_send(buf);
+                }
             }
         }
     }
@@ -674,7 +688,10 @@ impl Handle {
         let queued = match tx.try_send(msg) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(msg)) => {
-                counters.raise_high_water(lanes.depth() as u64);
+                // This lane is full: its capacity is a depth the lanes reached (the writer adds
+                // the other lane's when it drains). Reading both lanes' lengths here would pull
+                // four cache lines the writer keeps moving.
+                counters.raise_high_water(tx.capacity().unwrap_or(0) as u64);
                 lanes.overflow(lane, msg)
             }
             Err(TrySendError::Disconnected(msg)) => Err((msg, DropReason::Shutdown)),
