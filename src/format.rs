@@ -450,11 +450,19 @@ fn scan(bytes: &[u8], mut i: usize, table: &[u8; 256], word: impl Fn(u64) -> u64
 /// bytes of `rest` and `a`, which no table flags.
 #[inline(always)]
 fn tail_word(bytes: &[u8], rest: &[u8]) -> u64 {
-    if let Some(last) = bytes.last_chunk::<8>() {
-        return u64::from_le_bytes(*last);
+    // (`first_chunk`/`last_chunk` would say this shorter, but need Rust 1.77; the MSRV is 1.74.)
+    fn chunk<const N: usize>(bytes: &[u8], at: Option<usize>) -> Option<[u8; N]> {
+        at.and_then(|at| bytes.get(at..at + N))
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
     }
-    if let (Some(lo), Some(hi)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
-        return u64::from(u32::from_le_bytes(*lo)) | u64::from(u32::from_le_bytes(*hi)) << 32;
+    if let Some(last) = chunk::<8>(bytes, bytes.len().checked_sub(8)) {
+        return u64::from_le_bytes(last);
+    }
+    if let (Some(lo), Some(hi)) = (
+        chunk::<4>(rest, Some(0)),
+        chunk::<4>(rest, rest.len().checked_sub(4)),
+    ) {
+        return u64::from(u32::from_le_bytes(lo)) | u64::from(u32::from_le_bytes(hi)) << 32;
     }
     match (rest.first(), rest.last()) {
         (Some(&first), Some(&last)) => {
