@@ -14,7 +14,10 @@
 //! The writer is not parked in a blocking `recv()`: waking a parked thread costs the sender a
 //! futex syscall (microseconds) per record when logging is sparse. Instead, once both lanes are
 //! empty the writer spins for about a microsecond, then sleeps with a backoff that starts at
-//! [`MIN_IDLE_SLEEP`] and doubles up to [`MAX_IDLE_SLEEP`]. It is unparked only by `flush`,
+//! [`MIN_IDLE_SLEEP`] and doubles up to [`MAX_IDLE_SLEEP`]. The backoff starts again from the
+//! bottom only after a full batch (a backlog): records that trickle in do not shorten it, so what
+//! arrives within one sleep goes out in one batch (one `sendmmsg`, one wake-up of the receiver)
+//! rather than in a batch of one or two every 50 µs. It is unparked only by `flush`,
 //! `shutdown`, and a caller that finds its lane more than half full. Delivery-latency bound: a
 //! record is handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
 //! (50 µs by default) after it was queued, unless the writer is busy sending earlier records.
@@ -79,7 +82,7 @@ pub const DEFAULT_ERROR_OVERFLOW: Overflow = Overflow::BlockFor(Duration::from_m
 /// Access and debug records must never stall a request: a full bulk lane means the daemon cannot
 /// keep up, and waiting would only move the backlog into the application.
 pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
-/// The writer's first sleep once both lanes are empty and its short spin found nothing.
+/// The writer's first sleep once a backlog is gone and its short spin found nothing.
 pub const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// The writer's longest sleep while idle: the delivery-latency bound (plus timer slack).
 ///
@@ -871,14 +874,23 @@ impl Writer {
         loop {
             let (got, disconnected) = self.drain();
             self.send(&*transport);
-            if got > 0 {
+            if got >= MAX_BATCH {
+                // A backlog: straight on, and spin before sleeping once it is gone.
                 sleep = MIN_IDLE_SLEEP;
                 spins = 0;
                 idle_since = Instant::now();
                 continue;
             }
+            if got > 0 {
+                // Records trickle in, slower than the writer sends them. Polling sooner would
+                // only send smaller batches, each waking the receiver: keep backing off towards
+                // MAX_IDLE_SLEEP (the latency bound), so that what arrives meanwhile shares one
+                // `sendmmsg`, and skip the spin.
+                spins = IDLE_SPINS;
+                idle_since = Instant::now();
+            }
             // Both lanes are empty: the writer has caught up.
-            if disconnected {
+            if got == 0 && disconnected {
                 // Every sender is gone: the logger was dropped.
                 break;
             }
