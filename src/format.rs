@@ -882,7 +882,7 @@ fn formatted(
         return true;
     }
     let mut bare = true;
-    let mut escape_rest = |rest: &mut Vec<u8>| {
+    let escape_rest = |rest: &mut Vec<u8>| {
         rest.clear();
         rest.extend_from_slice(&out.buf[clean..]);
         out.buf.truncate(clean);
@@ -895,18 +895,21 @@ fn formatted(
         };
         out.escaped(text, esc, tail, &mut bare);
     };
-    let scratch = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
-        Ok(mut rest) => {
-            escape_rest(&mut rest);
-            true
-        }
-        Err(_) => false,
-    });
-    if scratch != Ok(true) {
-        // The thread-local is gone (thread teardown): a buffer of its own, this once.
-        escape_rest(&mut Vec::new());
-    }
+    with_thread_buffer(&SCRATCH, escape_rest);
     bare
+}
+
+/// Runs `f` with this thread's buffer in `key`, or with a fresh one (one allocation, this once)
+/// when the buffer is already lent out (a `Display` impl that logs re-enters) or gone (thread
+/// teardown).
+pub(crate) fn with_thread_buffer<R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<u8>>>,
+    mut f: impl FnMut(&mut Vec<u8>) -> R,
+) -> R {
+    match key.try_with(|cell| cell.try_borrow_mut().ok().map(|mut buf| f(&mut buf))) {
+        Ok(Some(r)) => r,
+        _ => f(&mut Vec::new()),
+    }
 }
 
 /// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) escaped for `esc`; returns

@@ -145,16 +145,7 @@ impl Pipeline {
         };
         // A `Display` impl that logs re-enters here while BUF is borrowed: that inner record gets
         // a fresh buffer instead (one allocation, only in that rare case).
-        let reused = BUF.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) => {
-                send(&mut buf);
-                true
-            }
-            Err(_) => false,
-        });
-        if reused != Ok(true) {
-            send(&mut Vec::new());
-        }
+        crate::format::with_thread_buffer(&BUF, send);
     }
 
     /// Renders `record` into `buf`; `None` when a user `Display`/`Debug` impl panicked.
