@@ -902,6 +902,7 @@ fn formatted(
 /// Runs `f` with this thread's buffer in `key`, or with a fresh one (one allocation, this once)
 /// when the buffer is already lent out (a `Display` impl that logs re-enters) or gone (thread
 /// teardown).
+#[inline]
 pub(crate) fn with_thread_buffer<R>(
     key: &'static std::thread::LocalKey<RefCell<Vec<u8>>>,
     mut f: impl FnMut(&mut Vec<u8>) -> R,
