@@ -159,10 +159,20 @@ pub(crate) trait Spans {
     fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields));
 }
 
+/// A record's message as an adapter hands it over.
+#[derive(Clone, Copy)]
+pub(crate) enum Message<'a> {
+    /// `log`'s format arguments: formatted without a `Display` level around them, and copied as
+    /// they are when they are a plain string literal.
+    Args(&'a fmt::Arguments<'a>),
+    /// Anything else that displays (`tracing`'s `message` field, the writer's own records).
+    Display(&'a dyn fmt::Display),
+}
+
 /// What the renderer needs from one record.
 pub(crate) struct Record<'a> {
     pub(crate) priority: Priority,
-    pub(crate) message: &'a dyn fmt::Display,
+    pub(crate) message: Message<'a>,
     pub(crate) fields: &'a dyn Fields,
     pub(crate) spans: Option<&'a dyn Spans>,
 }
@@ -927,9 +937,21 @@ fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -
     bare
 }
 
-/// Writes a message (`&dyn Display`) escaped for `esc`.
-fn message(out: &mut Out<'_>, msg: &dyn fmt::Display, esc: Esc, tail: &'static str) {
-    text(out, Value::Display(msg), esc, Some(tail));
+/// Writes a message escaped for `esc`.
+fn message(out: &mut Out<'_>, msg: Message<'_>, esc: Esc, tail: &'static str) {
+    match msg {
+        Message::Args(args) => match args.as_str() {
+            Some(literal) => {
+                text(out, Value::Str(literal), esc, Some(tail));
+            }
+            None => {
+                formatted(out, *args, esc, Some(tail));
+            }
+        },
+        Message::Display(d) => {
+            text(out, Value::Display(d), esc, Some(tail));
+        }
+    }
 }
 
 /// Printable US-ASCII except the characters RFC 5424 forbids in a PARAM-NAME.
@@ -1508,7 +1530,7 @@ fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
 /// semver promise.
 #[doc(hidden)]
 pub mod __fuzz {
-    use super::{Fields, Framing, Record, Renderer, Spans, Timestamp, Value};
+    use super::{Fields, Framing, Message, Record, Renderer, Spans, Timestamp, Value};
     use crate::severity::Priority;
     use crate::{Facility, Format, Header, Severity};
 
@@ -1629,7 +1651,7 @@ pub mod __fuzz {
         let spans = SpanList(input.spans);
         let record = Record {
             priority: Priority::new(Facility::Local1, Severity::Informational),
-            message: &input.message,
+            message: Message::Display(&input.message),
             fields: &fields,
             spans: (!input.spans.is_empty()).then_some(&spans as &dyn Spans),
         };
@@ -1719,7 +1741,7 @@ mod tests {
         let mut out = Vec::new();
         let rec = Record {
             priority: Priority::new(Facility::Local0, Severity::Informational),
-            message: msg,
+            message: Message::Display(msg),
             fields: &Kv(fields),
             spans,
         };
@@ -1855,7 +1877,7 @@ mod tests {
             let mut out = Vec::new();
             let rec = Record {
                 priority: pri,
-                message: &"m",
+                message: Message::Display(&"m"),
                 fields: &NoFields,
                 spans: None,
             };
@@ -2018,7 +2040,7 @@ mod tests {
             let fields = access_fields();
             let rec = Record {
                 priority: Priority::new(Facility::Local0, Severity::Informational),
-                message: &"GET /a",
+                message: Message::Display(&"GET /a"),
                 fields: &Kv(&fields),
                 spans: None,
             };
@@ -2033,12 +2055,51 @@ mod tests {
         let mut out = b"stale bytes".to_vec();
         let rec = Record {
             priority: Priority::new(Facility::Local0, Severity::Informational),
-            message: &"x",
+            message: Message::Display(&"x"),
             fields: &NoFields,
             spans: None,
         };
         r.render(&mut out, &rec, PID, &now());
         assert_eq!(out, b"x\0");
+    }
+
+    /// Renders `msg` as the `log` adapter hands it over, next to the same text as a `Display`.
+    fn render_message(r: &Renderer, msg: Message<'_>) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        let rec = Record {
+            priority: Priority::new(Facility::Local0, Severity::Informational),
+            message: msg,
+            fields: &Kv(&[("n", Value::U64(7))]),
+            spans: None,
+        };
+        let cut = r.render(&mut out, &rec, PID, &now());
+        (out, cut)
+    }
+
+    #[test]
+    fn format_arguments_render_as_their_display_text() {
+        let long = "x".repeat(300);
+        for format in [Format::Logfmt, Format::Json, Format::Rfc5424] {
+            for max in [64, 90, 8192] {
+                let r = renderer(format, H3164, max);
+                let same = |args: fmt::Arguments<'_>| {
+                    let text = args.to_string();
+                    assert_eq!(
+                        render_message(&r, Message::Args(&args)),
+                        render_message(&r, Message::Display(&text)),
+                        "{format:?} {max}: {text:?}"
+                    );
+                };
+                // Literals, which are copied as they are...
+                same(format_args!("GET /a HTTP/1.1"));
+                same(format_args!("line\nbreak \u{2028} tab\t \u{85} \"q\" 100%"));
+                same(format_args!(""));
+                // ...and arguments, formatted without a `Display` level around them.
+                same(format_args!("{} {} {}", "GET", "/a\r\n", 200));
+                same(format_args!("{long}"));
+                same(format_args!("{}é{}", "a".repeat(40), "ü".repeat(30)));
+            }
+        }
     }
 
     // === message hygiene (journald's and issue 6's edge cases) ===
@@ -2557,7 +2618,7 @@ mod tests {
             let mut out = Vec::new();
             let rec = Record {
                 priority: Priority::new(Facility::Local0, Severity::Informational),
-                message: &msg,
+                message: Message::Display(&msg),
                 fields: &Kv(&[("k", Value::I64(1))]),
                 spans: None,
             };

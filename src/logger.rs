@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
-use crate::format::{Fields, Value};
+use crate::format::{Fields, Message, Value};
 use crate::pipeline::{Event, Pipeline, WorkerGuard};
 use crate::Builder;
 
@@ -79,7 +79,7 @@ impl log::Log for Logger {
         self.pipeline.dispatch(&Event {
             level: record.level(),
             target: record.target(),
-            message: record.args(),
+            message: Message::Args(record.args()),
             fields: &fields,
             spans: None,
         });

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::format::{Fields, Framing, Header, Record, Renderer, Spans, Value};
+use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Spans, Value};
 use crate::route::{truthy, Router};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane, Stats};
@@ -40,7 +40,7 @@ impl fmt::Debug for Sink {
 pub(crate) struct Event<'a> {
     pub(crate) level: log::Level,
     pub(crate) target: &'a str,
-    pub(crate) message: &'a dyn fmt::Display,
+    pub(crate) message: Message<'a>,
     pub(crate) fields: &'a dyn Fields,
     pub(crate) spans: Option<&'a dyn Spans>,
 }
@@ -333,7 +333,7 @@ mod tests {
         let event = Event {
             level: log::Level::Info,
             target: "app",
-            message: &"hello",
+            message: Message::Display(&"hello"),
             fields: &&fields[..],
             spans: None,
         };

@@ -30,7 +30,7 @@ use tracing_core::{Interest, Level, LevelFilter, Metadata};
 use tracing_log::NormalizeEvent;
 
 use crate::error::{Error, ErrorKind};
-use crate::format::{Fields, Spans, Value};
+use crate::format::{Fields, Message, Spans, Value};
 use crate::pipeline::{Event, Pipeline, WorkerGuard};
 use crate::stats::{DropReason, Lane};
 use crate::Builder;
@@ -569,7 +569,7 @@ pub(crate) fn dispatch_event(
             pipeline.dispatch(&Event {
                 level,
                 target,
-                message,
+                message: Message::Display(message),
                 fields: &fields,
                 spans,
             });

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TryRecvError, TrySendError};
 
 use crate::builder::TransportFactory;
-use crate::format::{NoFields, Record, Renderer, Timestamp};
+use crate::format::{Message, NoFields, Record, Renderer, Timestamp};
 use crate::route::Router;
 use crate::severity::Priority;
 use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
@@ -247,7 +247,7 @@ pub(crate) fn summary_renderer(
         let priority = Priority::new(facility, mapping.for_level(level));
         let record = Record {
             priority,
-            message: &text,
+            message: Message::Display(&text),
             fields: &NoFields,
             spans: None,
         };
