@@ -164,6 +164,7 @@ pub(crate) trait Spans {
 pub(crate) enum Message<'a> {
     /// `log`'s format arguments: formatted without a `Display` level around them, and copied as
     /// they are when they are a plain string literal.
+    #[cfg_attr(not(feature = "log"), allow(dead_code))] // Only the `log` adapter builds it.
     Args(&'a fmt::Arguments<'a>),
     /// Anything else that displays (`tracing`'s `message` field, the writer's own records).
     Display(&'a dyn fmt::Display),
