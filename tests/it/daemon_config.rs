@@ -310,17 +310,41 @@ fn log_through(builder: Builder, test: &str, n: usize) -> u32 {
     std::process::id()
 }
 
-#[test]
-fn rsyslog_dedicated_socket_routes_per_facility() {
+/// A private rsyslogd running the configuration that `builder`, given a socket of the daemon's own,
+/// generates; the records it routes land under `logs`.
+struct Routing {
+    sock: PathBuf,
+    logs: PathBuf,
+    _daemon: Daemon,
+}
+
+fn rsyslog_routing(builder: &dyn Fn(&Path) -> Builder) -> Routing {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("app.sock");
     let logs = dir.path().join("logs");
-    let builder = Builder::new().socket(&sock).ident("e2e-web");
-    let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let conf = rsyslog_prelude(dir.path()) + &builder(&sock).rsyslog_config(&logs);
+    let daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    Routing {
+        sock,
+        logs,
+        _daemon: daemon,
+    }
+}
+
+/// The one line of `logs/file` that holds `t` (waiting for it); fails unless it ends with `want`.
+fn line_ending_with(logs: &Path, file: &str, t: &str, want: &str) -> String {
+    let line = retry(|| lines_with(&logs.join(file), t, 1)).remove(0);
+    assert!(line.ends_with(want), "{line:?} should end with {want:?}");
+    line
+}
+
+#[test]
+fn rsyslog_dedicated_socket_routes_per_facility() {
+    let builder = |sock: &Path| Builder::new().socket(sock).ident("e2e-web");
+    let Routing { sock, logs, .. } = &rsyslog_routing(&builder);
 
     let test = "rsyslog_dedicated";
-    let pid = log_through(Builder::new().socket(&sock).ident("e2e-web"), test, 3);
+    let pid = log_through(builder(sock), test, 3);
     let access = retry(|| lines_with(&logs.join("access.log"), test, 3));
     let errors = retry(|| lines_with(&logs.join("error.log"), test, 3));
     for (i, line) in access.iter().enumerate() {
@@ -384,101 +408,76 @@ fn log_kv(builder: Builder, target: &str, level: log::Level, msg: &str, kv: &[(&
 
 #[test]
 fn rsyslog_json_from_the_logger_is_parsed() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("app.sock");
-    let logs = dir.path().join("logs");
-    let builder = || {
-        Builder::new()
-            .socket(&sock)
-            .ident("jl")
-            .format(Format::Json)
-    };
-    let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let builder = |sock: &Path| Builder::new().socket(sock).ident("jl").format(Format::Json);
+    let Routing { sock, logs, .. } = &rsyslog_routing(&builder);
 
     let t = token("rsyslog_json_logger", 0);
     log_kv(
-        builder(),
+        builder(sock),
         "access",
         log::Level::Info,
         &format!("GET {t}"),
         &[("status", 200)],
     );
-    let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
     let want = format!(
         " jl[{}]: {{ \"msg\": \"GET {t}\", \"status\": 200 }}",
         std::process::id()
     );
-    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+    line_ending_with(logs, "access.log", &t, &want);
 }
 
 #[test]
 fn rsyslog_rfc5424_from_the_logger_is_parsed() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("app.sock");
-    let logs = dir.path().join("logs");
-    let builder = || {
+    let builder = |sock: &Path| {
         Builder::new()
-            .socket(&sock)
+            .socket(sock)
             .ident("sl")
             .format(Format::Rfc5424)
     };
-    let conf = rsyslog_prelude(dir.path()) + &builder().rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let Routing { sock, logs, .. } = &rsyslog_routing(&builder);
 
     let t = token("rsyslog_5424_logger", 0);
     log_kv(
-        builder(),
+        builder(sock),
         "app",
         log::Level::Error,
         &format!("failed {t}"),
         &[("status", 503)],
     );
-    let line = retry(|| lines_with(&logs.join("error.log"), &t, 1)).remove(0);
     let want = format!(
         " sl[{}]: [fields@32473 status=\"503\"] failed {t}",
         std::process::id()
     );
-    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+    line_ending_with(logs, "error.log", &t, &want);
 }
 
 #[test]
 fn rsyslog_json_body_is_parsed() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("app.sock");
-    let logs = dir.path().join("logs");
-    let builder = Builder::new().socket(&sock).format(Format::Json);
-    let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let Routing { sock, logs, .. } =
+        &rsyslog_routing(&|sock| Builder::new().socket(sock).format(Format::Json));
 
     let t = token("rsyslog_json", 0);
     send_raw(
-        &sock,
+        sock,
         &format!("<134>Nov 22 20:00:00 api[77]: @cee: {{\"msg\":\"GET /{t}\",\"status\":200,\"path\":\"/a b\"}}"),
     );
-    let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
     let want =
         format!(" api[77]: {{ \"msg\": \"GET \\/{t}\", \"status\": 200, \"path\": \"\\/a b\" }}");
-    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+    line_ending_with(logs, "access.log", &t, &want);
 }
 
 #[test]
 fn rsyslog_rfc5424_header_and_sd_are_parsed() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("app.sock");
-    let logs = dir.path().join("logs");
-    let builder = Builder::new().socket(&sock).format(Format::Rfc5424);
-    let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let Routing { sock, logs, .. } =
+        &rsyslog_routing(&|sock| Builder::new().socket(sock).format(Format::Rfc5424));
 
     let t = token("rsyslog_5424", 0);
     send_raw(
-        &sock,
+        sock,
         &format!("<139>1 2026-11-22T20:34:36.123456+01:00 host1 api 77 - [fields@32473 status=\"503\"] failed {t}"),
     );
-    let line = retry(|| lines_with(&logs.join("error.log"), &t, 1)).remove(0);
     let want = format!(" host1 api[77]: [fields@32473 status=\"503\"] failed {t}");
-    assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
+    let line = line_ending_with(logs, "error.log", &t, &want);
     assert!(
         line.starts_with("2026-11-22T20:34:36.123456+01:00 "),
         "{line:?}"
@@ -487,25 +486,21 @@ fn rsyslog_rfc5424_header_and_sd_are_parsed() {
 
 #[test]
 fn rsyslog_takes_messages_up_to_the_loggers_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("app.sock");
-    let logs = dir.path().join("logs");
     let limit = 64 * 1024;
-    let builder = Builder::new().socket(&sock).max_message_size(limit);
-    let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(&logs);
-    let _daemon = start_rsyslogd(dir, &conf, &[&sock]);
+    let builder = |sock: &Path| Builder::new().socket(sock).max_message_size(limit);
+    let Routing { sock, logs, .. } = &rsyslog_routing(&builder);
 
     let t = token("rsyslog_size", 0);
     let head = format!("<134>Nov 22 20:00:00 big[1]: {t} ");
     let body = "x".repeat(limit - head.len() - 3) + "END";
-    send_raw(&sock, &(head + &body));
+    send_raw(sock, &(head + &body));
     let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
     assert!(line.ends_with("xEND"), "cut at {} bytes", line.len());
 
     // Through the logger: an oversized record is cut by the logger (marked), not by the daemon.
     let t = token("rsyslog_size", 1);
     let huge = format!("{t} {}", "y".repeat(2 * limit));
-    log_kv(builder, "access", log::Level::Info, &huge, &[]);
+    log_kv(builder(sock), "access", log::Level::Info, &huge, &[]);
     let line = retry(|| lines_with(&logs.join("access.log"), &t, 1)).remove(0);
     assert!(
         line.ends_with("y [truncated]"),
