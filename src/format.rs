@@ -194,6 +194,71 @@ pub(crate) struct Timestamp {
     pub(crate) utc_offset: i32,
 }
 
+/// An RFC 3339 time as [`Timestamp::rfc3339`] writes it, on the stack.
+pub(crate) struct Rfc3339 {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Rfc3339 {
+    fn put(&mut self, s: &[u8]) {
+        self.bytes[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    /// `n` (at most 99) as two digits.
+    fn two(&mut self, n: u32) {
+        let n = n.min(99) as u8;
+        self.put(&[b'0' + n / 10, b'0' + n % 10]);
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Timestamp {
+    /// `2026-11-22T20:34:36.123456+01:00` (`Z` for UTC; the fraction only with `micros`): the RFC
+    /// 5424 header's time and the dropped-records summary's. The year is clamped to 0–9999 and the
+    /// offset to 99 hours, so the text is always valid RFC 3339 and at most 32 bytes.
+    pub(crate) fn rfc3339(&self, micros: bool) -> Rfc3339 {
+        let mut t = Rfc3339 {
+            bytes: [0; 32],
+            len: 0,
+        };
+        let year = self.year.clamp(0, 9999) as u32;
+        t.two(year / 100);
+        t.two(year % 100);
+        t.put(b"-");
+        t.two(u32::from(self.month));
+        t.put(b"-");
+        t.two(u32::from(self.day));
+        t.put(b"T");
+        t.two(u32::from(self.hour));
+        t.put(b":");
+        t.two(u32::from(self.minute));
+        t.put(b":");
+        t.two(u32::from(self.second));
+        if micros {
+            let micros = self.micros.min(999_999);
+            t.put(b".");
+            t.two(micros / 10_000);
+            t.two(micros / 100 % 100);
+            t.two(micros % 100);
+        }
+        if self.utc_offset == 0 {
+            t.put(b"Z");
+        } else {
+            t.put(if self.utc_offset < 0 { b"-" } else { b"+" });
+            let off = self.utc_offset.unsigned_abs();
+            t.two(off / 3600);
+            t.put(b":");
+            t.two(off % 3600 / 60);
+        }
+        t
+    }
+}
+
 /// What goes around the body on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -810,14 +875,6 @@ impl Out<'_> {
         self.u128(n.unsigned_abs());
     }
 
-    /// `n` as two digits (header fields).
-    #[inline]
-    fn two(&mut self, n: u8, pad: u8) {
-        let n = n.min(99);
-        let tens = if n < 10 { pad } else { b'0' + n / 10 };
-        self.push(&[tens, b'0' + n % 10]);
-    }
-
     /// A finite `f64` through `Display` (Rust never prints an exponent there, so it is also a
     /// valid JSON number).
     fn f64_display(&mut self, v: f64) {
@@ -1186,33 +1243,7 @@ impl Renderer {
         o.push(b"<");
         o.u64(u64::from(rec.priority.value()));
         o.push(b">1 ");
-        let year = now.year.clamp(0, 9999) as u16;
-        o.two((year / 100) as u8, b'0');
-        o.two((year % 100) as u8, b'0');
-        o.push(b"-");
-        o.two(now.month, b'0');
-        o.push(b"-");
-        o.two(now.day, b'0');
-        o.push(b"T");
-        o.two(now.hour, b'0');
-        o.push(b":");
-        o.two(now.minute, b'0');
-        o.push(b":");
-        o.two(now.second, b'0');
-        o.push(b".");
-        let micros = now.micros.min(999_999);
-        o.two((micros / 10_000) as u8, b'0');
-        o.two((micros / 100 % 100) as u8, b'0');
-        o.two((micros % 100) as u8, b'0');
-        if now.utc_offset == 0 {
-            o.push(b"Z");
-        } else {
-            o.push(if now.utc_offset < 0 { b"-" } else { b"+" });
-            let off = now.utc_offset.unsigned_abs();
-            o.two((off / 3600).min(99) as u8, b'0');
-            o.push(b":");
-            o.two((off % 3600 / 60) as u8, b'0');
-        }
+        o.push(now.rfc3339(true).as_bytes());
         o.push(b" ");
         if self.hostname.is_empty() {
             o.push(b"-");
@@ -2075,6 +2106,33 @@ mod tests {
         };
         let cut = r.render(&mut out, &rec, PID, &now());
         (out, cut)
+    }
+
+    #[test]
+    fn rfc3339_times_with_and_without_the_fraction() {
+        let t = now();
+        let text = |t: Timestamp, micros| String::from_utf8(t.rfc3339(micros).as_bytes().to_vec());
+        assert_eq!(text(t, true).unwrap(), "2026-11-02T09:05:01.000042+01:00");
+        assert_eq!(text(t, false).unwrap(), "2026-11-02T09:05:01+01:00");
+        let west = Timestamp {
+            utc_offset: -(9 * 3600 + 30 * 60),
+            micros: 999_999,
+            ..t
+        };
+        assert_eq!(
+            text(west, true).unwrap(),
+            "2026-11-02T09:05:01.999999-09:30"
+        );
+        let utc = Timestamp { utc_offset: 0, ..t };
+        assert_eq!(text(utc, false).unwrap(), "2026-11-02T09:05:01Z");
+        // Out-of-range parts are clamped, so the text stays RFC 3339 and fits its 32 bytes.
+        let odd = Timestamp {
+            year: 123_456,
+            micros: u32::MAX,
+            utc_offset: -i32::MAX,
+            ..t
+        };
+        assert_eq!(text(odd, true).unwrap(), "9999-11-02T09:05:01.999999-99:14");
     }
 
     #[test]

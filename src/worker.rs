@@ -1092,24 +1092,8 @@ fn summary_text(before: &[[u64; 5]; 2], now: &[[u64; 5]; 2], since: &Timestamp) 
     let noun = if total == 1 { "record" } else { "records" };
     format!(
         "fastsyslog: dropped {total} {noun} ({detail}) since {}",
-        rfc3339(since)
+        String::from_utf8_lossy(since.rfc3339(false).as_bytes())
     )
-}
-
-/// `2026-11-22T20:34:36+01:00` (seconds precision; `Z` for UTC).
-fn rfc3339(t: &Timestamp) -> String {
-    let mut s = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second
-    );
-    if t.utc_offset == 0 {
-        s.push('Z');
-    } else {
-        let sign = if t.utc_offset < 0 { '-' } else { '+' };
-        let off = t.utc_offset.unsigned_abs();
-        s.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
-    }
-    s
 }
 
 /// A stand-in on platforms without `fork`: one value for the life of the handle.
