@@ -1704,7 +1704,7 @@ pub mod __fuzz {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Facility, Severity};
     use proptest::prelude::*;
@@ -1714,7 +1714,8 @@ mod tests {
     /// local0.info
     const PRI: u8 = 134;
 
-    fn now() -> Timestamp {
+    /// A fixed local time, 2026-11-02 09:05:01.000042 at UTC+1, for tests that print one.
+    pub(crate) fn now() -> Timestamp {
         Timestamp {
             year: 2026,
             month: 11,

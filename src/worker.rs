@@ -1492,16 +1492,7 @@ mod tests {
         let mut now = [[0; 5]; 2];
         now[Lane::Bulk as usize][DropReason::QueueFull as usize] = 5;
         now[Lane::Error as usize][DropReason::Timeout as usize] = 2;
-        let since = Timestamp {
-            year: 2026,
-            month: 11,
-            day: 2,
-            hour: 9,
-            minute: 5,
-            second: 1,
-            micros: 7,
-            utc_offset: 3600,
-        };
+        let since = crate::format::tests::now();
         assert_eq!(
             summary_text(&before, &now, &since),
             "fastsyslog: dropped 7 records (error, timeout: 2; bulk, queue_full: 5) since \
