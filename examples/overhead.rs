@@ -56,6 +56,7 @@ const REFERENCE_ROWS: &[(&str, u32, bool, bool)] = &[
     ("background_lossless", 1, false, false),
     ("format_only_sparse", 1, false, false),
     ("handoff_floor", 1, false, false),
+    ("handoff_floor_sparse", 1, false, false),
 ];
 
 /// Sparse logging: one record per this interval.
@@ -407,8 +408,9 @@ fn glibc_row(name: &str) -> bool {
 /// escaping, truncation or accounting; a fixed header), pushed on a bounded queue of the bulk
 /// lane's default capacity, or kept for the next record when the queue is full. A thread takes the
 /// records, sends each with `send(2)`, and hands the buffers back; it backs off from 50 µs to 1 ms
-/// when idle, like the writer. The same receiver and `measure_row` as `background`.
-fn handoff_floor(rx: &Receiver) -> Result<Figures, String> {
+/// when idle, like the writer. The same receiver and `measure_row` as `background`, back-to-back or
+/// spaced like `background_sparse`.
+fn handoff_floor(rx: &Receiver, spacing: Option<Duration>) -> Result<Figures, String> {
     use std::io::Write as _;
     use std::sync::mpsc::{sync_channel, TryRecvError, TrySendError};
     let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
@@ -472,7 +474,7 @@ fn handoff_floor(rx: &Receiver) -> Result<Figures, String> {
             let _ = done.recv();
         }
     };
-    Ok(rx.finish(measure_row(1, None, record, flush)))
+    Ok(rx.finish(measure_row(1, spacing, record, flush)))
 }
 
 fn batch_of(name: &str) -> u32 {
@@ -566,7 +568,8 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
                 noop,
             )
         }
-        "handoff_floor" => return handoff_floor(&rx),
+        "handoff_floor" => return handoff_floor(&rx, None),
+        "handoff_floor_sparse" => return handoff_floor(&rx, Some(SPARSE)),
         "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
         "raw_libc_syslog" => {
             let msg = CString::new(support::rendered_body()).expect("no NUL");
