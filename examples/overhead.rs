@@ -57,6 +57,7 @@ const REFERENCE_ROWS: &[(&str, u32, bool, bool)] = &[
     ("format_only_sparse", 1, false, false),
     ("handoff_floor", 1, false, false),
     ("handoff_floor_sparse", 1, false, false),
+    ("handoff_floor_log", 1, false, false),
 ];
 
 /// Sparse logging: one record per this interval.
@@ -403,78 +404,177 @@ fn glibc_row(name: &str) -> bool {
     ROWS.iter().any(|r| r.0 == name && r.2)
 }
 
-/// The floor of the background design, the `background` row with everything but the hand-off taken
-/// out: the whole datagram written with `write!` into a recycled buffer (no level check, routing,
-/// escaping, truncation or accounting; a fixed header), pushed on a bounded queue of the bulk
-/// lane's default capacity, or kept for the next record when the queue is full. A thread takes the
-/// records, sends each with `send(2)`, and hands the buffers back; it backs off from 50 µs to 1 ms
-/// when idle, like the writer. The same receiver and `measure_row` as `background`, back-to-back or
-/// spaced like `background_sparse`.
-fn handoff_floor(rx: &Receiver, spacing: Option<Duration>) -> Result<Figures, String> {
-    use std::io::Write as _;
-    use std::sync::mpsc::{sync_channel, TryRecvError, TrySendError};
-    let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
-    sock.connect(&rx.path).map_err(|e| e.to_string())?;
-    let (tx, queue) = sync_channel::<Vec<u8>>(fastsyslog::DEFAULT_BULK_QUEUE_CAPACITY);
-    let (free_tx, free) = sync_channel::<Vec<u8>>(1024);
-    let (done_tx, done) = sync_channel::<()>(1);
-    std::thread::spawn(move || {
-        let mut idle = Duration::from_micros(50);
-        loop {
-            match queue.try_recv() {
-                // An empty buffer is a flush marker.
-                Ok(buf) if buf.is_empty() => {
-                    if done_tx.send(()).is_err() {
-                        return;
+/// The background design with nothing but the hand-off: a bounded queue of the bulk lane's default
+/// capacity, and a thread that takes the records, sends each with `send(2)` and hands the buffers
+/// back, backing off from 50 µs to 1 ms when idle, like the writer. Callers take recycled buffers
+/// into a thread-local stash, eight at a time, like fastsyslog's callers.
+struct HandOff {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    free: std::sync::Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+    done: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+std::thread_local! {
+    static STASH: std::cell::RefCell<Vec<Vec<u8>>> =
+        std::cell::RefCell::new(Vec::with_capacity(8));
+}
+
+impl HandOff {
+    fn start(rx: &Receiver) -> Result<Self, String> {
+        use std::sync::mpsc::{sync_channel, TryRecvError};
+        let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
+        sock.connect(&rx.path).map_err(|e| e.to_string())?;
+        let (tx, queue) = sync_channel::<Vec<u8>>(fastsyslog::DEFAULT_BULK_QUEUE_CAPACITY);
+        let (free_tx, free) = sync_channel::<Vec<u8>>(1024);
+        let (done_tx, done) = sync_channel::<()>(1);
+        std::thread::spawn(move || {
+            let mut idle = Duration::from_micros(50);
+            loop {
+                match queue.try_recv() {
+                    // An empty buffer is a flush marker.
+                    Ok(buf) if buf.is_empty() => {
+                        if done_tx.send(()).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(mut buf) => {
+                        // A failed send is visible in the delivered count.
+                        let _ = sock.send(&buf);
+                        buf.clear();
+                        let _ = free_tx.try_send(buf);
+                        idle = Duration::from_micros(50);
+                    }
+                    Err(TryRecvError::Empty) => {
+                        std::thread::sleep(idle);
+                        idle = (idle * 2).min(Duration::from_millis(1));
+                    }
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+        });
+        Ok(HandOff {
+            tx,
+            free: std::sync::Mutex::new(free),
+            done: std::sync::Mutex::new(done),
+        })
+    }
+
+    /// Writes one record with `write` into a recycled buffer and queues it; a full queue leaves the
+    /// buffer in the stash for the next record.
+    fn record(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        use std::sync::mpsc::TrySendError;
+        let mut buf = STASH
+            .with(|stash| {
+                let mut stash = stash.borrow_mut();
+                if stash.is_empty() {
+                    if let Ok(free) = self.free.try_lock() {
+                        stash.extend(free.try_iter().take(8));
                     }
                 }
-                Ok(mut buf) => {
-                    // A failed send is visible in the delivered count.
-                    let _ = sock.send(&buf);
-                    buf.clear();
-                    let _ = free_tx.try_send(buf);
-                    idle = Duration::from_micros(50);
-                }
-                Err(TryRecvError::Empty) => {
-                    std::thread::sleep(idle);
-                    idle = (idle * 2).min(Duration::from_millis(1));
-                }
-                Err(TryRecvError::Disconnected) => return,
-            }
-        }
-    });
-    let mut stash: Vec<Vec<u8>> = Vec::with_capacity(8);
-    let pid = std::process::id();
-    let record = || {
-        if stash.is_empty() {
-            stash.extend(free.try_iter().take(8));
-        }
-        let mut buf = stash.pop().unwrap_or_else(|| Vec::with_capacity(512));
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            buf,
-            "<134>Nov 22 20:34:36 {}[{}]: {} {} HTTP/1.1 status={} bytes={} duration_us={}",
-            support::IDENT,
-            std::hint::black_box(pid),
-            std::hint::black_box(support::METHOD),
-            std::hint::black_box(support::PATH),
-            std::hint::black_box(support::STATUS),
-            std::hint::black_box(support::BYTES),
-            std::hint::black_box(support::DURATION_US)
-        );
+                stash.pop()
+            })
+            .unwrap_or_else(|| Vec::with_capacity(512));
+        write(&mut buf);
         if let Err(TrySendError::Full(mut buf) | TrySendError::Disconnected(mut buf)) =
-            tx.try_send(buf)
+            self.tx.try_send(buf)
         {
             buf.clear();
-            stash.push(buf);
+            STASH.with(|stash| stash.borrow_mut().push(buf));
         }
-    };
-    let flush = || {
-        if tx.send(Vec::new()).is_ok() {
-            let _ = done.recv();
+    }
+
+    /// Returns once the thread passed everything queued before.
+    fn flush(&self) {
+        if self.tx.send(Vec::new()).is_ok() {
+            if let Ok(done) = self.done.lock() {
+                let _ = done.recv();
+            }
         }
+    }
+}
+
+/// The floor of the background design: the whole datagram written with one `write!` (no level
+/// check, routing, escaping, truncation or accounting; a fixed header) and handed off, back-to-back
+/// or spaced like `background_sparse`.
+fn handoff_floor(rx: &Receiver, spacing: Option<Duration>) -> Result<Figures, String> {
+    use std::io::Write as _;
+    let handoff = HandOff::start(rx)?;
+    let pid = std::process::id();
+    let record = || {
+        handoff.record(|buf| {
+            // Writing into a Vec cannot fail.
+            let _ = write!(
+                buf,
+                "<134>Nov 22 20:34:36 {}[{}]: {} {} HTTP/1.1 status={} bytes={} duration_us={}",
+                support::IDENT,
+                std::hint::black_box(pid),
+                std::hint::black_box(support::METHOD),
+                std::hint::black_box(support::PATH),
+                std::hint::black_box(support::STATUS),
+                std::hint::black_box(support::BYTES),
+                std::hint::black_box(support::DURATION_US)
+            );
+        });
     };
-    Ok(rx.finish(measure_row(1, spacing, record, flush)))
+    Ok(rx.finish(measure_row(1, spacing, record, || handoff.flush())))
+}
+
+/// The same floor as a `log::Log`, fed by the same `log::info!` as `background`: the header, then
+/// `record.args()` and each key-value as ` key=value`, all with `write!`, then the hand-off.
+struct FloorLogger {
+    handoff: HandOff,
+    pid: u32,
+}
+
+impl log::Log for FloorLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        use std::io::Write as _;
+        struct Pairs<'a>(&'a mut Vec<u8>);
+        impl<'kvs> log::kv::VisitSource<'kvs> for Pairs<'_> {
+            fn visit_pair(
+                &mut self,
+                key: log::kv::Key<'kvs>,
+                value: log::kv::Value<'kvs>,
+            ) -> Result<(), log::kv::Error> {
+                // Writing into a Vec cannot fail.
+                let _ = write!(self.0, " {key}={value}");
+                Ok(())
+            }
+        }
+        self.handoff.record(|buf| {
+            let _ = write!(
+                buf,
+                "<134>Nov 22 20:34:36 {}[{}]: {}",
+                support::IDENT,
+                self.pid,
+                record.args()
+            );
+            let _ = record.key_values().visit(&mut Pairs(buf));
+        });
+    }
+
+    fn flush(&self) {
+        self.handoff.flush();
+    }
+}
+
+fn handoff_floor_log(rx: &Receiver) -> Result<Figures, String> {
+    let logger = FloorLogger {
+        handoff: HandOff::start(rx)?,
+        pid: std::process::id(),
+    };
+    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Info);
+    Ok(rx.finish(measure_row(
+        1,
+        None,
+        || crate::access_record!(),
+        || log::logger().flush(),
+    )))
 }
 
 fn batch_of(name: &str) -> u32 {
@@ -570,6 +670,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
         }
         "handoff_floor" => return handoff_floor(&rx, None),
         "handoff_floor_sparse" => return handoff_floor(&rx, Some(SPARSE)),
+        "handoff_floor_log" => return handoff_floor_log(&rx),
         "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
         "raw_libc_syslog" => {
             let msg = CString::new(support::rendered_body()).expect("no NUL");
