@@ -533,27 +533,16 @@ impl log::Log for FloorLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         use std::io::Write as _;
-        struct Pairs<'a>(&'a mut Vec<u8>);
-        impl<'kvs> log::kv::VisitSource<'kvs> for Pairs<'_> {
-            fn visit_pair(
-                &mut self,
-                key: log::kv::Key<'kvs>,
-                value: log::kv::Value<'kvs>,
-            ) -> Result<(), log::kv::Error> {
-                // Writing into a Vec cannot fail.
-                let _ = write!(self.0, " {key}={value}");
-                Ok(())
-            }
-        }
         self.handoff.record(|buf| {
+            // Writing into a Vec cannot fail.
             let _ = write!(
                 buf,
-                "<134>Nov 22 20:34:36 {}[{}]: {}",
+                "<134>Nov 22 20:34:36 {}[{}]: {}{}",
                 support::IDENT,
                 self.pid,
-                record.args()
+                record.args(),
+                support::file_logger::KeyValues(record.key_values())
             );
-            let _ = record.key_values().visit(&mut Pairs(buf));
         });
     }
 
