@@ -5,7 +5,13 @@
 //! ```text
 //! cargo run --release --example overhead            # table
 //! cargo run --release --example overhead -- --json  # JSON array of rows
+//! cargo run --release --example overhead -- --dgram-qlen 512
 //! ```
+//!
+//! The receiver's socket queues as many datagrams as `net.unix.max_dgram_qlen` allows (10 is the
+//! kernel's default; systemd sets 512 at boot); once it is full every sender waits for the
+//! receiver. `--dgram-qlen N` runs every row in a private network namespace (`unshare -n`) where it
+//! is N, without touching the machine's own setting. The table says which length the run had.
 //!
 //! Every row runs in its own process (a fresh global logger, no writer threads left over from
 //! another row). The glibc rows (`raw_libc_syslog`, `libc_sync`, `syslog_tracing`) reach the
@@ -88,6 +94,16 @@ fn main() {
             .position(|a| a == f)
             .and_then(|i| args.get(i + 1).cloned())
     };
+    if let Some(qlen) = value("--dgram-qlen") {
+        if std::env::var_os(devlog::QLEN_ENV).is_none() {
+            let reason = match qlen.parse() {
+                Ok(n) => devlog::reexec_with_dgram_qlen(n),
+                Err(_) => format!("not a number: {qlen:?}"),
+            };
+            eprintln!("overhead: --dgram-qlen: {reason}");
+            std::process::exit(2);
+        }
+    }
     if let Some(row) = value("--row") {
         let devlog = value("--receiver").as_deref() == Some("devlog");
         let line = match run_row(&row, devlog) {
@@ -105,7 +121,7 @@ fn main() {
         return;
     }
     if flag("--help") || flag("-h") {
-        println!("usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]]");
+        println!("usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]] [--dgram-qlen N]");
         return;
     }
     let only: Option<Vec<String>> =
@@ -149,6 +165,9 @@ fn main() {
         );
     } else {
         print_table("embedded receiver (in-process datagram sink)", &rows);
+        if let Some(qlen) = devlog::dgram_qlen() {
+            println!("(its socket queues {qlen} datagrams: net.unix.max_dgram_qlen)");
+        }
         if !devlog_rows.is_empty() {
             print_table("/dev/log (the system's syslog daemon)", &devlog_rows);
         }

@@ -104,3 +104,47 @@ fn is_root() -> bool {
     // /proc/self is owned by the effective uid.
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
+
+/// Set in a process that [`reexec_with_dgram_qlen`] started, to the queue length it set.
+pub const QLEN_ENV: &str = "FASTSYSLOG_BENCH_DGRAM_QLEN";
+
+/// Re-runs the current program with the same arguments in a private network namespace (`unshare
+/// -n` as root, `unshare -Urn` otherwise) whose `net.unix.max_dgram_qlen` is `qlen`, and exits with
+/// its status. The sysctl belongs to the network namespace, so the machine's own value is never
+/// touched; child processes inherit the namespace. Its loopback interface is brought up with
+/// `ip(8)` for the UDP row. Returns the reason when that is impossible.
+pub fn reexec_with_dgram_qlen(qlen: u32) -> String {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return format!("cannot find the current executable: {e}"),
+    };
+    let mut cmd = Command::new("unshare");
+    cmd.arg(if is_root() { "-n" } else { "-Urn" })
+        .args(["--", "sh", "-c"])
+        .arg(format!(
+            "echo \"$1\" > /proc/sys/net/unix/max_dgram_qlen || exit {SETUP_FAILED}; shift; \
+             ip link set lo up || echo 'no loopback: the UDP row delivers nothing' >&2; \
+             exec \"$@\""
+        ))
+        .args(["sh", &qlen.to_string()])
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env(QLEN_ENV, qlen.to_string());
+    match cmd.status() {
+        Err(e) => format!("cannot run unshare(1): {e}"),
+        Ok(s) if setup_failed(s) => {
+            format!("cannot set net.unix.max_dgram_qlen to {qlen} in a private network namespace")
+        }
+        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+    }
+}
+
+/// `net.unix.max_dgram_qlen` of this process's network namespace: how many datagrams a unix socket
+/// queues before senders wait.
+pub fn dgram_qlen() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
