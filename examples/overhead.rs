@@ -516,26 +516,28 @@ impl HandOff {
 /// check, routing, escaping, truncation or accounting; a fixed header) and handed off, back-to-back
 /// or spaced like `background_sparse`.
 fn handoff_floor(rx: &Receiver, spacing: Option<Duration>) -> Result<Figures, String> {
-    use std::io::Write as _;
     let handoff = HandOff::start(rx)?;
     let pid = std::process::id();
-    let record = || {
-        handoff.record(|buf| {
-            // Writing into a Vec cannot fail.
-            let _ = write!(
-                buf,
-                "<134>Nov 22 20:34:36 {}[{}]: {} {} HTTP/1.1 status={} bytes={} duration_us={}",
-                support::IDENT,
-                std::hint::black_box(pid),
-                std::hint::black_box(support::METHOD),
-                std::hint::black_box(support::PATH),
-                std::hint::black_box(support::STATUS),
-                std::hint::black_box(support::BYTES),
-                std::hint::black_box(support::DURATION_US)
-            );
-        });
-    };
+    let record = || handoff.record(|buf| write_datagram(buf, pid));
     Ok(rx.finish(measure_row(1, spacing, record, || handoff.flush())))
+}
+
+/// Appends the whole access-record datagram with one `write!` (a fixed header, the values behind
+/// `black_box`): what the floor rows format per record.
+fn write_datagram(buf: &mut Vec<u8>, pid: u32) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        buf,
+        "<134>Nov 22 20:34:36 {}[{}]: {} {} HTTP/1.1 status={} bytes={} duration_us={}",
+        support::IDENT,
+        std::hint::black_box(pid),
+        std::hint::black_box(support::METHOD),
+        std::hint::black_box(support::PATH),
+        std::hint::black_box(support::STATUS),
+        std::hint::black_box(support::BYTES),
+        std::hint::black_box(support::DURATION_US)
+    );
 }
 
 /// The same floor as a `log::Log`, fed by the same `log::info!` as `background`: the header, then
@@ -652,25 +654,13 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             // The floor of any design that formats on the caller: the whole datagram written with
             // `write!` into a reused buffer, nothing queued or sent, spaced like
             // `background_sparse`.
-            use std::io::Write as _;
             let mut buf: Vec<u8> = Vec::with_capacity(512);
             measure_row(
                 batch,
                 Some(SPARSE),
                 || {
                     buf.clear();
-                    // Writing into a Vec cannot fail.
-                    let _ = write!(
-                        buf,
-                        "<134>Nov 22 20:34:36 {}[{}]: {} {} HTTP/1.1 status={} bytes={} duration_us={}",
-                        support::IDENT,
-                        std::hint::black_box(4242),
-                        std::hint::black_box(support::METHOD),
-                        std::hint::black_box(support::PATH),
-                        std::hint::black_box(support::STATUS),
-                        std::hint::black_box(support::BYTES),
-                        std::hint::black_box(support::DURATION_US)
-                    );
+                    write_datagram(&mut buf, 4242);
                     std::hint::black_box(&buf);
                 },
                 noop,

@@ -90,11 +90,18 @@ pub fn reexec_or_reason() -> String {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let status = command(&dir, &exe, &args).status();
     cleanup(&dir);
+    exit_with(
+        status,
+        "cannot set up a private mount namespace (unshare -m / mount failed)".to_owned(),
+    )
+}
+
+/// Exits with the status of a re-run of this program under `unshare`; returns why it did not run:
+/// `unshare` itself failed, or `setup_failure` when the namespace could not be prepared.
+fn exit_with(status: std::io::Result<std::process::ExitStatus>, setup_failure: String) -> String {
     match status {
         Err(e) => format!("cannot run unshare(1): {e}"),
-        Ok(s) if setup_failed(s) => {
-            "cannot set up a private mount namespace (unshare -m / mount failed)".to_owned()
-        }
+        Ok(s) if setup_failed(s) => setup_failure,
         Ok(s) => std::process::exit(s.code().unwrap_or(1)),
     }
 }
@@ -130,13 +137,10 @@ pub fn reexec_with_dgram_qlen(qlen: u32) -> String {
         .arg(exe)
         .args(std::env::args_os().skip(1))
         .env(QLEN_ENV, qlen.to_string());
-    match cmd.status() {
-        Err(e) => format!("cannot run unshare(1): {e}"),
-        Ok(s) if setup_failed(s) => {
-            format!("cannot set net.unix.max_dgram_qlen to {qlen} in a private network namespace")
-        }
-        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
-    }
+    exit_with(
+        cmd.status(),
+        format!("cannot set net.unix.max_dgram_qlen to {qlen} in a private network namespace"),
+    )
 }
 
 /// `net.unix.max_dgram_qlen` of this process's network namespace: how many datagrams a unix socket
