@@ -6,31 +6,29 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ParseModeError};
 use crate::format::{Format, Framing, Header, Renderer};
+use crate::ident::Ident;
 use crate::pipeline::{Pipeline, Sink};
 use crate::route::{Match, Router, Rule};
 use crate::stats::Counters;
-use crate::transport::Transport;
+use crate::sys;
+use crate::transport;
 use crate::{Facility, SeverityMapping};
 
 /// The default largest message, header included: 8 KiB, rsyslog's default `maxMessageSize`.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8192;
 /// The smallest accepted [`Builder::max_message_size`].
-pub const MIN_MAX_MESSAGE_SIZE: usize = 64;
+pub const MESSAGE_SIZE_MIN: usize = 64;
 /// The largest accepted [`Builder::max_message_size`] (128 KiB; larger datagrams need raised
 /// socket buffers on both ends).
-pub const MAX_MAX_MESSAGE_SIZE: usize = 128 * 1024;
+pub const MESSAGE_SIZE_MAX: usize = 128 * 1024;
 /// The default bound on one blocking send in sync mode with the unix transport.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_millis(100);
 /// The default bound on `flush()` and on the guard's drop.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default directives when neither `FASTSYSLOG_LOG` nor `RUST_LOG` is set.
 pub const DEFAULT_FILTER: &str = "info";
-/// The socket the unix transport uses when no path is given.
-pub const DEFAULT_SOCKET: &str = "/dev/log";
-/// The longest ident kept (RFC 5424's APP-NAME limit); longer ones are cut.
-pub const MAX_IDENT_LEN: usize = 48;
 
 /// Whether records are sent on the caller's thread or by a background writer.
 ///
@@ -52,13 +50,13 @@ pub enum Mode {
 }
 
 impl std::str::FromStr for Mode {
-    type Err = String;
+    type Err = ParseModeError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "sync" => Ok(Mode::Sync),
             "background" | "async" => Ok(Mode::Background),
-            _ => Err(format!("unknown mode {s:?} (expected sync or background)")),
+            _ => Err(ParseModeError::new(s)),
         }
     }
 }
@@ -212,7 +210,11 @@ impl Builder {
                     builder.format = text(name, &value)?.parse().map_err(invalid)?
                 }
                 "FASTSYSLOG_IDENT" => builder.ident = Some(text(name, &value)?),
-                "FASTSYSLOG_MODE" => builder.mode = text(name, &value)?.parse().map_err(invalid)?,
+                "FASTSYSLOG_MODE" => {
+                    builder.mode = text(name, &value)?
+                        .parse()
+                        .map_err(|e: ParseModeError| invalid(e.to_string()))?
+                }
                 "FASTSYSLOG_LOG" | "RUST_LOG" => builder.filter = text(name, &value)?,
                 _ => {}
             }
@@ -488,20 +490,49 @@ impl Builder {
         self
     }
 
+    /// How records are framed for the transport: the one rule for the header the daemon receives,
+    /// read by [`build`](Builder::build) and by [`daemon_config`](Builder::daemon_config).
+    ///
+    /// The unix transport writes the configured header (RFC 5424 whenever the format is); glibc's
+    /// `syslog(3)` always writes RFC 3164 itself and cannot carry RFC 5424 bodies or `kern`.
+    pub(crate) fn framing(&self) -> Result<Framing, Error> {
+        if self.socket.is_some() {
+            return Ok(Framing::Header(match (self.format, self.header) {
+                (Format::Rfc5424, _) => Header::Rfc5424,
+                (_, Some(h)) => h,
+                (_, None) => Header::Rfc3164,
+            }));
+        }
+        if self.format == Format::Rfc5424 {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "format rfc5424 needs the unix transport: set FASTSYSLOG_SOCKET or Builder::socket",
+            ));
+        }
+        let router = Router::new(self.rules.clone(), self.default_facility);
+        if router.facilities().contains(&Facility::Kern) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "facility kern cannot be sent through syslog(3), which reads 0 as \"no facility\": use the unix transport",
+            ));
+        }
+        Ok(Framing::LibcBody)
+    }
+
     /// The shared part of building: everything but the adapter.
     pub(crate) fn build_pipeline(self) -> Result<Arc<Pipeline>, Error> {
         if let Some(e) = self.env_error {
             return Err(e);
         }
         let ident = match &self.ident {
-            Some(ident) => sanitize_ident(ident)?,
-            None => sanitize_ident(&default_ident())?,
+            Some(ident) => Ident::new(ident)?,
+            None => Ident::of_program()?,
         };
-        if !(MIN_MAX_MESSAGE_SIZE..=MAX_MAX_MESSAGE_SIZE).contains(&self.max_message_size) {
+        if !(MESSAGE_SIZE_MIN..=MESSAGE_SIZE_MAX).contains(&self.max_message_size) {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
                 format!(
-                    "invalid max_message_size {}: expected {MIN_MAX_MESSAGE_SIZE} to {MAX_MAX_MESSAGE_SIZE} bytes",
+                    "invalid max_message_size {}: expected {MESSAGE_SIZE_MIN} to {MESSAGE_SIZE_MAX} bytes",
                     self.max_message_size
                 ),
             ));
@@ -515,50 +546,29 @@ impl Builder {
                 )
             })?
             .build();
+        let framing = self.framing()?;
         let router = Router::new(self.rules, self.default_facility);
         let counters = Arc::new(Counters::default());
-        let hostname = hostname();
+        let hostname = sys::net::hostname().unwrap_or_else(|| "-".to_owned());
 
-        let framing = match &self.socket {
-            Some(_) => Framing::Header(match (self.format, self.header) {
-                (Format::Rfc5424, _) => Header::Rfc5424,
-                (_, Some(h)) => h,
-                (_, None) => Header::Rfc3164,
-            }),
-            None => {
-                if self.format == Format::Rfc5424 {
-                    return Err(Error::new(
-                        ErrorKind::InvalidConfig,
-                        "format rfc5424 needs the unix transport: set FASTSYSLOG_SOCKET or Builder::socket",
-                    ));
-                }
-                if router.facilities().contains(&Facility::Kern) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidConfig,
-                        "facility kern cannot be sent through syslog(3), which reads 0 as \"no facility\": use the unix transport",
-                    ));
-                }
-                Framing::LibcBody
-            }
-        };
         let renderer = Renderer::new(
             self.format,
             framing,
-            ident.clone(),
+            ident.as_str().to_owned(),
             hostname,
             self.max_message_size,
         );
 
         // One transport now, built where errors can still be reported (and, for strict start-up,
         // connected now); the factory makes the ones a forked child's writer needs.
-        let (first, make_transport) = transports(
-            self.socket.clone(),
-            ident,
-            router.default_facility(),
-            self.send_timeout,
-            self.strict,
-            Arc::clone(&counters),
-        )?;
+        let target = transport::Target {
+            socket: self.socket.clone(),
+            ident: ident.as_str().to_owned(),
+            facility: router.default_facility(),
+            send_timeout: self.send_timeout,
+            strict: self.strict,
+        };
+        let (first, make_transport) = transport::open(target, Arc::clone(&counters))?;
         let sink = match self.mode {
             Mode::Sync => Sink::Direct(first),
             #[cfg(feature = "background")]
@@ -599,191 +609,10 @@ impl Builder {
     }
 }
 
-/// A factory that makes a transport; the background writer calls it again in a forked child.
-pub(crate) type TransportFactory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
-
-/// The transport for now and the factory for forked children.
-///
-/// The unix transport is connected here, so a path that can never work (too long, NUL) and, with
-/// `strict`, a socket that cannot be reached now are errors naming the path. With `strict` the
-/// libc transport checks that `/dev/log` can be reached, since `openlog` reports nothing.
-#[cfg(unix)]
-fn transports(
-    socket: Option<PathBuf>,
-    ident: String,
-    facility: Facility,
-    send_timeout: Option<Duration>,
-    strict: bool,
-    counters: Arc<Counters>,
-) -> Result<(Box<dyn Transport>, TransportFactory), Error> {
-    use crate::transport::{libc::LibcTransport, unix::UnixTransport};
-    match socket {
-        Some(path) => {
-            let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
-                .map_err(|e| {
-                    Error::with_source(
-                        ErrorKind::Connect,
-                        format!("could not connect to {}", path.display()),
-                        e,
-                    )
-                })?;
-            let make: TransportFactory = Box::new(move || {
-                match UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
-                    Ok(t) => Box::new(t) as Box<dyn Transport>,
-                    // Creating an unbound datagram socket only fails on descriptor exhaustion; the
-                    // null transport then counts every record as a send error.
-                    Err(e) => Box::new(crate::transport::Failed(e.kind())),
-                }
-            });
-            Ok((Box::new(first), make))
-        }
-        None => {
-            if strict {
-                check_reachable(Path::new(DEFAULT_SOCKET))?;
-            }
-            let ident = leak_ident(&ident)?;
-            let make: TransportFactory = Box::new(move || {
-                Box::new(LibcTransport::open(ident, facility, Arc::clone(&counters)))
-                    as Box<dyn Transport>
-            });
-            Ok((make(), make))
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn transports(
-    _socket: Option<PathBuf>,
-    _ident: String,
-    _facility: Facility,
-    _send_timeout: Option<Duration>,
-    _strict: bool,
-    _counters: Arc<Counters>,
-) -> Result<(Box<dyn Transport>, TransportFactory), Error> {
-    Err(Error::new(
-        ErrorKind::Unsupported,
-        "syslog is only available on Unix platforms",
-    ))
-}
-
-/// The ident as a `'static` C string for `openlog`, which keeps the pointer. Each distinct ident is
-/// leaked once per process, however many loggers are built with it.
-#[cfg(unix)]
-fn leak_ident(ident: &str) -> Result<&'static std::ffi::CStr, Error> {
-    use std::sync::Mutex;
-    static IDENTS: Mutex<Vec<&'static std::ffi::CStr>> = Mutex::new(Vec::new());
-    let mut idents = IDENTS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(found) = idents.iter().find(|c| c.to_bytes() == ident.as_bytes()) {
-        return Ok(found);
-    }
-    let c = std::ffi::CString::new(ident).map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidIdent,
-            format!("invalid ident {ident:?}: it contains a NUL byte"),
-        )
-    })?;
-    let leaked: &'static std::ffi::CStr = Box::leak(c.into_boxed_c_str());
-    idents.push(leaked);
-    Ok(leaked)
-}
-
-/// Strict start-up with the libc transport: `/dev/log` must accept a connection now.
-#[cfg(unix)]
-fn check_reachable(path: &Path) -> Result<(), Error> {
-    std::os::unix::net::UnixDatagram::unbound()
-        .and_then(|s| s.connect(path))
-        .map_err(|e| {
-            Error::with_source(
-                ErrorKind::Connect,
-                format!("could not connect to {}", path.display()),
-                e,
-            )
-        })
-}
-
-#[cfg(unix)]
-fn hostname() -> String {
-    crate::transport::libc::hostname().unwrap_or_else(|| "-".to_owned())
-}
-
-#[cfg(not(unix))]
-fn hostname() -> String {
-    "-".to_owned()
-}
-
-/// The program's file name, as glibc's `program_invocation_short_name`.
-fn default_ident() -> String {
-    let from_args = env::args_os().next().and_then(|a| {
-        Path::new(&a)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-    });
-    let from_exe = || {
-        env::current_exe()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-    };
-    from_args
-        .filter(|s| !s.is_empty())
-        .or_else(from_exe)
-        .unwrap_or_else(|| "fastsyslog".to_owned())
-}
-
-/// Applies the ident rules documented on [`Builder::ident`].
-pub(crate) fn sanitize_ident(ident: &str) -> Result<String, Error> {
-    if ident.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidIdent,
-            "invalid ident \"\": it is empty",
-        ));
-    }
-    if ident.contains('\0') {
-        return Err(Error::new(
-            ErrorKind::InvalidIdent,
-            format!("invalid ident {ident:?}: it contains a NUL byte"),
-        ));
-    }
-    let mut out = String::with_capacity(ident.len().min(MAX_IDENT_LEN));
-    for c in ident.chars() {
-        let c = if c.is_whitespace() || c.is_control() || matches!(c, ':' | '[' | ']') {
-            '_'
-        } else {
-            c
-        };
-        if out.len() + c.len_utf8() > MAX_IDENT_LEN {
-            break;
-        }
-        out.push(c);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::ffi::OsString;
-
-    #[test]
-    fn ident_rules() {
-        let table = [
-            ("web", Ok("web")),
-            ("my app", Ok("my_app")),
-            ("a:b[1]", Ok("a_b_1_")),
-            ("tab\there", Ok("tab_here")),
-            ("", Err(ErrorKind::InvalidIdent)),
-            ("a\0b", Err(ErrorKind::InvalidIdent)),
-        ];
-        for (input, want) in table {
-            let got = sanitize_ident(input).map_err(|e| e.kind());
-            assert_eq!(got.as_deref().map_err(|e| *e), want, "{input:?}");
-        }
-        let long = "é".repeat(300);
-        let cut = sanitize_ident(&long).unwrap();
-        assert_eq!(cut.len(), MAX_IDENT_LEN);
-        assert_eq!(cut, "é".repeat(24));
-    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
         let pairs: Vec<(String, String)> = pairs

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::format::Timestamp;
+use crate::sys;
 
 thread_local! {
     /// The last second this thread broke down, and its result.
@@ -39,11 +40,7 @@ pub(crate) fn now() -> Timestamp {
 /// ticks (4 ms here), so a record logged within one tick after a second begins may carry the
 /// second before. That costs a few nanoseconds instead of a few tens.
 pub(crate) fn now_seconds() -> Timestamp {
-    #[cfg(unix)]
-    let coarse = crate::transport::libc::realtime_coarse_secs();
-    #[cfg(not(unix))]
-    let coarse = None;
-    match coarse {
+    match sys::time::realtime_coarse_secs() {
         Some(secs) => local(secs, 0),
         None => Timestamp { micros: 0, ..now() },
     }
@@ -73,20 +70,30 @@ fn local(secs: i64, micros: u32) -> Timestamp {
 /// asked (a forked child whose parent held glibc's time-zone lock at the fork).
 static LAST_OFFSET: AtomicI32 = AtomicI32::new(0);
 
-#[cfg(unix)]
+/// `secs` broken down by the C library's time zone, or at the last offset it gave when it cannot
+/// be asked.
 fn breakdown(secs: i64, micros: u32) -> Timestamp {
-    match crate::transport::libc::local_time(secs, micros) {
-        Some(ts) => {
-            LAST_OFFSET.store(ts.utc_offset, Ordering::Relaxed);
-            ts
+    match sys::time::local_time(secs) {
+        Some(t) => {
+            LAST_OFFSET.store(t.utc_offset, Ordering::Relaxed);
+            from_local(t, micros)
         }
         None => civil(secs, micros, LAST_OFFSET.load(Ordering::Relaxed)),
     }
 }
 
-#[cfg(not(unix))]
-fn breakdown(secs: i64, micros: u32) -> Timestamp {
-    civil(secs, micros, 0)
+/// The C library's breakdown as a [`Timestamp`].
+fn from_local(t: sys::time::LocalTime, micros: u32) -> Timestamp {
+    Timestamp {
+        year: t.year,
+        month: t.month,
+        day: t.day,
+        hour: t.hour,
+        minute: t.minute,
+        second: t.second,
+        micros,
+        utc_offset: t.utc_offset,
+    }
 }
 
 /// Breaks `secs` since the epoch down at a fixed `utc_offset` without the C library (the
@@ -169,7 +176,7 @@ mod tests {
             4_102_444_800, // 2100-01-01
             -86_400,
         ] {
-            let Some(libc) = crate::transport::libc::local_time(secs, 7) else {
+            let Some(libc) = sys::time::local_time(secs).map(|t| from_local(t, 7)) else {
                 continue;
             };
             assert_eq!(civil(secs, 7, libc.utc_offset), libc, "{secs}");

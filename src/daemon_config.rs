@@ -8,9 +8,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::builder::{Builder, DEFAULT_SOCKET};
-use crate::format::{Format, Header};
+use crate::builder::Builder;
+use crate::format::{Format, Framing, Header};
+use crate::ident::Ident;
 use crate::route::Match;
+use crate::transport::DEFAULT_SOCKET;
 use crate::Facility;
 
 /// rsyslog's default `maxMessageSize`, and so the largest message it takes without a `global()`.
@@ -128,23 +130,13 @@ impl Builder {
             .socket
             .clone()
             .filter(|p| p.as_path() != Path::new(DEFAULT_SOCKET));
-        // What the daemon receives: glibc writes its own RFC 3164 header, so the header setting
-        // only matters for the unix transport (the same rule as `build`).
-        let header = match (&self.socket, self.format, self.header) {
-            (None, _, _) => Header::Rfc3164,
-            (Some(_), Format::Rfc5424, _) => Header::Rfc5424,
-            (Some(_), _, header) => header.unwrap_or_default(),
+        // What the daemon receives, by `build`'s own rule. A setting `build` refuses is given
+        // glibc's RFC 3164, the header of the only transport that can refuse it.
+        let header = match self.framing() {
+            Ok(Framing::Header(header)) => header,
+            Ok(Framing::LibcBody) | Err(_) => Header::Rfc3164,
         };
-        let name = match self.ident.as_deref() {
-            Some(ident) if !ident.is_empty() => {
-                let clean: String = ident
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect();
-                format!("fastsyslog_{clean}")
-            }
-            _ => "fastsyslog".to_owned(),
-        };
+        let name = Ident::config_name(self.ident.as_deref());
         DaemonConfig {
             routes,
             format: self.format,

@@ -95,6 +95,90 @@ impl std::error::Error for Error {
     }
 }
 
+// === parse errors ===
+
+/// Defines the error type of one `FromStr` impl: it keeps the rejected input and says, in one
+/// lowercase line, what was expected. One definition, so every setting's parse error reads alike.
+macro_rules! parse_error {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $expected:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            input: String,
+        }
+
+        impl $name {
+            pub(crate) fn new(input: &str) -> Self {
+                $name {
+                    input: input.to_owned(),
+                }
+            }
+
+            /// The text that could not be parsed.
+            pub fn input(&self) -> &str {
+                &self.input
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    concat!("unknown ", $what, " {:?} (expected ", $expected, ")"),
+                    self.input
+                )
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
+
+parse_error!(
+    /// The error from parsing a [`Facility`](crate::Facility) that is neither a known name nor a
+    /// code from 0 to 23.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "local9".parse::<fastsyslog::Facility>().unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown syslog facility \"local9\" (expected a name such as local0, or a code 0-23)");
+    /// assert_eq!(err.input(), "local9");
+    /// ```
+    ParseFacilityError,
+    "syslog facility",
+    "a name such as local0, or a code 0-23"
+);
+
+parse_error!(
+    /// The error from parsing a [`Severity`](crate::Severity) that is neither a known keyword nor
+    /// a code from 0 to 7.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "loud".parse::<fastsyslog::Severity>().unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown syslog severity \"loud\" (expected a keyword such as warning, or a code 0-7)");
+    /// ```
+    ParseSeverityError,
+    "syslog severity",
+    "a keyword such as warning, or a code 0-7"
+);
+
+parse_error!(
+    /// The error from parsing a [`Mode`](crate::Mode) other than `sync` or `background`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "later".parse::<fastsyslog::Mode>().unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown mode \"later\" (expected sync or background)");
+    /// ```
+    ParseModeError,
+    "mode",
+    "sync or background"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

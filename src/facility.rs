@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::ParseFacilityError;
+
 /// A syslog facility: which subsystem a message belongs to, and so where syslogd routes it.
 ///
 /// All 24 facilities of RFC 5424 are here. The ones a server uses for its own records are
@@ -215,38 +217,11 @@ impl fmt::Display for Facility {
     }
 }
 
-/// The error from parsing a [`Facility`] that is neither a known name nor a code from 0 to 23.
-///
-/// # Examples
-///
-/// ```
-/// let err = "local9".parse::<fastsyslog::Facility>().unwrap_err();
-/// assert_eq!(err.to_string(), "unknown syslog facility \"local9\" (expected a name such as local0, or a code 0-23)");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseFacilityError {
-    input: String,
-}
-
-impl fmt::Display for ParseFacilityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown syslog facility {:?} (expected a name such as local0, or a code 0-23)",
-            self.input
-        )
-    }
-}
-
-impl std::error::Error for ParseFacilityError {}
-
 impl FromStr for Facility {
     type Err = ParseFacilityError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseFacilityError {
-            input: s.to_owned(),
-        };
+        let err = || ParseFacilityError::new(s);
         let t = s.trim();
         if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
             return t

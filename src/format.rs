@@ -1666,8 +1666,9 @@ pub mod __fuzz {
         };
         let max_len = input
             .max_len
-            .clamp(crate::MIN_MAX_MESSAGE_SIZE, crate::MAX_MAX_MESSAGE_SIZE);
-        let ident = crate::builder::sanitize_ident(input.ident).unwrap_or_else(|_| "fuzz".into());
+            .clamp(crate::MESSAGE_SIZE_MIN, crate::MESSAGE_SIZE_MAX);
+        let ident = crate::ident::Ident::new(input.ident)
+            .map_or_else(|_| "fuzz".into(), |i| i.as_str().to_owned());
         let renderer = Renderer::new(format, framing, ident.clone(), "fuzzhost".into(), max_len);
         let now = Timestamp {
             year: 2026,

@@ -11,6 +11,7 @@ mod daemon_config;
 mod error;
 mod facility;
 mod format;
+mod ident;
 #[cfg(feature = "layer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
 pub mod layer;
@@ -20,36 +21,36 @@ mod route;
 mod severity;
 mod stats;
 mod subscriber;
+mod sys;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod transport;
 mod worker;
 
-use std::sync::{Arc, OnceLock};
-
 pub use crate::builder::{
     Builder, Mode, DEFAULT_FILTER, DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_SEND_TIMEOUT, DEFAULT_SOCKET, MAX_IDENT_LEN, MAX_MAX_MESSAGE_SIZE,
-    MIN_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN,
 };
 pub use crate::daemon_config::DaemonConfig;
-pub use crate::error::{Error, ErrorKind};
-pub use crate::facility::{Facility, ParseFacilityError};
+pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseModeError, ParseSeverityError};
+pub use crate::facility::Facility;
 pub use crate::format::{Format, Header};
+pub use crate::ident::MAX_IDENT_LEN;
 #[cfg(feature = "layer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
 pub use crate::layer::Layer;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
-pub use crate::pipeline::WorkerGuard;
+pub use crate::pipeline::{stats, WorkerGuard};
 pub use crate::route::{Match, Rule};
-pub use crate::severity::{ParseSeverityError, Severity, SeverityMapping};
+pub use crate::severity::{Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use crate::subscriber::{init_tracing, Subscriber};
+pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
@@ -57,52 +58,3 @@ pub use crate::worker::{
     DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW, DEFAULT_ERROR_QUEUE_CAPACITY,
     MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
 };
-
-/// Hooks for the crate's own benchmarks (`benches/`, `examples/overhead.rs`), which may not use
-/// FFI themselves (all of it stays in `transport/libc.rs`). Not part of the public API: no semver guarantees.
-#[doc(hidden)]
-#[cfg(unix)]
-pub mod __bench {
-    use std::ffi::CStr;
-
-    /// `openlog(ident, LOG_PID | LOG_NDELAY, facility)`, as the libc transport does.
-    pub fn openlog(ident: &'static CStr, facility: crate::Facility) {
-        crate::transport::libc::__testing::foreign_openlog(ident, true, facility);
-    }
-
-    /// `syslog(priority, "%s", msg)`: the floor the libc rows are compared with.
-    pub use crate::transport::libc::__testing::foreign_syslog as raw_syslog;
-}
-
-/// The pipeline of the logger installed by `init`, for [`stats()`].
-static GLOBAL: OnceLock<Arc<pipeline::Pipeline>> = OnceLock::new();
-
-#[allow(dead_code)] // Only the feature-gated adapters call it.
-pub(crate) fn set_global(pipeline: Arc<pipeline::Pipeline>) {
-    // Only the first installed logger is global (`log` and `tracing` both allow one); a second
-    // `set` fails and that is the right outcome.
-    let _ = GLOBAL.set(pipeline);
-}
-
-/// A snapshot of the installed global logger's counters, or `None` before `init`. Takes no lock.
-///
-/// # Examples
-///
-/// ```no_run
-/// let _guard = fastsyslog::init();
-/// log::info!("hello");
-/// let stats = fastsyslog::stats().expect("installed");
-/// println!("written {} dropped {}", stats.written, stats.dropped_total());
-/// ```
-pub fn stats() -> Option<Stats> {
-    GLOBAL.get().map(|p| p.stats())
-}
-
-#[doc(hidden)]
-pub use crate::format::__fuzz;
-
-/// Test hooks that need FFI (another library's `openlog`/`closelog`, `fork`), kept in
-/// `transport/libc.rs` with the crate's other FFI. Not public API, no semver promise.
-#[cfg(unix)]
-#[doc(hidden)]
-pub use crate::transport::libc::__testing;

@@ -189,7 +189,7 @@ impl Builder {
             )
         })?;
         log::set_max_level(max);
-        crate::set_global(Arc::clone(&pipeline));
+        crate::pipeline::set_global(Arc::clone(&pipeline));
         Ok(WorkerGuard::new(pipeline))
     }
 

@@ -7,13 +7,14 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Spans, Value};
 use crate::route::{truthy, Router};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane, Stats};
+use crate::sys;
 use crate::transport::Transport;
 use crate::SeverityMapping;
 
@@ -150,7 +151,7 @@ impl Pipeline {
 
     /// Renders `record` into `buf`; `None` when a user `Display`/`Debug` impl panicked.
     pub(crate) fn render(&self, buf: &mut Vec<u8>, record: &Record<'_>) -> Option<()> {
-        let pid = current_pid();
+        let pid = sys::fork::pid();
         let now = match self.renderer.framing {
             Framing::Header(Header::Rfc3164) => crate::clock::now_seconds(),
             Framing::Header(Header::Rfc5424) => crate::clock::now(),
@@ -206,17 +207,6 @@ impl Pipeline {
         };
         self.counters.snapshot(depth)
     }
-}
-
-/// This process's pid, cached until the next fork.
-#[cfg(unix)]
-pub(crate) fn current_pid() -> u32 {
-    crate::transport::libc::pid()
-}
-
-#[cfg(not(unix))]
-pub(crate) fn current_pid() -> u32 {
-    std::process::id()
 }
 
 /// Whether `fields` carries `key` with a truthy value (see [`Match::Field`](crate::Match::Field)).
@@ -303,6 +293,31 @@ impl Drop for WorkerGuard {
     fn drop(&mut self) {
         self.pipeline.shutdown();
     }
+}
+
+/// The pipeline of the logger installed by `init`, for [`stats()`].
+static GLOBAL: OnceLock<Arc<Pipeline>> = OnceLock::new();
+
+/// Makes `pipeline` the one [`stats()`] reports on.
+#[allow(dead_code)] // Only the feature-gated adapters call it.
+pub(crate) fn set_global(pipeline: Arc<Pipeline>) {
+    // Only the first installed logger is global (`log` and `tracing` both allow one); a second
+    // `set` fails and that is the right outcome.
+    let _ = GLOBAL.set(pipeline);
+}
+
+/// A snapshot of the installed global logger's counters, or `None` before `init`. Takes no lock.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init();
+/// log::info!("hello");
+/// let stats = fastsyslog::stats().expect("installed");
+/// println!("written {} dropped {}", stats.written, stats.dropped_total());
+/// ```
+pub fn stats() -> Option<Stats> {
+    GLOBAL.get().map(|p| p.stats())
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::ParseSeverityError;
+
 /// A syslog severity, 0 (most severe) to 7.
 ///
 /// Because this is an enum, a severity outside 0–7 cannot be built, so a record can never carry a
@@ -109,30 +111,6 @@ impl fmt::Display for Severity {
     }
 }
 
-/// The error from parsing a [`Severity`] that is neither a known keyword nor a code from 0 to 7.
-///
-/// # Examples
-///
-/// ```
-/// assert!("loud".parse::<fastsyslog::Severity>().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseSeverityError {
-    input: String,
-}
-
-impl fmt::Display for ParseSeverityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown syslog severity {:?} (expected a keyword such as warning, or a code 0-7)",
-            self.input
-        )
-    }
-}
-
-impl std::error::Error for ParseSeverityError {}
-
 impl FromStr for Severity {
     type Err = ParseSeverityError;
 
@@ -147,11 +125,7 @@ impl FromStr for Severity {
             "5" | "notice" => Severity::Notice,
             "6" | "info" | "informational" => Severity::Informational,
             "7" | "debug" => Severity::Debug,
-            _ => {
-                return Err(ParseSeverityError {
-                    input: s.to_owned(),
-                })
-            }
+            _ => return Err(ParseSeverityError::new(s)),
         };
         Ok(found)
     }

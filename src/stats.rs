@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::sys::net::errno;
+
 /// Why a record was dropped.
 ///
 /// # Examples
@@ -116,26 +118,15 @@ impl Lane {
 
 /// The errno values counted individually in [`Stats::send_errors`]; others are summed under 0.
 const ERRNOS: [i32; 8] = [
-    libc_errno::EAGAIN,
-    libc_errno::ECONNREFUSED,
-    libc_errno::ENOENT,
-    libc_errno::ENOTCONN,
-    libc_errno::EMSGSIZE,
-    libc_errno::ENOBUFS,
-    libc_errno::EACCES,
+    errno::EAGAIN,
+    errno::ECONNREFUSED,
+    errno::ENOENT,
+    errno::ENOTCONN,
+    errno::EMSGSIZE,
+    errno::ENOBUFS,
+    errno::EACCES,
     0,
 ];
-
-/// errno constants without a dependency on `libc` on non-Unix platforms.
-mod libc_errno {
-    pub(super) const EAGAIN: i32 = 11;
-    pub(super) const ECONNREFUSED: i32 = 111;
-    pub(super) const ENOENT: i32 = 2;
-    pub(super) const ENOTCONN: i32 = 107;
-    pub(super) const EMSGSIZE: i32 = 90;
-    pub(super) const ENOBUFS: i32 = 105;
-    pub(super) const EACCES: i32 = 13;
-}
 
 /// The shared live counters behind [`Stats`].
 #[derive(Debug, Default)]
@@ -375,23 +366,11 @@ mod tests {
     #[test]
     fn send_errors_group_by_errno() {
         let c = Counters::default();
-        c.send_error(&std::io::Error::from_raw_os_error(111));
-        c.send_error(&std::io::Error::from_raw_os_error(111));
+        c.send_error(&std::io::Error::from_raw_os_error(errno::ECONNREFUSED));
+        c.send_error(&std::io::Error::from_raw_os_error(errno::ECONNREFUSED));
         c.send_error(&std::io::Error::from_raw_os_error(9999));
         c.send_error(&std::io::Error::other("x"));
         let s = c.snapshot(0);
-        assert_eq!(s.send_errors, vec![(111, 2), (0, 2)]);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn errno_constants_match_libc() {
-        assert_eq!(libc_errno::EAGAIN, libc::EAGAIN);
-        assert_eq!(libc_errno::ECONNREFUSED, libc::ECONNREFUSED);
-        assert_eq!(libc_errno::ENOENT, libc::ENOENT);
-        assert_eq!(libc_errno::ENOTCONN, libc::ENOTCONN);
-        assert_eq!(libc_errno::EMSGSIZE, libc::EMSGSIZE);
-        assert_eq!(libc_errno::ENOBUFS, libc::ENOBUFS);
-        assert_eq!(libc_errno::EACCES, libc::EACCES);
+        assert_eq!(s.send_errors, vec![(errno::ECONNREFUSED, 2), (0, 2)]);
     }
 }

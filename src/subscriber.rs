@@ -848,7 +848,7 @@ impl Builder {
                     "a global `tracing` subscriber is already installed",
                 )
             })?;
-        crate::set_global(Arc::clone(&pipeline));
+        crate::pipeline::set_global(Arc::clone(&pipeline));
         Ok(WorkerGuard::new(pipeline))
     }
 }

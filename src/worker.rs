@@ -51,7 +51,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TryRecvError, TrySendError};
 
-use crate::builder::TransportFactory;
 use crate::format::{Message, NoFields, Record, Renderer, Timestamp};
 use crate::route::Router;
 use crate::severity::Priority;
@@ -59,8 +58,7 @@ use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
 use crate::transport::Transport;
 use crate::SeverityMapping;
 
-#[cfg(unix)]
-use crate::transport::libc::ForkLocal;
+use crate::sys::fork::ForkLocal;
 
 /// The default capacity of the error lane (WARN and ERROR records).
 ///
@@ -251,12 +249,7 @@ pub(crate) fn summary_renderer(
             fields: &NoFields,
             spans: None,
         };
-        renderer.render(
-            buf,
-            &record,
-            crate::pipeline::current_pid(),
-            &crate::clock::now(),
-        );
+        renderer.render(buf, &record, crate::sys::fork::pid(), &crate::clock::now());
         priority
     })
 }
@@ -366,7 +359,7 @@ impl Shared {
 
 /// Everything needed to start a writer, kept so that a forked child can start its own.
 struct Spawner {
-    make: TransportFactory,
+    make: crate::transport::Factory,
     summary: SummaryFn,
     config: Config,
     counters: Arc<Counters>,
@@ -616,7 +609,7 @@ impl Handle {
     ///
     /// The thread could not be spawned.
     pub(crate) fn spawn(
-        make: TransportFactory,
+        make: crate::transport::Factory,
         first: Box<dyn Transport>,
         summary: SummaryFn,
         config: Config,
@@ -1096,22 +1089,6 @@ fn summary_text(before: &[[u64; 5]; 2], now: &[[u64; 5]; 2], since: &Timestamp) 
     )
 }
 
-/// A stand-in on platforms without `fork`: one value for the life of the handle.
-#[cfg(not(unix))]
-#[derive(Debug)]
-struct ForkLocal<T>(T);
-
-#[cfg(not(unix))]
-impl<T> ForkLocal<T> {
-    fn new(value: T) -> Self {
-        ForkLocal(value)
-    }
-
-    fn get_or_replace(&self, _make: impl FnOnce(&T) -> T) -> &T {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1189,7 +1166,7 @@ mod tests {
             fail,
             timeouts: std::sync::atomic::AtomicUsize::new(timeouts),
         })));
-        let make: TransportFactory = Box::new(move || {
+        let make: crate::transport::Factory = Box::new(move || {
             let t = transport.lock().unwrap().take().expect("made once");
             Box::new(t) as Box<dyn Transport>
         });

@@ -1,14 +1,27 @@
-//! Transports: how a rendered message reaches the syslog daemon.
+//! Transports: how a rendered message reaches the syslog daemon, and which one a logger uses.
+//!
+//! - `unix`: datagrams to a socket path (the default when a socket is set);
+//! - `libc`: glibc's `syslog(3)` to `/dev/log` (the default otherwise), with its own fallback for a
+//!   forked child that must not call into glibc's syslog code.
 
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::error::Error;
 use crate::severity::Priority;
+use crate::stats::Counters;
+use crate::Facility;
 
 #[cfg(unix)]
-pub(crate) mod libc;
+mod libc;
 #[cfg(unix)]
-pub(crate) mod unix;
+mod unix;
+
+/// The socket the unix transport uses when no path is given, and the one `syslog(3)` writes to.
+pub const DEFAULT_SOCKET: &str = "/dev/log";
 
 /// Sends rendered messages. Implementations are shared between threads (sync mode) or owned by the
 /// background writer.
@@ -38,4 +51,97 @@ impl Transport for Failed {
     fn send(&self, _priority: Priority, _msg: &[u8]) -> io::Result<()> {
         Err(io::Error::from(self.0))
     }
+}
+
+/// A factory that makes a transport; the background writer calls it again in a forked child.
+pub(crate) type Factory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
+
+/// What a logger's transport is made from: the builder's resolved settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The unix transport's socket; `None` for `syslog(3)`.
+    pub(crate) socket: Option<PathBuf>,
+    /// The sanitized ident, for `openlog`.
+    pub(crate) ident: String,
+    /// The facility `openlog` is given (records carry their own).
+    pub(crate) facility: Facility,
+    /// The bound on one blocking send of the unix transport (`None`: no bound).
+    pub(crate) send_timeout: Option<Duration>,
+    /// Whether a daemon that cannot be reached now is an error.
+    pub(crate) strict: bool,
+}
+
+/// The transport for now and the factory for forked children.
+///
+/// The unix transport is connected here, so a path that can never work (too long, NUL) and, with
+/// `strict`, a socket that cannot be reached now are errors naming the path. With `strict` the
+/// libc transport checks that `/dev/log` can be reached, since `openlog` reports nothing.
+#[cfg(unix)]
+pub(crate) fn open(
+    target: Target,
+    counters: Arc<Counters>,
+) -> Result<(Box<dyn Transport>, Factory), Error> {
+    use self::libc::{leak_ident, LibcTransport};
+    use self::unix::UnixTransport;
+
+    let Target {
+        socket,
+        ident,
+        facility,
+        send_timeout,
+        strict,
+    } = target;
+    match socket {
+        Some(path) => {
+            let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
+                .map_err(|e| connect_error(&path, e))?;
+            let make: Factory = Box::new(move || {
+                match UnixTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
+                    Ok(t) => Box::new(t) as Box<dyn Transport>,
+                    // Creating an unbound datagram socket only fails on descriptor exhaustion; the
+                    // null transport then counts every record as a send error.
+                    Err(e) => Box::new(Failed(e.kind())),
+                }
+            });
+            Ok((Box::new(first), make))
+        }
+        None => {
+            if strict {
+                let path = Path::new(DEFAULT_SOCKET);
+                std::os::unix::net::UnixDatagram::unbound()
+                    .and_then(|s| s.connect(path))
+                    .map_err(|e| connect_error(path, e))?;
+            }
+            let ident = leak_ident(&ident)?;
+            let make: Factory = Box::new(move || {
+                Box::new(LibcTransport::open(ident, facility, Arc::clone(&counters)))
+                    as Box<dyn Transport>
+            });
+            Ok((make(), make))
+        }
+    }
+}
+
+/// No transport off Unix: building a logger is an [`ErrorKind::Unsupported`] error.
+///
+/// [`ErrorKind::Unsupported`]: crate::ErrorKind::Unsupported
+#[cfg(not(unix))]
+pub(crate) fn open(
+    _target: Target,
+    _counters: Arc<Counters>,
+) -> Result<(Box<dyn Transport>, Factory), Error> {
+    Err(Error::new(
+        crate::ErrorKind::Unsupported,
+        "syslog is only available on Unix platforms",
+    ))
+}
+
+/// The error for a socket that cannot be reached at start-up, naming the path.
+#[cfg(unix)]
+fn connect_error(path: &Path, e: io::Error) -> Error {
+    Error::with_source(
+        crate::ErrorKind::Connect,
+        format!("could not connect to {}", path.display()),
+        e,
+    )
 }

@@ -1,5 +1,5 @@
-//! AF_UNIX datagram transport to `/dev/log` or a configured path (std only, no FFI here; the
-//! `sendmmsg(2)` wrapper lives in `transport/libc.rs`).
+//! AF_UNIX datagram transport to `/dev/log` or a configured path (std only; batches go out with
+//! [`sys::net::send_many`](crate::sys::net::send_many), one `sendmmsg(2)` on Linux).
 //!
 //! One socket is shared by every thread (sync mode) or owned by the background writer. The send
 //! path takes no lock: `send(2)` and `connect(2)` on the same datagram socket are safe to issue
@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::format::write_rfc3164_header;
 use crate::severity::Priority;
 use crate::stats::Counters;
+use crate::sys::net::errno;
 
 /// The shortest time between two reconnect attempts of one transport.
 const RECONNECT_INTERVAL: Duration = Duration::from_millis(200);
@@ -142,10 +142,10 @@ impl UnixTransport {
     /// The error to report for a failed send: for "not connected", the reason the last connect
     /// failed, when there is one.
     fn cause(&self, e: io::Error) -> io::Error {
-        let errno = self.connect_errno.load(Ordering::Relaxed);
+        let cause = self.connect_errno.load(Ordering::Relaxed);
         match e.raw_os_error() {
-            Some(::libc::ENOTCONN | ::libc::EDESTADDRREQ) if errno != 0 => {
-                io::Error::from_raw_os_error(errno)
+            Some(errno::ENOTCONN | errno::EDESTADDRREQ) if cause != 0 => {
+                io::Error::from_raw_os_error(cause)
             }
             _ => e,
         }
@@ -163,29 +163,29 @@ impl UnixTransport {
         }
     }
 
-    /// Sends `msgs` with `sendmmsg(2)`, up to [`SENDMMSG_MAX`](super::libc::SENDMMSG_MAX) per call.
+    /// Sends `msgs` with `sendmmsg(2)`, up to [`SEND_MANY_MAX`](crate::sys::net::SEND_MANY_MAX) per
+    /// call.
     ///
     /// `sendmmsg` reports a failure only for the first message of a call; after a short count the
     /// loop calls again so the failing message's own error is returned. For a send timeout that
     /// means a stalled batch can wait up to twice the timeout before returning.
-    #[cfg(target_os = "linux")]
     #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     fn send_many(&self, msgs: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         use std::os::fd::AsFd;
 
-        use super::libc::{sendmmsg, SENDMMSG_MAX};
+        use crate::sys::net::{send_many, SEND_MANY_MAX};
 
-        let mut chunk: [&[u8]; SENDMMSG_MAX] = [&[]; SENDMMSG_MAX];
+        let mut chunk: [&[u8]; SEND_MANY_MAX] = [&[]; SEND_MANY_MAX];
         let mut sent = 0;
         // One reconnect per stuck message: after a successful reconnect, a second failure of the
         // same message is returned instead of looping.
         let mut retried = false;
         while sent < msgs.len() {
-            let n = (msgs.len() - sent).min(SENDMMSG_MAX);
+            let n = (msgs.len() - sent).min(SEND_MANY_MAX);
             for (slot, (_, msg)) in chunk.iter_mut().zip(&msgs[sent..sent + n]) {
                 *slot = msg;
             }
-            match sendmmsg(self.socket.as_fd(), &chunk[..n]) {
+            match send_many(self.socket.as_fd(), &chunk[..n]) {
                 Ok(0) => return (sent, Some(io::ErrorKind::WriteZero.into())),
                 // A short count means message `sent + k` failed; the next call reports why.
                 Ok(k) => {
@@ -206,64 +206,16 @@ impl UnixTransport {
     }
 }
 
-// === impl DevLogTransport ===
-
-/// The libc transport's stand-in in a process whose glibc syslog lock may be held forever (see
-/// [`LibcTransport`](super::libc::LibcTransport)): a [`UnixTransport`] to `/dev/log` that writes
-/// the header `syslog(3)` would write, `<PRI>Mmm dd hh:mm:ss ident[pid]: body`, with no trailing
-/// NUL, so the daemon cannot tell the difference.
-///
-/// Built on [`UnixTransport`] rather than a socket behind a mutex: its send path takes no lock, so
-/// a process forked while another thread is sending here inherits nothing that can stay held.
-#[derive(Debug)]
-pub(crate) struct DevLogTransport {
-    /// The ident given to `openlog`, already sanitized by the builder.
-    ident: String,
-    socket: UnixTransport,
-}
-
-impl DevLogTransport {
-    /// Connects to `path` (`/dev/log` outside tests). As glibc does, a daemon that is absent now
-    /// is not an error: the send reconnects (rate-limited) and reports the failure.
-    ///
-    /// Sends wait without bound for room in the daemon's queue, as `syslog(3)` does, so the libc
-    /// transport behaves the same whichever path a record takes.
-    pub(crate) fn connect(path: &Path, ident: &str, counters: Arc<Counters>) -> io::Result<Self> {
-        Ok(DevLogTransport {
-            ident: ident.to_owned(),
-            socket: UnixTransport::connect(path, None, false, counters)?,
-        })
-    }
-}
-
-impl super::Transport for DevLogTransport {
-    /// Sends a libc body (`msg` ends with the NUL the renderer adds for `syslog(3)`).
-    fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
-        let body = msg.strip_suffix(b"\0").unwrap_or(msg);
-        // One allocation per record: this path only runs in a child forked at an unlucky moment.
-        let mut datagram = Vec::with_capacity(64 + self.ident.len() + body.len());
-        write_rfc3164_header(
-            &mut datagram,
-            priority,
-            &self.ident,
-            super::libc::pid(),
-            &crate::clock::now(),
-        );
-        datagram.extend_from_slice(body);
-        self.socket.send(priority, &datagram)
-    }
-}
-
 /// Whether `e` means the socket is not (or no longer) connected to a live daemon.
 fn needs_reconnect(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(
-            ::libc::ECONNREFUSED
-                | ::libc::ENOTCONN
-                | ::libc::ENOENT
-                | ::libc::ECONNRESET
-                | ::libc::EDESTADDRREQ
+            errno::ECONNREFUSED
+                | errno::ENOTCONN
+                | errno::ENOENT
+                | errno::ECONNRESET
+                | errno::EDESTADDRREQ
         )
     )
 }
@@ -285,7 +237,6 @@ impl super::Transport for UnixTransport {
         }
     }
 
-    #[cfg(target_os = "linux")]
     fn send_batch(&self, batch: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
         self.send_many(batch)
     }
@@ -533,26 +484,6 @@ mod tests {
             let want: Vec<String> = (0..200).map(|seq| format!("seq={seq}")).collect();
             assert_eq!(seqs, want);
         }
-    }
-
-    #[test]
-    fn devlog_fallback_writes_the_glibc_header_without_the_nul() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.sock");
-        let rx = bind(&path);
-        let counters = Arc::new(Counters::default());
-        let t = DevLogTransport::connect(&path, "web", counters).unwrap();
-        let priority = Priority::new(Facility::Local1, Severity::Warning);
-        t.send(priority, b"hello 100%\0").unwrap();
-        let got = String::from_utf8(recv(&rx)).unwrap();
-        // `<140>Nov  2 09:05:01 web[1234]: hello 100%`: the time is the clock's, so only its shape
-        // is checked; the rest is exact.
-        let (head, rest) = got.split_at(5);
-        assert_eq!(head, "<140>");
-        let (stamp, rest) = rest.split_at(15);
-        assert_eq!(stamp.as_bytes()[3], b' ', "{got}");
-        assert_eq!(&stamp[9..10], ":", "{got}");
-        assert_eq!(rest, format!(" web[{}]: hello 100%", std::process::id()));
     }
 
     #[test]

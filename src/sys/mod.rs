@@ -1,0 +1,28 @@
+//! The crate's only FFI boundary and the only module with `unsafe`: everything the crate asks of
+//! the C library and the kernel, behind a portable face.
+//!
+//! Modelled on std's `sys`: the `cfg` dispatch happens once, here, so no caller writes
+//! `cfg(unix)`. On Unix each concept has its own file; elsewhere [`unsupported`] gives the same
+//! names with answers that need no C library (no fork tracking, no local time zone, no host name).
+//! Nothing here imports from the rest of the crate: callers convert to and from the crate's types.
+//!
+//! - `fork`: the pid cache, the fork generation, the atfork child handler and the watches on
+//!   glibc's locks that a forked child may inherit held, and [`ForkLocal`](fork::ForkLocal).
+//! - `syslog`: `openlog(3)` and `syslog(priority, "%s", msg)`, watched for fork.
+//! - `time`: `localtime_r(3)` (watched for fork) and the coarse real-time clock.
+//! - `net`: `sendmmsg(2)`, `gethostname(2)`, and the errno values the crate names.
+#![allow(unsafe_code)] // The one module allowed it; Cargo.toml denies `unsafe_code` everywhere else.
+
+#[cfg(unix)]
+pub(crate) mod fork;
+#[cfg(unix)]
+pub(crate) mod net;
+#[cfg(unix)]
+pub(crate) mod syslog;
+#[cfg(unix)]
+pub(crate) mod time;
+
+#[cfg(not(unix))]
+mod unsupported;
+#[cfg(not(unix))]
+pub(crate) use unsupported::{fork, net, time};

@@ -1,0 +1,98 @@
+//! Local time from the C library (`localtime_r(3)`, watched for fork) and the coarse real-time
+//! clock.
+
+use super::fork::TZ_LOCK;
+
+/// A moment broken down in the local time zone, as `struct tm` has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LocalTime {
+    pub(crate) year: i32,
+    /// 1 to 12.
+    pub(crate) month: u8,
+    /// 1 to 31.
+    pub(crate) day: u8,
+    pub(crate) hour: u8,
+    pub(crate) minute: u8,
+    /// 0 to 59: a leap second is folded into 59.
+    pub(crate) second: u8,
+    /// Seconds east of UTC.
+    pub(crate) utc_offset: i32,
+}
+
+/// `secs` since the Unix epoch in the local time zone, or `None` if the C library cannot represent
+/// it, or must not be asked because its time-zone lock may be held forever in this process.
+pub(crate) fn local_time(secs: i64) -> Option<LocalTime> {
+    if TZ_LOCK.poisoned() {
+        return None;
+    }
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
+    let t: libc::time_t = secs.try_into().ok()?;
+    let tm = {
+        let _watched = TZ_LOCK.enter();
+        localtime_r(t)?
+    };
+    Some(LocalTime {
+        year: tm.tm_year.checked_add(1900)?,
+        month: u8::try_from(tm.tm_mon + 1).ok()?,
+        day: u8::try_from(tm.tm_mday).ok()?,
+        hour: u8::try_from(tm.tm_hour).ok()?,
+        minute: u8::try_from(tm.tm_min).ok()?,
+        second: u8::try_from(tm.tm_sec.min(59)).ok()?,
+        utc_offset: i32::try_from(tm.tm_gmtoff).ok()?,
+    })
+}
+
+/// `localtime_r(t)`, or `None` when it fails.
+fn localtime_r(t: libc::time_t) -> Option<libc::tm> {
+    // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
+    // are a valid value; localtime_r overwrites it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers point to live, properly aligned locals for the whole call; localtime_r
+    // is the reentrant variant and keeps neither pointer.
+    let res = unsafe { libc::localtime_r(&t, &mut tm) };
+    (!res.is_null()).then_some(tm)
+}
+
+/// The coarse real-time clock (`CLOCK_REALTIME_COARSE` on Linux: the time at the last timer tick,
+/// a few nanoseconds to read instead of tens): whole seconds since the Unix epoch, or `None` when
+/// the clock cannot be read. For headers that carry whole seconds only.
+pub(crate) fn realtime_coarse_secs() -> Option<i64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_REALTIME_COARSE;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_REALTIME;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live, properly aligned local for the whole call; clock_gettime only writes
+    // into it.
+    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
+    (rc == 0).then(|| i64::from(ts.tv_sec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_time_breaks_down_the_epoch() {
+        let t = local_time(0).expect("epoch is representable");
+        let offset_hours = t.utc_offset / 3600;
+        assert!((-14..=14).contains(&offset_hours));
+        assert!(t.year == 1970 || t.year == 1969);
+    }
+
+    #[test]
+    fn coarse_clock_is_near_the_system_clock() {
+        let coarse = realtime_coarse_secs().expect("the clock can be read");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        assert!(now.abs_diff(u64::try_from(coarse).expect("positive")) <= 1);
+    }
+}
