@@ -8,6 +8,8 @@
 // Shared helpers: a private rsyslogd per test, tokens, `retry()`, child processes and the private
 // `/dev/log` namespace.
 mod support;
+// The layout rules, read from the source: no import circle, unsafe only in src/sys/, no hooks.
+mod layout;
 // The unix datagram transport against rsyslogd: both headers, every body format, routing, severity.
 #[cfg(feature = "log")]
 mod unix_socket;
