@@ -1,0 +1,518 @@
+//! The lanes: the two bounded queues, the buffer pool and each caller's stash, the state the callers
+//! share with the writer, flush waiters, and what a caller does when its lane is full.
+//!
+//! Everything here runs on the caller's thread, except [`Waiter::arrive`] and the flags of
+//! [`Shared`], which the writer sets.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
+
+use super::Overflow;
+use crate::severity::Priority;
+use crate::stats::{Counters, DropReason, Lane};
+
+/// The free list holds at most this many spare buffers.
+const FREE_BUFFERS: usize = 1024;
+/// A new buffer's capacity: most records fit without growing it.
+const INITIAL_BUFFER: usize = 512;
+/// Buffers put on the free list when the lanes are created (128 KiB), so callers do not allocate
+/// while the writer is behind by fewer records than this; beyond it the pool grows by allocation
+/// and keeps what it grew (up to [`FREE_BUFFERS`]).
+const PREFILLED_BUFFERS: usize = 256;
+/// Buffers that grew beyond this are freed instead of recycled, so a few huge records do not pin
+/// memory for the rest of the program.
+pub(super) const MAX_RECYCLED_BUFFER: usize = 16 * 1024;
+/// How often a `Block` caller re-checks for shutdown while it waits for room.
+const BLOCK_SLICE: Duration = Duration::from_millis(100);
+/// How often a flush re-checks whether the writer has exited while it waits.
+const FLUSH_SLICE: Duration = Duration::from_millis(10);
+/// How many recycled buffers a thread takes from the free list at once.
+const STASH_REFILL: usize = 8;
+
+/// What travels in a lane.
+pub(super) enum Msg {
+    /// A rendered record.
+    Record(Priority, Vec<u8>),
+    /// A flush marker: the writer arrives at the waiter once everything queued before it in this
+    /// lane was handed to the transport.
+    Flush(Arc<Waiter>),
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Record(p, b) => write!(f, "Record({}, {} bytes)", p.value(), b.len()),
+            Msg::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+/// A flush in progress: how many lanes still have to pass its marker.
+#[derive(Debug)]
+pub(super) struct Waiter {
+    remaining: Mutex<usize>,
+    done: Condvar,
+}
+
+// === impl Waiter ===
+
+impl Waiter {
+    fn new(lanes: usize) -> Self {
+        Waiter {
+            remaining: Mutex::new(lanes),
+            done: Condvar::new(),
+        }
+    }
+
+    pub(super) fn arrive(&self) {
+        let mut remaining = self
+            .remaining
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *remaining = remaining.saturating_sub(1);
+        if *remaining == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    /// Waits until every lane arrived (true) or the deadline passed or `gone()` (false).
+    fn wait_until(&self, deadline: Option<Instant>, gone: impl Fn() -> bool) -> bool {
+        let mut remaining = self
+            .remaining
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *remaining > 0 {
+            let now = Instant::now();
+            let slice = match deadline {
+                Some(d) if d <= now => return false,
+                Some(d) => (d - now).min(FLUSH_SLICE),
+                None => FLUSH_SLICE,
+            };
+            // The slice bounds how late a writer that exited without seeing our marker is noticed.
+            remaining = self
+                .done
+                .wait_timeout(remaining, slice)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if *remaining > 0 && gone() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// State shared by the callers and the writer of one process.
+#[derive(Debug, Default)]
+pub(super) struct Shared {
+    /// Shutdown began: records from now on are dropped with [`DropReason::Shutdown`].
+    pub(super) closed: AtomicBool,
+    /// The writer should exit once both lanes are empty.
+    pub(super) stop: AtomicBool,
+    /// The writer has exited (or never started).
+    pub(super) exited: AtomicBool,
+    /// The idle writer is parked until a caller wakes it (see the writer's module docs).
+    pub(super) parked: AtomicBool,
+    /// Set with `exit_cv` when the writer thread is about to return.
+    pub(super) exit: Mutex<bool>,
+    pub(super) exit_cv: Condvar,
+}
+
+// === impl Shared ===
+
+impl Shared {
+    pub(super) fn wait_exit(&self, deadline: Option<Instant>) -> bool {
+        let mut exited = self.exit.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*exited {
+            exited = match deadline {
+                None => self
+                    .exit_cv
+                    .wait(exited)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let now = Instant::now();
+                    if d <= now {
+                        return false;
+                    }
+                    self.exit_cv
+                        .wait_timeout(exited, d - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+/// One process's queues and writer.
+#[derive(Debug)]
+pub(super) struct Lanes {
+    tx: [Sender<Msg>; 2],
+    /// Kept to drain records that arrive after the writer exited (counted as shutdown drops).
+    pub(super) rx: [Receiver<Msg>; 2],
+    /// A caller that finds more than this many records in a lane wakes the writer.
+    half: [usize; 2],
+    overflow: [Overflow; 2],
+    /// Spare buffers: callers take them, the writer returns them.
+    free: Receiver<Vec<u8>>,
+    pub(super) recycle: Sender<Vec<u8>>,
+    pub(super) shared: Arc<Shared>,
+    /// `None` when a forked child could not start its writer (every record then counts as a
+    /// shutdown drop).
+    pub(super) writer: Option<Thread>,
+}
+
+// === impl Lanes ===
+
+impl Lanes {
+    /// New queues of `capacity` records each (at least 2) and a prefilled free list, with no
+    /// writer yet.
+    pub(super) fn new(capacity: [usize; 2], overflow: [Overflow; 2]) -> Lanes {
+        let cap = capacity.map(|c| c.max(2));
+        let (error_tx, error_rx) = bounded(cap[0]);
+        let (bulk_tx, bulk_rx) = bounded(cap[1]);
+        let (recycle, free) = bounded(FREE_BUFFERS);
+        for _ in 0..PREFILLED_BUFFERS {
+            // The free list holds FREE_BUFFERS > PREFILLED_BUFFERS, so this cannot fail.
+            let _ = recycle.try_send(Vec::with_capacity(INITIAL_BUFFER));
+        }
+        Lanes {
+            tx: [error_tx, bulk_tx],
+            rx: [error_rx, bulk_rx],
+            half: cap.map(|c| c / 2),
+            overflow,
+            free,
+            recycle,
+            shared: Arc::new(Shared::default()),
+            writer: None,
+        }
+    }
+
+    /// A cleared buffer to render into: a recycled one in steady state.
+    ///
+    /// Each thread takes recycled buffers from the free list [`STASH_REFILL`] at a time into a
+    /// small thread-local stash: the free list's cache lines then cross cores once per refill
+    /// rather than once per record, which is most of the cost of a sparse record.
+    #[inline]
+    pub(super) fn take_buffer(&self) -> Vec<u8> {
+        let from_stash = STASH.try_with(|stash| {
+            let mut stash = stash.try_borrow_mut().ok()?;
+            if stash.is_empty() {
+                // `extend` with `take` would stop at the first empty `try_recv` just the same,
+                // but may reserve; the stash keeps its capacity, so this never allocates.
+                while stash.len() < STASH_REFILL {
+                    match self.free.try_recv() {
+                        Ok(buf) => stash.push(buf),
+                        Err(_) => break,
+                    }
+                }
+            }
+            stash.pop()
+        });
+        from_stash
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(INITIAL_BUFFER))
+    }
+
+    #[inline]
+    pub(super) fn wake(&self) {
+        if let Some(writer) = &self.writer {
+            writer.unpark();
+        }
+    }
+
+    pub(super) fn depth(&self) -> usize {
+        self.tx[0].len() + self.tx[1].len()
+    }
+
+    /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
+    /// is not queued is counted as dropped.
+    #[inline]
+    pub(super) fn push(&self, counters: &Counters, lane: Lane, priority: Priority, buf: Vec<u8>) {
+        let msg = Msg::Record(priority, buf);
+        if self.shared.closed.load(Ordering::Relaxed) {
+            counters.drop_record(lane, DropReason::Shutdown);
+            self.recycle(msg);
+            return;
+        }
+        let tx = &self.tx[lane as usize];
+        let queued = match tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => {
+                // This lane is full: its capacity is a depth the lanes reached (the writer adds
+                // the other lane's when it drains). Reading both lanes' lengths here would pull
+                // four cache lines the writer keeps moving.
+                counters.raise_high_water(tx.capacity().unwrap_or(0) as u64);
+                self.overflow(lane, msg)
+            }
+            Err(TrySendError::Disconnected(msg)) => Err((msg, DropReason::Shutdown)),
+        };
+        match queued {
+            Ok(()) => {
+                counters.enqueue(lane);
+                // `len()` reads the lane's head, which the writer moves on every record: a
+                // cache-line transfer. Checking on every 32nd record of a thread still wakes the
+                // writer long before a lane of thousands fills.
+                if check_depth() && tx.len() > self.half[lane as usize] {
+                    self.wake();
+                }
+                // The first record after a second of silence wakes the parked writer; the swap
+                // makes sure only one caller pays for it.
+                if self.shared.parked.load(Ordering::SeqCst)
+                    && self.shared.parked.swap(false, Ordering::SeqCst)
+                {
+                    self.wake();
+                }
+                // The writer may have made its last pass before this record arrived.
+                if self.shared.exited.load(Ordering::SeqCst) {
+                    self.drain_after_exit(counters);
+                }
+            }
+            Err((msg, reason)) => {
+                counters.drop_record(lane, reason);
+                self.recycle(msg);
+            }
+        }
+    }
+
+    /// Puts the buffer of a record that was not queued back into this thread's stash, or on the
+    /// free list when the stash is full. A caller dropping records from a full lane then takes its
+    /// next buffer from where it left the last one, without touching the shared free list.
+    fn recycle(&self, msg: Msg) {
+        if let Msg::Record(_, mut buf) = msg {
+            if buf.capacity() <= MAX_RECYCLED_BUFFER {
+                buf.clear();
+                let mut spare = Some(buf);
+                // During thread teardown the stash may be gone; the free list takes it then.
+                let _ = STASH.try_with(|stash| {
+                    if let Ok(mut stash) = stash.try_borrow_mut() {
+                        // The stash was allocated for STASH_REFILL buffers: this never grows it.
+                        if stash.len() < STASH_REFILL {
+                            stash.extend(spare.take());
+                        }
+                    }
+                });
+                if let Some(buf) = spare {
+                    // A full free list just frees this buffer.
+                    let _ = self.recycle.try_send(buf);
+                }
+            }
+        }
+    }
+
+    /// Waits for a full lane under `policy`. Returns the record and the drop reason on failure.
+    #[cold]
+    fn overflow(&self, lane: Lane, msg: Msg) -> Result<(), (Msg, DropReason)> {
+        self.wake();
+        let tx = &self.tx[lane as usize];
+        match self.overflow[lane as usize] {
+            Overflow::Drop => Err((msg, DropReason::QueueFull)),
+            Overflow::BlockFor(wait) => match tx.send_timeout(msg, wait) {
+                Ok(()) => Ok(()),
+                Err(SendTimeoutError::Timeout(msg)) => Err((msg, DropReason::Timeout)),
+                Err(SendTimeoutError::Disconnected(msg)) => Err((msg, DropReason::Shutdown)),
+            },
+            Overflow::Block => {
+                let mut msg = msg;
+                loop {
+                    // Waiting in slices lets a caller give up once shutdown begins, instead of
+                    // waiting for a writer that will never drain the lane again.
+                    match tx.send_timeout(msg, BLOCK_SLICE) {
+                        Ok(()) => return Ok(()),
+                        Err(SendTimeoutError::Timeout(m)) => {
+                            if self.shared.closed.load(Ordering::Relaxed) {
+                                return Err((m, DropReason::Shutdown));
+                            }
+                            self.wake();
+                            msg = m;
+                        }
+                        Err(SendTimeoutError::Disconnected(m)) => {
+                            return Err((m, DropReason::Shutdown))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a flush marker in each lane and waits until the writer passed both.
+    pub(super) fn flush_until(&self, deadline: Option<Instant>) -> bool {
+        let gone = || self.shared.exited.load(Ordering::SeqCst);
+        if gone() {
+            return self.depth() == 0;
+        }
+        let waiter = Arc::new(Waiter::new(self.tx.len()));
+        self.wake();
+        for tx in &self.tx {
+            let marker = Msg::Flush(Arc::clone(&waiter));
+            let queued = match deadline {
+                Some(d) => tx.send_deadline(marker, d).is_ok(),
+                None => tx.send(marker).is_ok(),
+            };
+            if !queued {
+                return false;
+            }
+        }
+        self.wake();
+        waiter.wait_until(deadline, gone)
+    }
+
+    /// After the writer exited, empties the lanes, counting each record as a shutdown drop.
+    #[cold]
+    fn drain_after_exit(&self, counters: &Counters) {
+        for (rx, lane) in self.rx.iter().zip([Lane::Error, Lane::Bulk]) {
+            while let Ok(msg) = rx.try_recv() {
+                match msg {
+                    Msg::Record(..) => counters.drop_record(lane, DropReason::Shutdown),
+                    Msg::Flush(waiter) => waiter.arrive(),
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Recycled buffers taken from a free list and not used yet (buffers of any logger: they are
+    /// plain byte vectors). At most [`STASH_REFILL`]; freed when the thread exits.
+    static STASH: std::cell::RefCell<Vec<Vec<u8>>> =
+        std::cell::RefCell::new(Vec::with_capacity(STASH_REFILL));
+}
+
+/// True on every 32nd call from one thread.
+#[inline]
+fn check_depth() -> bool {
+    thread_local! {
+        static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+    // During thread teardown the TLS slot may be gone: then check every time.
+    PUSHES
+        .try_with(|n| {
+            let next = n.get().wrapping_add(1);
+            n.set(next);
+            next % 32 == 0
+        })
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::tests::{config, fill_while_blocked, pri, push, setup, texts, LONG};
+    use crate::worker::Config;
+    use std::thread;
+
+    #[test]
+    fn drop_policy_counts_every_drop() {
+        let s = setup(
+            config((4, Overflow::Drop), (4, Overflow::Drop)),
+            true,
+            false,
+        );
+        fill_while_blocked(&s, 6);
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 6);
+        drop(s.permits);
+        // The closed gate blocks the writer forever: flush must still return in time.
+        let t = Instant::now();
+        assert!(!s.handle.flush(Duration::from_millis(50)));
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(stats.enqueued, 5);
+    }
+
+    #[test]
+    fn attempted_equals_written_plus_dropped() {
+        let s = setup(
+            config((4, Overflow::Drop), (4, Overflow::Drop)),
+            true,
+            false,
+        );
+        let permits = s.permits.as_ref().unwrap();
+        fill_while_blocked(&s, 10);
+        let attempted = 1 + 4 + 10;
+        for _ in 0..100 {
+            // Plenty of permits: every queued record (and the summary) can go out.
+            permits.send(()).unwrap();
+        }
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.written + stats.dropped_total(), attempted);
+        assert_eq!(stats.written, 5);
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 10);
+    }
+
+    #[test]
+    fn block_for_times_out_and_counts() {
+        let s = setup(
+            config(
+                (4, Overflow::Drop),
+                (4, Overflow::BlockFor(Duration::from_millis(5))),
+            ),
+            true,
+            false,
+        );
+        fill_while_blocked(&s, 2);
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::Timeout), 2);
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 0);
+    }
+
+    #[test]
+    fn block_waits_until_there_is_room() {
+        let s = setup(
+            config((4, Overflow::Drop), (4, Overflow::Block)),
+            true,
+            false,
+        );
+        let permits = s.permits.clone().unwrap();
+        push(&s.handle, Lane::Bulk, "hold");
+        while s.handle.queue_depth() > 0 {
+            thread::yield_now();
+        }
+        for i in 0..4 {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+        // The lane is full; the next push blocks until the writer makes room.
+        let pusher = thread::scope(|scope| {
+            let h = scope.spawn(|| push(&s.handle, Lane::Bulk, "blocked"));
+            for _ in 0..10 {
+                permits.send(()).unwrap();
+            }
+            h.join()
+        });
+        assert!(pusher.is_ok());
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_total(), 0);
+        assert_eq!(stats.written, 6);
+        let got = texts(&s.batches);
+        assert_eq!(got.last().map(String::as_str), Some("blocked"));
+    }
+
+    #[test]
+    fn buffers_are_recycled() {
+        let s = setup(Config::default(), false, false);
+        assert!(
+            s.handle.lanes().free.len() >= PREFILLED_BUFFERS - STASH_REFILL,
+            "the free list starts prefilled"
+        );
+        let mut buf = s.handle.take_buffer();
+        assert!(buf.is_empty() && buf.capacity() >= INITIAL_BUFFER);
+        buf.extend_from_slice(b"one");
+        let sent = buf.as_ptr();
+        s.handle
+            .push(Lane::Bulk, pri(crate::Severity::Informational), buf);
+        assert!(s.handle.flush(LONG));
+        let free: Vec<Vec<u8>> = s.handle.lanes().free.try_iter().collect();
+        assert!(
+            free.iter().any(|b| b.as_ptr() == sent && b.is_empty()),
+            "the sent buffer came back to the free list, cleared"
+        );
+    }
+}

@@ -1,0 +1,487 @@
+//! The background writer: bounded lanes, overflow policies, batching, flush, shutdown and fork.
+//!
+//! # Shape
+//!
+//! A caller renders its record into a buffer taken from a free list, then hands the buffer and
+//! the priority to one of two bounded crossbeam queues ("lanes"): the error lane (WARN and ERROR)
+//! and the bulk lane (everything else). One named thread, `fastsyslog-writer`, owns the transport;
+//! it drains the error lane first, sends what it drained as one batch (`sendmmsg` for the unix
+//! transport), and returns the buffers to the free list, so a steady stream of records allocates
+//! nothing on the caller.
+//!
+//! - This file: the public settings ([`Overflow`], the `DEFAULT_*` constants and the builder's
+//!   setters for them) and [`Handle`], the caller's side.
+//! - [`lanes`]: the queues, the buffer pool, each caller's stash, flush waiters and what a caller
+//!   does when its lane is full.
+//! - [`writer`]: the writer thread, its batching, and its idle backoff and deep sleep (why the
+//!   caller never pays for a wake-up is explained there).
+//! - [`summary`]: the dropped-records summary the writer sends once it has caught up.
+//!
+//! # Fork
+//!
+//! Each process owns its lanes and writer through a [`ForkLocal`]: in a forked child the first
+//! record (one relaxed atomic load detects the fork) builds fresh lanes and a new writer, and the
+//! inherited queues are leaked untouched, since their internal locks may have been held by parent
+//! threads that do not exist in the child. Records queued in the parent are therefore never sent
+//! twice. The child's writer makes its transport anew; glibc's `syslog(3)` lock, which glibc does
+//! not reset at fork, is the libc transport's own concern (it falls back to a socket of its own in
+//! a child forked while a thread was inside `syslog(3)`, in sync mode too).
+#![cfg(feature = "background")]
+
+mod lanes;
+mod summary;
+mod writer;
+
+use std::fmt;
+use std::io::{self, Write as _};
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::severity::Priority;
+use crate::stats::{Counters, Lane};
+use crate::transport::Transport;
+
+use crate::sys::fork::ForkLocal;
+
+use lanes::Lanes;
+pub(crate) use summary::{summary_renderer, SummaryFn};
+use writer::Spawner;
+pub use writer::{DEEP_SLEEP_AFTER, DEEP_SLEEP_POLL, MAX_IDLE_SLEEP, MIN_IDLE_SLEEP};
+
+/// The default capacity of the error lane (WARN and ERROR records).
+///
+/// Errors are rare and matter most: 4096 absorbs a burst of a few milliseconds of errors from
+/// every thread while the writer is busy, at about 4096 × 48 bytes of slots plus the records.
+pub const DEFAULT_ERROR_QUEUE_CAPACITY: usize = 4096;
+/// The default capacity of the bulk lane (access, INFO, DEBUG and TRACE records).
+///
+/// 65536 records ride out a daemon pause of tens of milliseconds at high request rates; the slots
+/// cost about 3 MiB, allocated once.
+pub const DEFAULT_BULK_QUEUE_CAPACITY: usize = 65536;
+/// The default overflow policy of the error lane: wait up to 10 ms for room, then drop (counted).
+///
+/// Error records are worth a short, bounded wait; an unbounded one would let a hung daemon stall
+/// the request threads that report errors.
+pub const DEFAULT_ERROR_OVERFLOW: Overflow = Overflow::BlockFor(Duration::from_millis(10));
+/// The default overflow policy of the bulk lane: drop the new record at once (counted).
+///
+/// Access and debug records must never stall a request: a full bulk lane means the daemon cannot
+/// keep up, and waiting would only move the backlog into the application.
+pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
+
+/// What a caller does when its lane's queue is full.
+///
+/// Set per lane with [`Builder::overflow`](crate::Builder::overflow). Every record that is not
+/// queued is counted in [`Stats::dropped`](crate::Stats::dropped) with its lane and reason.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use fastsyslog::Overflow;
+/// assert_eq!("drop".parse::<Overflow>(), Ok(Overflow::Drop));
+/// assert_eq!("block_for=10ms".parse::<Overflow>(), Ok(Overflow::BlockFor(Duration::from_millis(10))));
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Overflow {
+    /// Wait for room however long it takes (lossless). A hung daemon then stalls the callers.
+    Block,
+    /// Wait up to this long for room, then drop the record ([`DropReason::Timeout`]).
+    BlockFor(Duration),
+    /// Drop the new record at once ([`DropReason::QueueFull`]).
+    Drop,
+}
+
+impl FromStr for Overflow {
+    type Err = String;
+
+    /// Parses `block`, `drop` or `block_for=<N>ms`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "block" => return Ok(Overflow::Block),
+            "drop" => return Ok(Overflow::Drop),
+            _ => {}
+        }
+        s.strip_prefix("block_for=")
+            .and_then(|rest| rest.strip_suffix("ms"))
+            .and_then(|ms| ms.parse().ok())
+            .map(|ms| Overflow::BlockFor(Duration::from_millis(ms)))
+            .ok_or_else(|| {
+                format!("unknown overflow policy {s:?} (expected block, drop or block_for=<N>ms)")
+            })
+    }
+}
+
+/// Background writer settings, set through the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Queue capacity per lane, indexed by `Lane as usize`.
+    pub(crate) capacity: [usize; 2],
+    /// Overflow policy per lane, indexed by `Lane as usize`.
+    pub(crate) overflow: [Overflow; 2],
+    /// How often a parked idle writer looks at its lanes ([`DEEP_SLEEP_POLL`]; tests raise it).
+    pub(crate) deep_sleep_poll: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            capacity: [DEFAULT_ERROR_QUEUE_CAPACITY, DEFAULT_BULK_QUEUE_CAPACITY],
+            overflow: [DEFAULT_ERROR_OVERFLOW, DEFAULT_BULK_OVERFLOW],
+            deep_sleep_poll: DEEP_SLEEP_POLL,
+        }
+    }
+}
+
+// === impl Builder (background writer settings) ===
+
+impl crate::Builder {
+    /// How many records `lane` holds while the writer catches up. Defaults:
+    /// [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
+    ///
+    /// The slots are allocated once at start-up (about 48 bytes each, plus the rendered records
+    /// that wait in them). Values below 2 are raised to 2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Lane};
+    /// let b = Builder::new().queue_capacity(Lane::Bulk, 1 << 20);
+    /// # let _ = b;
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+    pub fn queue_capacity(mut self, lane: Lane, capacity: usize) -> Self {
+        self.worker.capacity[lane as usize] = capacity.max(2);
+        self
+    }
+
+    /// What a caller does when `lane` is full. Defaults: the error lane waits up to 10 ms
+    /// ([`DEFAULT_ERROR_OVERFLOW`]), the bulk lane drops at once ([`DEFAULT_BULK_OVERFLOW`]); see
+    /// those constants for the reasons.
+    ///
+    /// # Examples
+    ///
+    /// A lossless access log, for a batch job where completeness beats latency:
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Lane, Overflow};
+    /// let b = Builder::new().overflow(Lane::Bulk, Overflow::Block);
+    /// # let _ = b;
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+    pub fn overflow(mut self, lane: Lane, overflow: Overflow) -> Self {
+        self.worker.overflow[lane as usize] = overflow;
+        self
+    }
+}
+
+/// The caller's side of the background writer.
+pub(crate) struct Handle {
+    lanes: ForkLocal<Lanes>,
+    spawner: Arc<Spawner>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("config", &self.spawner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl Handle ===
+
+impl Handle {
+    /// Starts the writer thread, which takes `first` as its transport. `make` builds the transport
+    /// of the writer a forked child starts.
+    ///
+    /// # Errors
+    ///
+    /// The thread could not be spawned.
+    pub(crate) fn spawn(
+        make: crate::transport::Factory,
+        first: Box<dyn Transport>,
+        summary: SummaryFn,
+        config: Config,
+        counters: Arc<Counters>,
+    ) -> io::Result<Handle> {
+        let spawner = Arc::new(Spawner {
+            make,
+            summary,
+            config,
+            counters,
+        });
+        let lanes = spawner.start(Some(first))?;
+        Ok(Handle {
+            lanes: ForkLocal::new(lanes),
+            spawner,
+        })
+    }
+
+    /// This process's lanes: in a forked child, fresh ones with their own writer.
+    #[inline]
+    fn lanes(&self) -> &Lanes {
+        self.lanes.get_or_replace(|_inherited| {
+            // Never touch `_inherited` here: its locks may be held by threads that are gone.
+            let counters = &self.spawner.counters;
+            counters.writer_send_started_ns.store(0, Ordering::Relaxed);
+            self.spawner
+                .start(None)
+                .unwrap_or_else(|_| self.spawner.dead())
+        })
+    }
+
+    /// Renders one record with `render` into a recycled buffer and queues it under its lane's
+    /// overflow policy: the caller's whole hand-off, with this process's lanes looked up once.
+    /// When `render` returns `None` (a user `Display` panicked) nothing is queued and `None` is
+    /// returned; the caller counts that drop.
+    #[inline]
+    pub(crate) fn submit(
+        &self,
+        lane: Lane,
+        priority: Priority,
+        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    ) -> Option<()> {
+        let lanes = self.lanes();
+        let mut buf = lanes.take_buffer();
+        render(&mut buf)?;
+        lanes.push(&self.spawner.counters, lane, priority, buf);
+        Some(())
+    }
+
+    /// [`Lanes::take_buffer`] of this process's lanes.
+    #[cfg(test)]
+    pub(crate) fn take_buffer(&self) -> Vec<u8> {
+        self.lanes().take_buffer()
+    }
+
+    /// [`Lanes::push`] to this process's lanes.
+    #[cfg(test)]
+    pub(crate) fn push(&self, lane: Lane, priority: Priority, buf: Vec<u8>) {
+        self.lanes()
+            .push(&self.spawner.counters, lane, priority, buf);
+    }
+
+    /// Returns once every record queued before the call was handed to the transport (true), or
+    /// `timeout` passed (false).
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        self.lanes()
+            .flush_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Stops accepting records, flushes, and stops the writer, all within `timeout`. What could
+    /// not be delivered in time is reported on standard error.
+    pub(crate) fn shutdown(&self, timeout: Duration) {
+        let lanes = self.lanes();
+        if lanes.shared.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        let flushed = lanes.flush_until(deadline);
+        lanes.shared.stop.store(true, Ordering::SeqCst);
+        lanes.wake();
+        let exited = lanes.writer.is_none() || lanes.shared.wait_exit(deadline);
+        if !(flushed && exited) {
+            let left = lanes.depth();
+            // The logger cannot report its own failure through itself; a failed write to stderr
+            // leaves nothing else to try.
+            let _ = writeln!(
+                io::stderr(),
+                "fastsyslog: shutdown gave up after {timeout:?}: {left} queued records were not \
+                 delivered (the syslog daemon may be hung)"
+            );
+        }
+    }
+
+    /// Records (and flush markers) waiting in both lanes.
+    pub(crate) fn queue_depth(&self) -> u64 {
+        self.lanes().depth() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The harness every test of the writer uses (a mock transport, a handle over it), and the
+    //! tests of this file.
+
+    use super::*;
+    use crate::Facility;
+    use std::sync::{mpsc, Mutex};
+    use std::thread;
+
+    /// One `send_batch` call as a [`MockTransport`] saw it: `(PRI, bytes)` per record.
+    type Sent = Vec<(u8, Vec<u8>)>;
+    pub(super) type Batches = mpsc::Receiver<Sent>;
+
+    /// Forwards every batch into a channel; optionally waits for a permit before each batch.
+    #[derive(Debug)]
+    struct MockTransport {
+        out: Mutex<mpsc::Sender<Sent>>,
+        gate: Option<Mutex<mpsc::Receiver<()>>>,
+        fail: bool,
+        /// The first this-many batches fail with a send timeout (EAGAIN).
+        timeouts: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Transport for MockTransport {
+        fn send(&self, priority: Priority, msg: &[u8]) -> io::Result<()> {
+            let (sent, err) = self.send_batch(&[(priority, msg)]);
+            match err {
+                Some(e) => Err(e),
+                None if sent == 1 => Ok(()),
+                None => Err(io::Error::from(io::ErrorKind::Other)),
+            }
+        }
+
+        fn send_batch(&self, batch: &[(Priority, &[u8])]) -> (usize, Option<io::Error>) {
+            if let Some(gate) = &self.gate {
+                // A closed gate (sender dropped) means "blocked forever" until the test ends.
+                if gate.lock().unwrap().recv().is_err() {
+                    loop {
+                        thread::park();
+                    }
+                }
+            }
+            if self.fail {
+                return (0, Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)));
+            }
+            let timeouts = &self.timeouts;
+            if timeouts
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return (0, Some(io::Error::from_raw_os_error(libc::EAGAIN)));
+            }
+            let copy = batch.iter().map(|(p, m)| (p.value(), m.to_vec())).collect();
+            // The test may have stopped listening; that is not the writer's concern.
+            let _ = self.out.lock().unwrap().send(copy);
+            (batch.len(), None)
+        }
+    }
+
+    pub(super) struct Setup {
+        pub(super) handle: Handle,
+        pub(super) counters: Arc<Counters>,
+        pub(super) batches: Batches,
+        /// Each `()` lets one `send_batch` through (only with `gated`).
+        pub(super) permits: Option<mpsc::Sender<()>>,
+    }
+
+    pub(super) fn setup(config: Config, gated: bool, fail: bool) -> Setup {
+        setup_with_timeouts(config, gated, fail, 0)
+    }
+
+    pub(super) fn setup_with_timeouts(
+        config: Config,
+        gated: bool,
+        fail: bool,
+        timeouts: usize,
+    ) -> Setup {
+        let (out, batches) = mpsc::channel();
+        let (permits, gate) = mpsc::channel();
+        let transport = Arc::new(Mutex::new(Some(MockTransport {
+            out: Mutex::new(out),
+            gate: gated.then(|| Mutex::new(gate)),
+            fail,
+            timeouts: std::sync::atomic::AtomicUsize::new(timeouts),
+        })));
+        let make: crate::transport::Factory = Box::new(move || {
+            let t = transport.lock().unwrap().take().expect("made once");
+            Box::new(t) as Box<dyn Transport>
+        });
+        let summary: SummaryFn = Box::new(|text, buf| {
+            buf.clear();
+            buf.extend_from_slice(text.as_bytes());
+            Priority::new(Facility::Local1, crate::Severity::Warning)
+        });
+        let counters = Arc::new(Counters::default());
+        let first = make();
+        let handle = Handle::spawn(make, first, summary, config, Arc::clone(&counters)).unwrap();
+        Setup {
+            handle,
+            counters,
+            batches,
+            permits: gated.then_some(permits),
+        }
+    }
+
+    pub(super) fn config(error: (usize, Overflow), bulk: (usize, Overflow)) -> Config {
+        Config {
+            capacity: [error.0, bulk.0],
+            overflow: [error.1, bulk.1],
+            ..Config::default()
+        }
+    }
+
+    pub(super) fn pri(sev: crate::Severity) -> Priority {
+        Priority::new(Facility::Local1, sev)
+    }
+
+    pub(super) fn push(h: &Handle, lane: Lane, text: &str) {
+        let mut buf = h.take_buffer();
+        buf.extend_from_slice(text.as_bytes());
+        let sev = match lane {
+            Lane::Error => crate::Severity::Error,
+            Lane::Bulk => crate::Severity::Informational,
+        };
+        h.push(lane, pri(sev), buf);
+    }
+
+    pub(super) fn texts(batches: &Batches) -> Vec<String> {
+        batches
+            .try_iter()
+            .flatten()
+            .map(|(_, m)| String::from_utf8(m).unwrap())
+            .collect()
+    }
+
+    /// Fills the bulk lane (capacity 4) while the writer is blocked, so the next pushes overflow.
+    pub(super) fn fill_while_blocked(s: &Setup, extra: usize) {
+        push(&s.handle, Lane::Bulk, "hold");
+        while s.handle.queue_depth() > 0 {
+            thread::yield_now();
+        }
+        for i in 0..4 + extra {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+    }
+
+    pub(super) const LONG: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn records_arrive_in_order_and_are_counted() {
+        let s = setup(Config::default(), false, false);
+        for i in 0..1000 {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+        assert!(s.handle.flush(LONG));
+        let got = texts(&s.batches);
+        let want: Vec<String> = (0..1000).map(|i| format!("r{i}")).collect();
+        assert_eq!(got, want);
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.written, 1000);
+        assert_eq!(stats.enqueued, 1000);
+        assert_eq!(stats.enqueued_for(Lane::Bulk), 1000);
+        assert_eq!(stats.dropped_total(), 0);
+    }
+
+    #[test]
+    fn overflow_parses() {
+        let table = [
+            ("block", Ok(Overflow::Block)),
+            ("Drop", Ok(Overflow::Drop)),
+            (
+                "block_for=25ms",
+                Ok(Overflow::BlockFor(Duration::from_millis(25))),
+            ),
+        ];
+        for (input, want) in table {
+            assert_eq!(input.parse::<Overflow>(), want, "{input}");
+        }
+        assert!("sometimes".parse::<Overflow>().is_err());
+    }
+}
