@@ -588,7 +588,6 @@ pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
-    Overflow, DEEP_SLEEP_AFTER, DEEP_SLEEP_POLL, DEFAULT_BULK_OVERFLOW,
-    DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW, DEFAULT_ERROR_QUEUE_CAPACITY,
-    MAX_IDLE_SLEEP, MIN_IDLE_SLEEP,
+    Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
+    DEFAULT_ERROR_QUEUE_CAPACITY,
 };

@@ -47,8 +47,7 @@ use crate::sys::fork::ForkLocal;
 
 use lanes::Lanes;
 pub(crate) use summary::{summary_renderer, SummaryFn};
-use writer::Spawner;
-pub use writer::{DEEP_SLEEP_AFTER, DEEP_SLEEP_POLL, MAX_IDLE_SLEEP, MIN_IDLE_SLEEP};
+use writer::{Spawner, DEEP_SLEEP_POLL};
 
 /// The default capacity of the error lane (WARN and ERROR records).
 ///

@@ -40,7 +40,7 @@ use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
 use crate::transport::Transport;
 
 /// The writer's first sleep once a backlog is gone and its short spin found nothing.
-pub const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
+const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// The writer's longest sleep while idle: the delivery-latency bound (plus timer slack).
 ///
 /// The writer is not woken per record (that would cost every caller a futex syscall when
@@ -48,15 +48,15 @@ pub const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
 /// this. So a record reaches the transport at most 1 ms (plus the kernel's timer slack, 50 µs by
 /// default) after it was queued, unless the writer is busy sending earlier records. After
 /// [`DEEP_SLEEP_AFTER`] of silence the writer parks and the next record wakes it at once.
-pub const MAX_IDLE_SLEEP: Duration = Duration::from_millis(1);
+const MAX_IDLE_SLEEP: Duration = Duration::from_millis(1);
 /// After this long without a record the writer stops polling and parks until a caller wakes it.
 ///
 /// This keeps an idle logger at about 10 wake-ups a second instead of 1000. Only the first
 /// record after such a silence pays for waking the writer (a few µs on that caller).
-pub const DEEP_SLEEP_AFTER: Duration = Duration::from_secs(1);
+const DEEP_SLEEP_AFTER: Duration = Duration::from_secs(1);
 /// A parked idle writer still looks at its lanes this often: the delivery bound for a record
 /// whose wake-up was lost to a race with the writer going to sleep.
-pub const DEEP_SLEEP_POLL: Duration = Duration::from_millis(100);
+pub(super) const DEEP_SLEEP_POLL: Duration = Duration::from_millis(100);
 
 /// The most records sent in one batch (Linux's `sendmmsg` takes up to 1024).
 const MAX_BATCH: usize = 256;
