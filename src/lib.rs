@@ -588,6 +588,6 @@ pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
-    Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
-    DEFAULT_ERROR_QUEUE_CAPACITY,
+    Overflow, ParseOverflowError, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY,
+    DEFAULT_ERROR_OVERFLOW, DEFAULT_ERROR_QUEUE_CAPACITY,
 };

@@ -88,32 +88,64 @@ pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
 pub enum Overflow {
     /// Wait for room however long it takes (lossless). A hung daemon then stalls the callers.
     Block,
-    /// Wait up to this long for room, then drop the record ([`DropReason::Timeout`]).
+    /// Wait up to this long for room, then drop the record ([`DropReason::Timeout`](crate::DropReason::Timeout)).
     BlockFor(Duration),
-    /// Drop the new record at once ([`DropReason::QueueFull`]).
+    /// Drop the new record at once ([`DropReason::QueueFull`](crate::DropReason::QueueFull)).
     Drop,
 }
 
-impl FromStr for Overflow {
-    type Err = String;
+// === impl Overflow ===
 
-    /// Parses `block`, `drop` or `block_for=<N>ms`.
+impl FromStr for Overflow {
+    type Err = ParseOverflowError;
+
+    /// Parses `block`, `drop` or `block_for=<N>ms`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim().to_ascii_lowercase();
-        match s.as_str() {
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
             "block" => return Ok(Overflow::Block),
             "drop" => return Ok(Overflow::Drop),
             _ => {}
         }
-        s.strip_prefix("block_for=")
+        lower
+            .strip_prefix("block_for=")
             .and_then(|rest| rest.strip_suffix("ms"))
             .and_then(|ms| ms.parse().ok())
             .map(|ms| Overflow::BlockFor(Duration::from_millis(ms)))
-            .ok_or_else(|| {
-                format!("unknown overflow policy {s:?} (expected block, drop or block_for=<N>ms)")
+            .ok_or_else(|| ParseOverflowError {
+                input: s.to_owned(),
             })
     }
 }
+
+/// The error from parsing an [`Overflow`] that is not `block`, `drop` or `block_for=<N>ms`.
+///
+/// # Examples
+///
+/// ```
+/// let err = "sometimes".parse::<fastsyslog::Overflow>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown overflow policy \"sometimes\" (expected block, drop or block_for=<N>ms)"
+/// );
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOverflowError {
+    input: String,
+}
+
+impl fmt::Display for ParseOverflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown overflow policy {:?} (expected block, drop or block_for=<N>ms)",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseOverflowError {}
 
 /// Background writer settings, set through the builder.
 #[derive(Debug, Clone)]
@@ -482,5 +514,27 @@ mod tests {
             assert_eq!(input.parse::<Overflow>(), want, "{input}");
         }
         assert!("sometimes".parse::<Overflow>().is_err());
+    }
+
+    #[test]
+    fn overflow_parse_error_names_the_value() {
+        let table = [
+            ("sometimes", "\"sometimes\""),
+            ("  Block_For=5s ", "\"  Block_For=5s \""),
+            ("block_for=ms", "\"block_for=ms\""),
+            ("", "\"\""),
+        ];
+        for (input, quoted) in table {
+            let err = input.parse::<Overflow>().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "unknown overflow policy {quoted} (expected block, drop or block_for=<N>ms)"
+                ),
+                "{input:?}"
+            );
+            // A std error, so `?` can carry it in a `Box<dyn Error>`.
+            let _: &dyn std::error::Error = &err;
+        }
     }
 }
