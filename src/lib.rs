@@ -546,19 +546,16 @@ mod error;
 mod facility;
 mod format;
 mod ident;
-#[cfg(feature = "layer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-pub mod layer;
 mod logger;
 mod pipeline;
 mod route;
 mod severity;
 mod stats;
-mod subscriber;
 mod sys;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod tracing;
 mod transport;
 mod worker;
 
@@ -571,9 +568,6 @@ pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseModeError, Par
 pub use crate::facility::Facility;
 pub use crate::format::{Format, Header};
 pub use crate::ident::MAX_IDENT_LEN;
-#[cfg(feature = "layer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-pub use crate::layer::Layer;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
@@ -581,9 +575,12 @@ pub use crate::pipeline::{stats, WorkerGuard};
 pub use crate::route::{Match, Rule};
 pub use crate::severity::{Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
+#[cfg(feature = "layer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
+pub use crate::tracing::Layer;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub use crate::subscriber::{init_tracing, Subscriber};
+pub use crate::tracing::{init_tracing, Subscriber};
 pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]

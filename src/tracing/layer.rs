@@ -1,23 +1,5 @@
 //! [`Layer`]: a `tracing_subscriber::Layer` for composed subscribers, sharing the
-//! [`Subscriber`](crate::Subscriber)'s adapters and the one pipeline.
-//!
-//! Use it when other layers (an `EnvFilter`, a `fmt` layer, OpenTelemetry) sit in the same stack:
-//!
-//! ```no_run
-//! use tracing_subscriber::prelude::*;
-//!
-//! let layer = fastsyslog::Builder::from_env().build_layer().expect("syslog layer");
-//! let _guard = layer.guard();
-//! tracing_subscriber::registry()
-//!     .with(tracing_subscriber::EnvFilter::from_default_env())
-//!     .with(layer)
-//!     .init();
-//! tracing::info!(target: "access", status = 200, "GET /");
-//! ```
-//!
-//! Span fields are kept in the registry's span extensions (copied when recorded, as in the
-//! `Subscriber`), and rendered by the same code as the `Subscriber`'s: an event looks the same on
-//! the wire whichever of the two sent it.
+//! [`Subscriber`](super::Subscriber)'s field and span adapters and the one pipeline.
 #![cfg(feature = "layer")]
 
 use std::sync::Arc;
@@ -28,25 +10,44 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
-use crate::error::Error;
+use super::fields::SpanFields;
+use super::spans::MAX_DEPTH;
+use super::{dispatch_event, enabled_by};
 use crate::format::{Fields, NoFields, Spans};
 use crate::pipeline::{Pipeline, WorkerGuard};
-use crate::subscriber::{dispatch_event, enabled_by, SpanFields, MAX_DEPTH};
-use crate::Builder;
 
 /// A `tracing_subscriber::Layer` that sends every event it sees to syslog, with the fields of the
 /// spans it happened in.
 ///
 /// It needs a subscriber that stores spans (`tracing_subscriber::registry()`). Events are
 /// filtered twice: by the stack (an `EnvFilter`, or a per-layer filter with
-/// `Layer::with_filter`), and then by the builder's own directives ([`Builder::filter`], default
-/// `info`, or `FASTSYSLOG_LOG`/`RUST_LOG` with [`Builder::from_env`]). Give the builder
+/// `Layer::with_filter`), and then by the builder's own directives
+/// ([`Builder::filter`](crate::Builder::filter), default `info`, or `FASTSYSLOG_LOG`/`RUST_LOG`
+/// with [`Builder::from_env`](crate::Builder::from_env)). Give the builder
 /// `.filter("trace")` to leave all filtering to the stack. The layer never disables a callsite for
 /// the other layers.
 ///
-/// Rendering, routing and the span chain's form are those of [`Subscriber`](crate::Subscriber).
+/// Rendering, routing and the span chain's form are those of [`Subscriber`](crate::Subscriber):
+/// an event looks the same on the wire whichever of the two sent it. Span fields are kept in the
+/// registry's span extensions, copied when they are recorded, as the `Subscriber` copies them.
 ///
 /// # Examples
+///
+/// Beside other layers (an `EnvFilter`, a `fmt` layer, OpenTelemetry), as the global default:
+///
+/// ```no_run
+/// use tracing_subscriber::prelude::*;
+///
+/// let layer = fastsyslog::Builder::from_env().build_layer().expect("syslog layer");
+/// let _guard = layer.guard();
+/// tracing_subscriber::registry()
+///     .with(tracing_subscriber::EnvFilter::from_default_env())
+///     .with(layer)
+///     .init();
+/// tracing::info!(target: "access", status = 200, "GET /");
+/// ```
+///
+/// Scoped to a closure, with what reached the socket checked:
 ///
 /// ```
 /// use fastsyslog::{Builder, Mode};
@@ -67,9 +68,10 @@ use crate::Builder;
 /// # let n = rx.recv(&mut buf).unwrap();
 /// # assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("done"));
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
 #[derive(Debug)]
 pub struct Layer {
-    pipeline: Arc<Pipeline>,
+    pub(super) pipeline: Arc<Pipeline>,
 }
 
 // === impl Layer ===
@@ -174,34 +176,10 @@ fn visit_from_root<'a, S: LookupSpan<'a>>(
     }
 }
 
-// === impl Builder (layer) ===
-
-impl Builder {
-    /// Builds a [`Layer`] for `tracing_subscriber::registry().with(…)`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Builder::build`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use fastsyslog::{Builder, Mode};
-    /// let layer = Builder::new().mode(Mode::Sync).build_layer();
-    /// assert!(layer.is_ok());
-    /// ```
-    #[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-    pub fn build_layer(self) -> Result<Layer, Error> {
-        Ok(Layer {
-            pipeline: self.build_pipeline()?,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscriber::tests::{body, collect, kv, nested_event, FnSpans, Sink, SpanVisitor};
+    use crate::tracing::tests::{body, collect, kv, nested_event, FnSpans, Sink, SpanVisitor};
     use crate::Format;
     use tracing::dispatcher::{self, Dispatch};
     use tracing_subscriber::prelude::*;
