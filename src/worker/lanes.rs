@@ -1,5 +1,5 @@
-//! The lanes: the two bounded queues, the buffer pool and each caller's stash, the state the callers
-//! share with the writer, flush waiters, and what a caller does when its lane is full.
+//! The lanes: the two bounded queues, the buffer pool and each caller's stash, the state the
+//! callers share with the writer, flush waiters, and what a caller does when its lane is full.
 //!
 //! Everything here runs on the caller's thread, except [`Waiter::arrive`] and the flags of
 //! [`Shared`], which the writer sets.
