@@ -179,6 +179,26 @@ parse_error!(
     "sync or background"
 );
 
+parse_error!(
+    /// The error from parsing an [`Overflow`](crate::Overflow) that is not `block`, `drop` or
+    /// `block_for=<N>ms`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "sometimes".parse::<fastsyslog::Overflow>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown overflow policy \"sometimes\" (expected block, drop or block_for=<N>ms)"
+    /// );
+    /// ```
+    #[cfg(feature = "background")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+    ParseOverflowError,
+    "overflow policy",
+    "block, drop or block_for=<N>ms"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -564,6 +564,9 @@ pub use crate::builder::{
     DEFAULT_SEND_TIMEOUT, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN,
 };
 pub use crate::daemon_config::DaemonConfig;
+#[cfg(feature = "background")]
+#[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+pub use crate::error::ParseOverflowError;
 pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseModeError, ParseSeverityError};
 pub use crate::facility::Facility;
 pub use crate::format::{Format, Header};
@@ -585,6 +588,6 @@ pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{
-    Overflow, ParseOverflowError, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY,
-    DEFAULT_ERROR_OVERFLOW, DEFAULT_ERROR_QUEUE_CAPACITY,
+    Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
+    DEFAULT_ERROR_QUEUE_CAPACITY,
 };

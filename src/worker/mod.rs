@@ -39,6 +39,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::error::ParseOverflowError;
 use crate::severity::Priority;
 use crate::stats::{Counters, Lane};
 use crate::transport::Transport;
@@ -112,40 +113,9 @@ impl FromStr for Overflow {
             .and_then(|rest| rest.strip_suffix("ms"))
             .and_then(|ms| ms.parse().ok())
             .map(|ms| Overflow::BlockFor(Duration::from_millis(ms)))
-            .ok_or_else(|| ParseOverflowError {
-                input: s.to_owned(),
-            })
+            .ok_or_else(|| ParseOverflowError::new(s))
     }
 }
-
-/// The error from parsing an [`Overflow`] that is not `block`, `drop` or `block_for=<N>ms`.
-///
-/// # Examples
-///
-/// ```
-/// let err = "sometimes".parse::<fastsyslog::Overflow>().unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
-///     "unknown overflow policy \"sometimes\" (expected block, drop or block_for=<N>ms)"
-/// );
-/// ```
-#[cfg_attr(docsrs, doc(cfg(feature = "background")))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseOverflowError {
-    input: String,
-}
-
-impl fmt::Display for ParseOverflowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown overflow policy {:?} (expected block, drop or block_for=<N>ms)",
-            self.input
-        )
-    }
-}
-
-impl std::error::Error for ParseOverflowError {}
 
 /// Background writer settings, set through the builder.
 #[derive(Debug, Clone)]

@@ -29,12 +29,7 @@ pub(crate) fn summary_renderer(
             fields: &NoFields,
             spans: None,
         };
-        renderer.render(
-            buf,
-            &record,
-            crate::sys::fork::pid(),
-            &crate::clock::now(),
-        );
+        renderer.render(buf, &record, crate::sys::fork::pid(), &crate::clock::now());
         priority
     })
 }

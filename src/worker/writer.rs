@@ -33,10 +33,10 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER};
 use super::summary::{dropped_counts, summary_text, SummaryFn};
 use super::{Config, Overflow};
-use crate::transport::Factory as TransportFactory;
 use crate::format::Timestamp;
 use crate::severity::Priority;
 use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
+use crate::transport::Factory as TransportFactory;
 use crate::transport::Transport;
 
 /// The writer's first sleep once a backlog is gone and its short spin found nothing.
