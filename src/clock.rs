@@ -1,12 +1,92 @@
-//! A wall clock for message headers that calls into the C library's time-zone code at most once per
-//! second per thread.
+//! Time for message headers: [`Timestamp`] (a local time broken down, and its RFC 3339 text) and
+//! a wall clock that calls into the C library's time-zone code at most once per second per thread.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::format::Timestamp;
 use crate::sys;
+
+/// A wall-clock time broken down in the local time zone, as headers print it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timestamp {
+    pub(crate) year: i32,
+    /// 1 to 12.
+    pub(crate) month: u8,
+    /// 1 to 31.
+    pub(crate) day: u8,
+    pub(crate) hour: u8,
+    pub(crate) minute: u8,
+    pub(crate) second: u8,
+    pub(crate) micros: u32,
+    /// Seconds east of UTC.
+    pub(crate) utc_offset: i32,
+}
+
+/// An RFC 3339 time as [`Timestamp::rfc3339`] writes it, on the stack.
+pub(crate) struct Rfc3339 {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Rfc3339 {
+    fn put(&mut self, s: &[u8]) {
+        self.bytes[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+
+    /// `n` (at most 99) as two digits.
+    fn two(&mut self, n: u32) {
+        let n = n.min(99) as u8;
+        self.put(&[b'0' + n / 10, b'0' + n % 10]);
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Timestamp {
+    /// `2026-11-22T20:34:36.123456+01:00` (`Z` for UTC; the fraction only with `micros`): the RFC
+    /// 5424 header's time and the dropped-records summary's. The year is clamped to 0–9999 and the
+    /// offset to 99 hours, so the text is always valid RFC 3339 and at most 32 bytes.
+    pub(crate) fn rfc3339(&self, micros: bool) -> Rfc3339 {
+        let mut t = Rfc3339 {
+            bytes: [0; 32],
+            len: 0,
+        };
+        let year = self.year.clamp(0, 9999) as u32;
+        t.two(year / 100);
+        t.two(year % 100);
+        t.put(b"-");
+        t.two(u32::from(self.month));
+        t.put(b"-");
+        t.two(u32::from(self.day));
+        t.put(b"T");
+        t.two(u32::from(self.hour));
+        t.put(b":");
+        t.two(u32::from(self.minute));
+        t.put(b":");
+        t.two(u32::from(self.second));
+        if micros {
+            let micros = self.micros.min(999_999);
+            t.put(b".");
+            t.two(micros / 10_000);
+            t.two(micros / 100 % 100);
+            t.two(micros % 100);
+        }
+        if self.utc_offset == 0 {
+            t.put(b"Z");
+        } else {
+            t.put(if self.utc_offset < 0 { b"-" } else { b"+" });
+            let off = self.utc_offset.unsigned_abs();
+            t.two(off / 3600);
+            t.put(b":");
+            t.two(off % 3600 / 60);
+        }
+        t
+    }
+}
 
 thread_local! {
     /// The last second this thread broke down, and its result.
@@ -128,6 +208,7 @@ fn civil(secs: i64, micros: u32, utc_offset: i32) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::tests::now as fixed_now;
 
     #[test]
     fn now_is_plausible_and_cached_per_second() {
@@ -188,5 +269,32 @@ mod tests {
             (2026, 11, 18, 12, 6),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn rfc3339_times_with_and_without_the_fraction() {
+        let t = fixed_now();
+        let text = |t: Timestamp, micros| String::from_utf8(t.rfc3339(micros).as_bytes().to_vec());
+        assert_eq!(text(t, true).unwrap(), "2026-11-02T09:05:01.000042+01:00");
+        assert_eq!(text(t, false).unwrap(), "2026-11-02T09:05:01+01:00");
+        let west = Timestamp {
+            utc_offset: -(9 * 3600 + 30 * 60),
+            micros: 999_999,
+            ..t
+        };
+        assert_eq!(
+            text(west, true).unwrap(),
+            "2026-11-02T09:05:01.999999-09:30"
+        );
+        let utc = Timestamp { utc_offset: 0, ..t };
+        assert_eq!(text(utc, false).unwrap(), "2026-11-02T09:05:01Z");
+        // Out-of-range parts are clamped, so the text stays RFC 3339 and fits its 32 bytes.
+        let odd = Timestamp {
+            year: 123_456,
+            micros: u32::MAX,
+            utc_offset: -i32::MAX,
+            ..t
+        };
+        assert_eq!(text(odd, true).unwrap(), "9999-11-02T09:05:01.999999-99:14");
     }
 }

@@ -155,7 +155,7 @@ impl Pipeline {
         let now = match self.renderer.framing {
             Framing::Header(Header::Rfc3164) => crate::clock::now_seconds(),
             Framing::Header(Header::Rfc5424) => crate::clock::now(),
-            Framing::LibcBody => crate::format::Timestamp {
+            Framing::LibcBody => crate::clock::Timestamp {
                 year: 1970,
                 month: 1,
                 day: 1,

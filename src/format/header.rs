@@ -5,8 +5,9 @@ use std::cell::RefCell;
 
 use super::escape::{is_ident_char, is_print_ascii, CLASS_IDENT, CLASS_NOT_PRINT};
 use super::out::{u64_digits, Out};
-use super::record::{Record, Timestamp};
+use super::record::Record;
 use super::Renderer;
+use crate::clock::Timestamp;
 use crate::severity::Priority;
 
 /// What glibc's `syslog(3)` puts in front of a body at most, besides the ident:

@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use self::header::{write_rfc3164_header, LIBC_HEADER_OVERHEAD};
 pub(crate) use self::out::with_thread_buffer;
-pub(crate) use self::record::{Fields, Message, Record, Spans, Timestamp, Value};
+pub(crate) use self::record::{Fields, Message, Record, Spans, Value};
 // For the writer's own records and span-less tracing paths; unused in some feature sets.
 #[allow(unused_imports)]
 pub(crate) use self::record::NoFields;
@@ -55,6 +55,7 @@ use self::json::json_body;
 use self::logfmt::logfmt_body;
 use self::out::{is_boundary, Out};
 use self::sd::sd_body;
+use crate::clock::Timestamp;
 
 /// How a record's message and key-values are laid out in the syslog message body.
 ///
@@ -258,7 +259,8 @@ impl Renderer {
 /// semver promise.
 #[doc(hidden)]
 pub mod __fuzz {
-    use super::{Fields, Framing, Message, Record, Renderer, Spans, Timestamp, Value};
+    use super::{Fields, Framing, Message, Record, Renderer, Spans, Value};
+    use crate::clock::Timestamp;
     use crate::severity::Priority;
     use crate::{Facility, Format, Header, Severity};
 

@@ -4,7 +4,8 @@
 //! were lost, on which lane and why, since when. It is not a user record: it is not counted in
 //! `written`, so `attempted = written + dropped` still holds.
 
-use crate::format::{Message, NoFields, Record, Renderer, Timestamp};
+use crate::clock::Timestamp;
+use crate::format::{Message, NoFields, Record, Renderer};
 use crate::route::Router;
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane};

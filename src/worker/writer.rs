@@ -33,7 +33,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER};
 use super::summary::{dropped_counts, summary_text, SummaryFn};
 use super::{Config, Overflow};
-use crate::format::Timestamp;
+use crate::clock::Timestamp;
 use crate::severity::Priority;
 use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
 use crate::transport::Factory as TransportFactory;
