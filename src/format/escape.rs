@@ -7,168 +7,165 @@ use std::fmt;
 use super::out::{with_thread_buffer, Out};
 use super::record::{Message, Value};
 
-// Byte classes for the escaping loop. One table lookup per byte decides whether the byte is
-// plain (copied in bulk with its neighbours) or needs a closer look.
-/// C0 controls and DEL.
-pub(super) const C_CTRL: u8 = 1;
-/// `"` and `\`: escaped in JSON strings, logfmt quoted values and PARAM-VALUEs.
-pub(super) const C_QUOTE: u8 = 2;
-/// `]`: escaped in PARAM-VALUEs.
-pub(super) const C_BRACKET: u8 = 4;
-/// Space and `=`: force quotes around a logfmt value.
-pub(super) const C_SPACE: u8 = 8;
-/// Lead bytes of C1 controls (`C2 80..9F`) and U+2028/U+2029 (`E2 80 A8/A9`).
-pub(super) const C_LEAD: u8 = 16;
+// === byte classes ===
+//
+// Each class is written once, as a `Class::new(..)` spec: the ASCII bytes it flags and what it
+// does with non-ASCII text. The 256-entry table (one load per byte in the escaping loop), the
+// word-at-a-time pre-check of `scan` and the character predicate of `Out::sanitized` are all
+// derived from that spec, the table at compile time.
 
-pub(super) const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = C_CTRL;
-        i += 1;
-    }
-    t[0x7f] = C_CTRL;
-    t[b'"' as usize] = C_QUOTE;
-    t[b'\\' as usize] = C_QUOTE;
-    t[b']' as usize] = C_BRACKET;
-    t[b' ' as usize] = C_SPACE;
-    t[b'=' as usize] = C_SPACE;
-    t[0xc2] = C_LEAD;
-    t[0xe2] = C_LEAD;
-    t
-};
+/// What a flagged byte is, as the escaping loop reads it from a class table (0: a plain byte).
+/// A byte to escape (or, in names, to replace).
+pub(super) const ESCAPE: u8 = 1;
+/// Space or `=`: kept as it is in a logfmt value, but forces quotes around it.
+pub(super) const QUOTES: u8 = 2;
+/// A lead byte (`C2`, `E2`) of a character that may need escaping: the character decides.
+pub(super) const LEAD: u8 = 3;
 
-/// `CLASS` restricted to `mask`.
-pub(super) const fn table(mask: u8) -> [u8; 256] {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = CLASS[i] & mask;
-        i += 1;
-    }
-    t
+/// Which non-ASCII characters a class flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NonAscii {
+    /// The ones that break a line or are controls: C1 (U+0080..U+009F, encoded `C2 80..C2 9F`)
+    /// and U+2028/U+2029 (`E2 80 A8/A9`). The table flags their lead bytes `C2` and `E2`.
+    Breaks,
+    /// Every non-ASCII character (RFC 5424 names are printable US-ASCII).
+    All,
 }
 
-pub(super) const TABLE_MSG: [u8; 256] = table(C_CTRL | C_LEAD);
-pub(super) const TABLE_JSON: [u8; 256] = table(C_CTRL | C_QUOTE | C_LEAD);
-pub(super) const TABLE_LOGFMT: [u8; 256] = table(C_CTRL | C_QUOTE | C_SPACE | C_LEAD);
-pub(super) const TABLE_SD: [u8; 256] = table(C_CTRL | C_QUOTE | C_BRACKET | C_LEAD);
-/// Bytes a logfmt key cannot keep as they are (`"` is in `C_QUOTE` together with `\`, which keys
-/// keep, so it is added by hand).
-pub(super) const TABLE_LOGFMT_KEY: [u8; 256] = {
-    let mut t = table(C_CTRL | C_SPACE | C_LEAD);
-    t[b'"' as usize] = C_QUOTE;
-    t
-};
-/// Bytes outside printable US-ASCII (RFC 5424 names), plus `=`, `]`, `"` for PARAM-NAMEs.
-pub(super) const TABLE_NOT_PRINT: [u8; 256] = {
-    let mut t = [1u8; 256];
-    let mut i = b'!' as usize;
-    while i <= b'~' as usize {
-        t[i] = 0;
-        i += 1;
-    }
-    t
-};
-pub(super) const TABLE_PARAM_NAME: [u8; 256] = {
-    let mut t = TABLE_NOT_PRINT;
-    t[b'=' as usize] = 1;
-    t[b']' as usize] = 1;
-    t[b'"' as usize] = 1;
-    t
-};
-/// Bytes the RFC 3164 ident cannot hold (C0, DEL, space, and lead bytes of C1/U+2028/U+2029).
-pub(super) const TABLE_IDENT: [u8; 256] = table(C_CTRL | C_LEAD | C_SPACE);
+/// A set of bytes that a context cannot take as they are, defined once.
+#[derive(Debug)]
+pub(super) struct Class {
+    /// Every byte below this one is flagged (`0x20`: the C0 controls; `0x21`: also space).
+    below: u8,
+    /// Further ASCII bytes that are flagged.
+    bytes: &'static [u8],
+    /// Which non-ASCII characters are flagged.
+    non_ascii: NonAscii,
+    /// Derived: for each byte, 0 when plain, else `ESCAPE`, `QUOTES` or `LEAD`.
+    table: [u8; 256],
+}
 
-// Word-at-a-time pre-checks for [`scan`]: each returns non-zero when an 8-byte word (read little
-// endian) holds a byte its table may flag. They may over-report (every byte >= 0x80 counts, since
-// the lead bytes the tables flag are among them; the table then decides), never under-report.
-pub(super) const LO: u64 = 0x0101_0101_0101_0101;
-pub(super) const HI: u64 = 0x8080_8080_8080_8080;
+impl Class {
+    /// The class that flags every byte below `below`, the ASCII `bytes`, and `non_ascii`.
+    const fn new(below: u8, bytes: &'static [u8], non_ascii: NonAscii) -> Class {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < below as usize {
+            table[b] = ESCAPE;
+            b += 1;
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            assert!(b < 0x80, "a class lists ASCII bytes only");
+            table[b as usize] = if b == b' ' || b == b'=' {
+                QUOTES
+            } else {
+                ESCAPE
+            };
+            i += 1;
+        }
+        let mut b = 0x80;
+        while b < 256 {
+            table[b] = match non_ascii {
+                _ if b == 0xc2 || b == 0xe2 => LEAD,
+                NonAscii::Breaks => 0,
+                NonAscii::All => ESCAPE,
+            };
+            b += 1;
+        }
+        Class {
+            below,
+            bytes,
+            non_ascii,
+            table,
+        }
+    }
+
+    /// What byte `b` is in this class (0: plain).
+    #[inline(always)]
+    pub(super) fn of(&self, b: u8) -> u8 {
+        self.table[b as usize]
+    }
+
+    /// Non-zero when the 8-byte word `w` (read little endian) holds a byte this class may flag.
+    /// Exact for ASCII; every byte >= 0x80 counts (the lead bytes the table flags are among
+    /// them, and the table then decides), so it may over-report but never under-reports.
+    #[inline(always)]
+    pub(super) fn word(&self, w: u64) -> u64 {
+        let mut hit = has_below(w, self.below) | (w & HI);
+        // A handful of bytes per class, from a `static`: unrolled into constants where inlined.
+        for &b in self.bytes {
+            hit |= has_byte(w, b);
+        }
+        hit
+    }
+
+    /// Whether a name in this class keeps the character `c` (else it becomes `_`).
+    #[inline]
+    pub(super) fn keeps(&self, c: char) -> bool {
+        if c.is_ascii() {
+            return self.table[c as usize] == 0;
+        }
+        match self.non_ascii {
+            NonAscii::Breaks => !matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}'),
+            NonAscii::All => false,
+        }
+    }
+}
+
+/// The free-text message of logfmt and RFC 5424 bodies: controls only.
+pub(super) static MSG: Class = Class::new(0x20, &[0x7f], NonAscii::Breaks);
+/// JSON strings: also `"` and `\`.
+pub(super) static JSON: Class = Class::new(0x20, &[0x7f, b'"', b'\\'], NonAscii::Breaks);
+/// Logfmt values: also space and `=`, which force quotes.
+pub(super) static LOGFMT: Class =
+    Class::new(0x20, &[0x7f, b'"', b'\\', b' ', b'='], NonAscii::Breaks);
+/// RFC 5424 PARAM-VALUEs: also `"`, `\` and `]`.
+pub(super) static SD: Class = Class::new(0x20, &[0x7f, b'"', b'\\', b']'], NonAscii::Breaks);
+/// Logfmt keys and span names: controls, space, `=` and `"` (a `\` is kept).
+pub(super) static KEY: Class = Class::new(0x20, &[0x7f, b' ', b'=', b'"'], NonAscii::Breaks);
+/// The RFC 3164 ident: controls and space (the builder already sanitized it; this only
+/// guarantees a single line whatever the input).
+pub(super) static IDENT: Class = Class::new(0x21, &[0x7f], NonAscii::Breaks);
+/// RFC 5424 APP-NAME and HOSTNAME: printable US-ASCII only.
+pub(super) static PRINT: Class = Class::new(0x21, &[0x7f], NonAscii::All);
+/// RFC 5424 PARAM-NAMEs: printable US-ASCII except `=`, `]` and `"`.
+pub(super) static PARAM_NAME: Class = Class::new(0x21, &[0x7f, b'=', b']', b'"'], NonAscii::All);
+
+// Word-at-a-time helpers for `Class::word`.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
 
 /// Non-zero when `w` holds the byte `b`.
 #[inline(always)]
-pub(super) const fn has_byte(w: u64, b: u8) -> u64 {
+const fn has_byte(w: u64, b: u8) -> u64 {
     let x = w ^ (LO * b as u64);
     x.wrapping_sub(LO) & !x & HI
 }
 
 /// Non-zero when `w` holds a byte below `n` (exact for `n <= 0x80`).
 #[inline(always)]
-pub(super) const fn has_below(w: u64, n: u8) -> u64 {
+const fn has_below(w: u64, n: u8) -> u64 {
     w.wrapping_sub(LO * n as u64) & !w & HI
 }
 
-/// C0 controls, DEL and anything outside ASCII: what the message table may flag.
-#[inline(always)]
-pub(super) const fn word_msg(w: u64) -> u64 {
-    has_below(w, 0x20) | has_byte(w, 0x7f) | (w & HI)
-}
-
-/// Also `"` and `\`: JSON strings.
-#[inline(always)]
-pub(super) const fn word_json(w: u64) -> u64 {
-    word_msg(w) | has_byte(w, b'"') | has_byte(w, b'\\')
-}
-
-/// Also space and `=`: logfmt values and keys.
-#[inline(always)]
-pub(super) const fn word_logfmt(w: u64) -> u64 {
-    word_json(w) | has_byte(w, b' ') | has_byte(w, b'=')
-}
-
-/// Also `]`: PARAM-VALUEs.
-#[inline(always)]
-pub(super) const fn word_sd(w: u64) -> u64 {
-    word_json(w) | has_byte(w, b']')
-}
-
-/// The RFC 3164 ident: controls, space, `=`, non-ASCII.
-#[inline(always)]
-pub(super) const fn word_ident(w: u64) -> u64 {
-    word_msg(w) | has_byte(w, b' ') | has_byte(w, b'=')
-}
-
-/// Outside printable US-ASCII, plus `=`, `]`, `"` (RFC 5424 names).
-#[inline(always)]
-pub(super) const fn word_not_print(w: u64) -> u64 {
-    has_below(w, 0x21) | has_byte(w, 0x7f) | (w & HI) | word_sd(w) | has_byte(w, b'=')
-}
-
-/// A byte table and its word-at-a-time pre-check, as [`Out::sanitized`] takes them.
-pub(super) type Class = (&'static [u8; 256], fn(u64) -> u64);
-
-/// Logfmt keys and span names.
-pub(super) const CLASS_KEY: Class = (&TABLE_LOGFMT_KEY, word_logfmt);
-/// The RFC 3164 ident.
-pub(super) const CLASS_IDENT: Class = (&TABLE_IDENT, word_ident);
-/// RFC 5424 APP-NAME and HOSTNAME.
-pub(super) const CLASS_NOT_PRINT: Class = (&TABLE_NOT_PRINT, word_not_print);
-/// RFC 5424 PARAM-NAMEs.
-pub(super) const CLASS_PARAM_NAME: Class = (&TABLE_PARAM_NAME, word_not_print);
-
 /// Whether `class` flags no byte of `s` (so it can be written as it is).
 #[inline]
-pub(super) fn plain(s: &str, (table, word): Class) -> bool {
-    scan(s.as_bytes(), 0, table, word) == s.len()
+pub(super) fn plain(s: &str, class: &Class) -> bool {
+    scan(s.as_bytes(), 0, class) == s.len()
 }
 
-/// The index of the first byte at or after `i` that `table` flags, or `bytes.len()`. `word` is the
-/// table's word-at-a-time pre-check (one of the `word_*` functions above).
+/// The index of the first byte at or after `i` that `class` flags, or `bytes.len()`.
 #[inline(always)]
-pub(super) fn scan(
-    bytes: &[u8],
-    mut i: usize,
-    table: &[u8; 256],
-    word: impl Fn(u64) -> u64,
-) -> usize {
+pub(super) fn scan(bytes: &[u8], mut i: usize, class: &Class) -> usize {
     loop {
         // Eight bytes per branch: plain text is the common case.
         while let Some(chunk) = bytes.get(i..i + 8) {
             let Ok(w) = <[u8; 8]>::try_from(chunk) else {
                 break;
             };
-            if word(u64::from_le_bytes(w)) != 0 {
+            if class.word(u64::from_le_bytes(w)) != 0 {
                 break;
             }
             i += 8;
@@ -176,14 +173,14 @@ pub(super) fn scan(
         if let Some(rest) = bytes.get(i..).filter(|rest| rest.len() < 8) {
             // The last few bytes as one word: short keys and pieces of text then take one test
             // instead of a loop.
-            if rest.is_empty() || word(tail_word(bytes, rest)) == 0 {
+            if rest.is_empty() || class.word(tail_word(bytes, rest)) == 0 {
                 return bytes.len();
             }
         }
         // The word that stopped the loop (or the last few bytes), byte by byte.
         let end = bytes.len().min(i + 8);
         while i < end {
-            if table[bytes[i] as usize] != 0 {
+            if class.of(bytes[i]) != 0 {
                 return i;
             }
             i += 1;
@@ -202,7 +199,7 @@ pub(super) fn scan(
 #[inline(always)]
 pub(super) fn tail_word(bytes: &[u8], rest: &[u8]) -> u64 {
     // (`first_chunk`/`last_chunk` would say this shorter, but need Rust 1.77; the MSRV is 1.74.)
-    pub(super) fn chunk<const N: usize>(bytes: &[u8], at: Option<usize>) -> Option<[u8; N]> {
+    fn chunk<const N: usize>(bytes: &[u8], at: Option<usize>) -> Option<[u8; N]> {
         at.and_then(|at| bytes.get(at..at + N))
             .and_then(|s| <[u8; N]>::try_from(s).ok())
     }
@@ -248,26 +245,14 @@ impl Esc {
         }
     }
 
-    /// The bytes this mode stops at: `CLASS` masked, as a table of its own so the scanning loop
-    /// is one load per byte.
+    /// The bytes this mode escapes (or, for logfmt, quotes).
     #[inline(always)]
-    pub(super) fn table(self) -> &'static [u8; 256] {
+    pub(super) fn class(self) -> &'static Class {
         match self {
-            Esc::Msg => &TABLE_MSG,
-            Esc::Json => &TABLE_JSON,
-            Esc::Logfmt => &TABLE_LOGFMT,
-            Esc::Sd => &TABLE_SD,
-        }
-    }
-
-    /// This mode's word-at-a-time pre-check for [`scan`].
-    #[inline(always)]
-    pub(super) fn word(self, w: u64) -> u64 {
-        match self {
-            Esc::Msg => word_msg(w),
-            Esc::Json => word_json(w),
-            Esc::Logfmt => word_logfmt(w),
-            Esc::Sd => word_sd(w),
+            Esc::Msg => &MSG,
+            Esc::Json => &JSON,
+            Esc::Logfmt => &LOGFMT,
+            Esc::Sd => &SD,
         }
     }
 
@@ -298,32 +283,6 @@ impl Esc {
     }
 }
 
-/// Printable US-ASCII except the characters RFC 5424 forbids in a PARAM-NAME.
-pub(super) fn is_param_name_char(c: char) -> bool {
-    matches!(c, '!'..='~') && !matches!(c, '=' | ']' | '"')
-}
-
-/// Printable US-ASCII (RFC 5424 APP-NAME, HOSTNAME).
-pub(super) fn is_print_ascii(c: char) -> bool {
-    matches!(c, '!'..='~')
-}
-
-/// Characters a logfmt key keeps: not space, `=`, `"`, nor anything the message would escape.
-#[inline]
-pub(super) fn is_logfmt_key_char(c: char) -> bool {
-    if c.is_ascii() {
-        // One table lookup for the common case.
-        return CLASS[c as usize] & (C_CTRL | C_SPACE) == 0 && c != '"';
-    }
-    !matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
-}
-
-/// Characters the RFC 3164 ident keeps (the builder already sanitized it; this only guarantees a
-/// single line whatever the input).
-pub(super) fn is_ident_char(c: char) -> bool {
-    !c.is_control() && !matches!(c, ' ' | '\u{2028}' | '\u{2029}')
-}
-
 // === impl Out ===
 
 impl Out<'_> {
@@ -352,23 +311,23 @@ impl Out<'_> {
         bare: &mut bool,
     ) {
         let esc = Esc::from_code(E);
-        let table = esc.table();
+        let class = esc.class();
         let bytes = s.as_bytes();
         let mut start = 0;
         let mut i = 0;
         loop {
-            i = scan(bytes, i, table, |w| esc.word(w));
+            i = scan(bytes, i, class);
             if i >= bytes.len() {
                 break;
             }
             let b = bytes[i];
-            let (c, width) = match table[b as usize] {
-                C_SPACE => {
+            let (c, width) = match class.of(b) {
+                QUOTES => {
                     *bare = false;
                     i += 1;
                     continue;
                 }
-                C_LEAD if b == 0xc2 => {
+                LEAD if b == 0xc2 => {
                     // `s` is valid UTF-8, so a 2-byte lead is followed by a continuation byte.
                     let n = bytes[i + 1];
                     if n >= 0xa0 {
@@ -377,7 +336,7 @@ impl Out<'_> {
                     }
                     (u32::from(n), 2) // C1: U+0080..U+009F is encoded as C2 80..C2 9F.
                 }
-                C_LEAD => {
+                LEAD => {
                     // 0xE2: a 3-byte sequence; only E2 80 A8 and E2 80 A9 are escaped.
                     if bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9) {
                         i += 3;
@@ -404,17 +363,11 @@ impl Out<'_> {
         self.run(&bytes[start..], tail);
     }
 
-    /// Appends `s` with every character outside `keep` replaced by `_`, at most `max_chars`
-    /// characters, `_` when `s` is empty. For keys and header fields, which are never cut.
-    /// `bad` flags every byte that may start a character `keep` rejects (the fast path).
+    /// Appends `s` with every character `class` does not keep replaced by `_`, at most
+    /// `max_chars` characters, `_` when `s` is empty. For keys and header fields, which are never
+    /// cut. Text with no byte the class flags is copied as it is (the fast path).
     #[inline]
-    pub(super) fn sanitized(
-        &mut self,
-        s: &str,
-        class: Class,
-        keep: impl Fn(char) -> bool,
-        max_chars: usize,
-    ) {
+    pub(super) fn sanitized(&mut self, s: &str, class: &Class, max_chars: usize) {
         if s.is_empty() {
             self.push(b"_");
             return;
@@ -425,7 +378,7 @@ impl Out<'_> {
         }
         let mut utf8 = [0u8; 4];
         for c in s.chars().take(max_chars) {
-            let c = if keep(c) { c } else { '_' };
+            let c = if class.keeps(c) { c } else { '_' };
             self.push(c.encode_utf8(&mut utf8).as_bytes());
         }
     }
@@ -487,7 +440,7 @@ pub(super) fn formatted(
     // An error here is either our own "budget full" signal or a broken user impl; in both cases
     // what was written so far is kept and the cut logic decides.
     let _ = fmt::write(&mut raw, args);
-    let clean = start + scan(&out.buf[start..], 0, esc.table(), |w| esc.word(w));
+    let clean = start + scan(&out.buf[start..], 0, esc.class());
     if clean == out.buf.len() {
         out.ran(start, tail);
         return true;
@@ -564,43 +517,98 @@ mod tests {
     use super::*;
     use crate::format::tests::*;
     use crate::format::*;
+    // The class, not the test ident `web`.
+    use super::IDENT;
+
+    /// Every class, named for failure messages.
+    const CLASSES: [(&str, &Class); 8] = [
+        ("MSG", &MSG),
+        ("JSON", &JSON),
+        ("LOGFMT", &LOGFMT),
+        ("SD", &SD),
+        ("KEY", &KEY),
+        ("IDENT", &IDENT),
+        ("PRINT", &PRINT),
+        ("PARAM_NAME", &PARAM_NAME),
+    ];
 
     #[test]
-    fn word_checks_never_miss_a_flagged_byte() {
-        let pairs: [Class; 8] = [
-            (&TABLE_MSG, word_msg),
-            (&TABLE_JSON, word_json),
-            (&TABLE_LOGFMT, word_logfmt),
-            (&TABLE_SD, word_sd),
-            CLASS_KEY,
-            CLASS_IDENT,
-            CLASS_NOT_PRINT,
-            CLASS_PARAM_NAME,
+    fn class_tables_hold_the_specified_ascii_bytes() {
+        // (class, its flagged printable ASCII bytes); every class also flags C0 and DEL.
+        let cases: [(&Class, &str); 8] = [
+            (&MSG, ""),
+            (&JSON, "\"\\"),
+            (&LOGFMT, " \"=\\"),
+            (&SD, "\"\\]"),
+            (&KEY, " \"="),
+            (&IDENT, " "),
+            (&PRINT, " "),
+            (&PARAM_NAME, " \"=]"),
         ];
-        for (t, (table, word)) in pairs.iter().enumerate() {
+        for (class, printable) in cases {
+            let flagged: String = (0x20..0x7f_u8)
+                .filter(|&b| class.of(b) != 0)
+                .map(char::from)
+                .collect();
+            assert_eq!(flagged, printable);
+            assert!((0..0x20).chain([0x7f]).all(|b| class.of(b) != 0));
+        }
+        assert_eq!(LOGFMT.of(b' '), QUOTES);
+        assert_eq!(LOGFMT.of(b'='), QUOTES);
+        assert_eq!(LOGFMT.of(b'"'), ESCAPE);
+        assert_eq!((MSG.of(0xc2), MSG.of(0xe2), MSG.of(0xc3)), (LEAD, LEAD, 0));
+        assert_eq!((PRINT.of(0xc2), PRINT.of(0xc3)), (LEAD, ESCAPE));
+    }
+
+    #[test]
+    fn word_test_agrees_with_the_table_for_every_byte_in_every_lane() {
+        for (name, class) in CLASSES {
             // `scan` pads short tails with `a`: flagged, it would send them byte by byte.
-            assert_eq!(table[b'a' as usize], 0, "table {t} flags the padding byte");
-            assert_eq!(
-                word(LO * u64::from(b'a')),
-                0,
-                "table {t}'s word check flags padding"
-            );
+            assert_eq!(class.of(b'a'), 0, "{name} flags the padding byte");
+            assert_eq!(class.word(LO * u64::from(b'a')), 0, "{name}: padding");
             for b in 0..=255u8 {
-                for pos in 0..8 {
+                for lane in 0..8 {
                     // Every filler too, so a borrow from a neighbouring byte cannot hide `b`.
                     for filler in [b'a', 0x00, 0xff, b' ', b'~'] {
                         let mut bytes = [filler; 8];
-                        bytes[pos] = b;
-                        let w = u64::from_le_bytes(bytes);
-                        let flagged = bytes.iter().any(|&x| table[x as usize] != 0);
-                        assert!(
-                            !flagged || word(w) != 0,
-                            "table {t}: {bytes:02x?} has a flagged byte the word check missed"
-                        );
+                        bytes[lane] = b;
+                        let hit = class.word(u64::from_le_bytes(bytes)) != 0;
+                        let flagged = bytes.iter().any(|&x| class.of(x) != 0);
+                        // Never under-reports...
+                        assert!(!flagged || hit, "{name}: {bytes:02x?} missed");
+                        // ...and is exact for ASCII.
+                        if bytes.iter().all(u8::is_ascii) {
+                            assert_eq!(hit, flagged, "{name}: {bytes:02x?}");
+                        }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn kept_characters_agree_with_the_table() {
+        for (name, class) in CLASSES {
+            for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+                let mut utf8 = [0u8; 4];
+                let lead = c.encode_utf8(&mut utf8).as_bytes()[0];
+                if c.is_ascii() {
+                    assert_eq!(class.keeps(c), class.of(lead) == 0, "{name}: {c:?}");
+                } else if !class.keeps(c) {
+                    // The fast path copies text the table passes: it must not pass a character
+                    // the class replaces.
+                    assert_ne!(class.of(lead), 0, "{name}: {c:?}");
+                }
+            }
+        }
+        // What each class keeps outside ASCII.
+        for c in ['\u{85}', '\u{2028}', '\u{2029}'] {
+            assert!(!MSG.keeps(c) && !KEY.keeps(c) && !IDENT.keeps(c), "{c:?}");
+        }
+        for c in ['\u{a0}', 'é', '日', '\u{2027}'] {
+            assert!(KEY.keeps(c) && IDENT.keeps(c) && !PRINT.keeps(c), "{c:?}");
+        }
+        assert!(IDENT.keeps('=') && !KEY.keeps('=') && KEY.keeps('\\'));
     }
 
     #[test]
@@ -612,17 +620,13 @@ mod tests {
                     bytes[at] = b'\n';
                 }
                 for start in 0..=len.min(at) {
-                    assert_eq!(
-                        scan(&bytes, start, &TABLE_MSG, word_msg),
-                        at,
-                        "{len} {at} {start}"
-                    );
+                    assert_eq!(scan(&bytes, start, &MSG), at, "{len} {at} {start}");
                 }
             }
         }
         // Non-ASCII that no table flags is skipped byte by byte, then scanning goes on by word.
         let s = "é".repeat(5) + "plain text, long enough for words\u{2028}";
-        assert_eq!(scan(s.as_bytes(), 0, &TABLE_MSG, word_msg), s.len() - 3);
+        assert_eq!(scan(s.as_bytes(), 0, &MSG), s.len() - 3);
         // Short text, scanned as one word built from overlapping loads.
         for (text, at) in [
             ("é", 2),
@@ -631,11 +635,7 @@ mod tests {
             ("key=", 3),
             ("k y", 1),
         ] {
-            assert_eq!(
-                scan(text.as_bytes(), 0, &TABLE_LOGFMT, word_logfmt),
-                at,
-                "{text:?}"
-            );
+            assert_eq!(scan(text.as_bytes(), 0, &LOGFMT), at, "{text:?}");
         }
     }
 

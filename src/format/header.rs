@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use super::escape::{is_ident_char, is_print_ascii, CLASS_IDENT, CLASS_NOT_PRINT};
+use super::escape::{IDENT, PRINT};
 use super::out::{u64_digits, Out};
 use super::record::Record;
 use super::Renderer;
@@ -67,7 +67,7 @@ pub(super) fn header_3164(
     head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
     o.push(&head[pri..]);
     o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
-    o.sanitized(ident, CLASS_IDENT, is_ident_char, usize::MAX);
+    o.sanitized(ident, &IDENT, usize::MAX);
     // `[PID]: `
     let mut tail = [0u8; 23];
     tail[20..].copy_from_slice(b"]: ");
@@ -144,18 +144,13 @@ impl Renderer {
         if self.hostname.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(
-                &self.hostname,
-                CLASS_NOT_PRINT,
-                is_print_ascii,
-                MAX_HOSTNAME,
-            );
+            o.sanitized(&self.hostname, &PRINT, MAX_HOSTNAME);
         }
         o.push(b" ");
         if self.ident.is_empty() {
             o.push(b"-");
         } else {
-            o.sanitized(&self.ident, CLASS_NOT_PRINT, is_print_ascii, MAX_APP_NAME);
+            o.sanitized(&self.ident, &PRINT, MAX_APP_NAME);
         }
         o.push(b" ");
         o.u64(u64::from(pid));
@@ -168,6 +163,8 @@ mod tests {
     use super::*;
     use crate::format::tests::*;
     use crate::format::*;
+    // The test ident `web`, not the byte class.
+    use crate::format::tests::IDENT;
     use crate::severity::Priority;
     use crate::{Facility, Severity};
 

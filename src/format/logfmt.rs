@@ -1,9 +1,6 @@
 //! The logfmt body: `MESSAGE span.k=v key=value k2="with space"`.
 
-use super::escape::{
-    is_logfmt_key_char, message, plain, scalar, scan, text, word_logfmt, Esc, CLASS_KEY, C_LEAD,
-    TABLE_LOGFMT,
-};
+use super::escape::{message, plain, scalar, scan, text, Esc, KEY, LEAD, LOGFMT};
 use super::out::{u64_digits, Out, TAIL_LOGFMT_QUOTED, TAIL_START, TAIL_TEXT};
 use super::record::{Record, Value};
 
@@ -13,16 +10,15 @@ pub(super) fn logfmt_bare(s: &str) -> bool {
     let bytes = s.as_bytes();
     let mut i = 0;
     loop {
-        i = scan(bytes, i, &TABLE_LOGFMT, word_logfmt);
+        i = scan(bytes, i, &LOGFMT);
         if i >= bytes.len() {
             return !s.is_empty();
         }
         let b = bytes[i];
-        match TABLE_LOGFMT[b as usize] {
-            C_LEAD if b == 0xc2 && bytes[i + 1] >= 0xa0 => i += 2,
-            C_LEAD
-                if b == 0xe2
-                    && (bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9)) =>
+        match LOGFMT.of(b) {
+            LEAD if b == 0xc2 && bytes[i + 1] >= 0xa0 => i += 2,
+            LEAD if b == 0xe2
+                && (bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9)) =>
             {
                 i += 3
             }
@@ -71,10 +67,10 @@ pub(super) fn logfmt_field(
         return;
     }
     if let Some(span) = span {
-        o.sanitized(span, CLASS_KEY, is_logfmt_key_char, usize::MAX);
+        o.sanitized(span, &KEY, usize::MAX);
         o.push(b".");
     }
-    o.sanitized(key, CLASS_KEY, is_logfmt_key_char, usize::MAX);
+    o.sanitized(key, &KEY, usize::MAX);
     o.push(b"=");
     match value {
         // A bare value is never cut inside: what was kept would read as a complete value. When it
@@ -137,7 +133,7 @@ pub(super) fn logfmt_number_field(o: &mut Out<'_>, key: &str, value: Value<'_>) 
     let number = &digits[first..];
     if o.buf.len() + key.len() + 1 + number.len() > o.max + o.slack
         || key.is_empty()
-        || !plain(key, CLASS_KEY)
+        || !plain(key, &KEY)
     {
         return false;
     }

@@ -407,7 +407,7 @@ pub(crate) mod tests {
     use crate::severity::Priority;
     use proptest::prelude::*;
 
-    use super::escape::is_logfmt_key_char;
+    use super::escape::KEY;
     use super::out::TRUNCATION_MARKER;
     use crate::{Facility, Severity};
 
@@ -1161,7 +1161,7 @@ pub(crate) mod tests {
                             prop_assert!(p.is_ok(), "{:?} in {}", p, s);
                             let (dk, dv, r3) = p.unwrap();
                             let want: String = if k.is_empty() { "_".into() } else {
-                                k.chars().map(|c| if is_logfmt_key_char(c) { c } else { '_' }).collect()
+                                k.chars().map(|c| if KEY.keeps(c) { c } else { '_' }).collect()
                             };
                             prop_assert_eq!(dk, want);
                             prop_assert_eq!(dv, v.text());

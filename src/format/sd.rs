@@ -1,6 +1,6 @@
 //! The RFC 5424 body: the key-values as STRUCTURED-DATA, then the message.
 
-use super::escape::{is_param_name_char, message, scalar, text, Esc, CLASS_PARAM_NAME};
+use super::escape::{message, scalar, text, Esc, PARAM_NAME};
 use super::out::{Out, TAIL_SD_ELEMENT, TAIL_SD_NONE, TAIL_SD_VALUE, TAIL_START, TAIL_TEXT};
 use super::record::{Record, Value};
 
@@ -76,7 +76,7 @@ pub(super) fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
     }
     o.safe(TAIL_SD_ELEMENT);
     o.push(b" ");
-    o.sanitized(key, CLASS_PARAM_NAME, is_param_name_char, MAX_PARAM_NAME);
+    o.sanitized(key, &PARAM_NAME, MAX_PARAM_NAME);
     o.push(b"=\"");
     match value {
         Value::Str(_) | Value::Display(_) | Value::Debug(_) => {
