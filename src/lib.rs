@@ -591,3 +591,7 @@ pub use crate::worker::{
     Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
     DEFAULT_ERROR_QUEUE_CAPACITY,
 };
+
+// The fuzz harness, only under `--cfg fuzzing` (cargo-fuzz), never in the published API.
+#[cfg(fuzzing)]
+pub use crate::format::fuzzing;

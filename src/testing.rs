@@ -53,6 +53,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Facility, Severity};
 
+pub use crate::format::decode;
+
 /// How often the receiving thread checks whether its [`Receiver`] was dropped, when no datagram
 /// wakes it first. Drop also sends an empty datagram, so this is only the fallback.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);

@@ -1,15 +1,13 @@
-//! Fuzzes the renderer (formatting, escaping, truncation) through `fastsyslog::__fuzz::render` and
-//! checks every output with the same invariants as the property tests in `tests/it/fault.rs`:
-//! one message, valid UTF-8, within the limit, marked exactly when cut, and JSON / STRUCTURED-DATA
-//! bodies that round-trip.
+//! Fuzzes the renderer (formatting, escaping, truncation) through `fastsyslog::fuzzing::render`
+//! and checks every output with `fastsyslog::fuzzing::check`, the invariants the property tests in
+//! `src/format/invariants.rs` check too: one message, valid UTF-8, within the limit, marked
+//! exactly when cut, and JSON / STRUCTURED-DATA bodies that round-trip. `fastsyslog::fuzzing`
+//! exists only under `--cfg fuzzing`, which cargo-fuzz passes.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use fastsyslog::__fuzz::{render, FuzzValue, Input};
+use fastsyslog::fuzzing::{check, render, FuzzValue, Input};
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../tests/it/fault/invariants.rs"]
-mod invariants;
 
 #[derive(Arbitrary, Debug)]
 enum Val {
@@ -92,7 +90,7 @@ fuzz_target!(|case: Case| {
         spans: &spans,
     };
     let out = render(&input);
-    if let Err(e) = invariants::check(&input, &out) {
+    if let Err(e) = check(&input, &out) {
         panic!(
             "{e}\ninput: {input:?}\noutput: {:?}",
             String::from_utf8_lossy(&out.bytes)

@@ -86,7 +86,7 @@ pub(super) fn json_member(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::tests::json;
+    use crate::format::decode::Json;
     use crate::format::tests::*;
     use crate::format::*;
 
@@ -221,14 +221,14 @@ mod tests {
                 &now(),
             );
             assert!(cut, "{n}");
-            let v = json::parse(s.strip_prefix("@cee: ").unwrap())
+            let v = Json::parse_compact(s.strip_prefix("@cee: ").unwrap())
                 .unwrap_or_else(|e| panic!("{n}: {e}: {s}"));
-            let json::Json::Obj(members) = v else {
+            let Json::Object(members) = v else {
                 panic!("{s}")
             };
             assert_eq!(
                 members.last().unwrap(),
-                &("truncated".to_owned(), json::Json::Bool(true))
+                &("truncated".to_owned(), Json::Bool(true))
             );
         }
     }

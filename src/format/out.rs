@@ -212,7 +212,7 @@ pub(crate) fn with_thread_buffer<R>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::tests::json;
+    use crate::format::decode::Json;
     use crate::format::tests::*;
     use crate::format::*;
     use crate::severity::Priority;
@@ -316,7 +316,7 @@ mod tests {
         assert!(cut && s.ends_with(" [truncated]") && s.len() <= 8192);
         let (s, cut) = render(&renderer(Format::Json, H3164, 8192), "m", &fields);
         assert!(cut && s.ends_with(",\"truncated\":true}"));
-        json::parse(s.split_once("@cee: ").unwrap().1).unwrap();
+        Json::parse_compact(s.split_once("@cee: ").unwrap().1).unwrap();
         let (s, cut) = render(&renderer(Format::Rfc5424, H5424, 8192), "m", &fields);
         assert!(
             cut && s.ends_with("\"] [truncated]"),

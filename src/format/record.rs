@@ -75,6 +75,11 @@ pub(crate) enum Message<'a> {
     #[cfg_attr(not(feature = "log"), allow(dead_code))] // Only the `log` adapter builds it.
     Args(&'a fmt::Arguments<'a>),
     /// Anything else that displays (`tracing`'s `message` field, the writer's own records).
+    // Built by the tracing adapter and the background writer only.
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "background")),
+        allow(dead_code)
+    )]
     Display(&'a dyn fmt::Display),
 }
 

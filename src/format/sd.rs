@@ -90,8 +90,8 @@ pub(super) fn sd_param(o: &mut Out<'_>, key: &str, value: Value<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::decode;
     use crate::format::out::TRUNCATION_MARKER;
-    use crate::format::tests::sd;
     use crate::format::tests::*;
     use crate::format::*;
 
@@ -150,10 +150,11 @@ mod tests {
             let r = renderer(Format::Rfc5424, H5424, n);
             let (s, cut) = render_full(&r, &"msg text", &fields, Some(&TestSpans(&spans)), &now());
             assert!(cut, "{n}");
-            let (sd, msg) = sd::parse(&s[header..]).unwrap_or_else(|e| panic!("{n}: {e}: {s}"));
+            let (sd, msg) =
+                decode::structured_data(&s[header..]).unwrap_or_else(|e| panic!("{n}: {e}: {s}"));
             assert!(msg.ends_with(TRUNCATION_MARKER), "{n}: {s}");
-            for (_, params) in sd {
-                for (_, v) in params {
+            for element in sd {
+                for (_, v) in element.params {
                     assert!(!v.contains('\u{fffd}'));
                 }
             }
