@@ -207,7 +207,9 @@ impl Builder {
                     builder.socket = Some(PathBuf::from(value))
                 }
                 "FASTSYSLOG_FORMAT" => {
-                    builder.format = text(name, &value)?.parse().map_err(invalid)?
+                    builder.format = text(name, &value)?
+                        .parse::<Format>()
+                        .map_err(|e| invalid(e.to_string()))?
                 }
                 "FASTSYSLOG_IDENT" => builder.ident = Some(text(name, &value)?),
                 "FASTSYSLOG_MODE" => {

@@ -166,6 +166,21 @@ parse_error!(
 );
 
 parse_error!(
+    /// The error from parsing a [`Format`](crate::Format) that is none of `logfmt`, `json` (or
+    /// `cee`) and `rfc5424` (or `5424`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "yaml".parse::<fastsyslog::Format>().unwrap_err();
+    /// assert_eq!(err.to_string(), "unknown format \"yaml\" (expected logfmt, json or rfc5424)");
+    /// ```
+    ParseFormatError,
+    "format",
+    "logfmt, json or rfc5424"
+);
+
+parse_error!(
     /// The error from parsing a [`Mode`](crate::Mode) other than `sync` or `background`.
     ///
     /// # Examples

@@ -567,7 +567,7 @@ pub use crate::daemon_config::DaemonConfig;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::error::ParseOverflowError;
-pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseModeError, ParseSeverityError};
+pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseFormatError, ParseModeError, ParseSeverityError};
 pub use crate::facility::Facility;
 pub use crate::format::{Format, Header};
 pub use crate::ident::MAX_IDENT_LEN;

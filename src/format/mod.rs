@@ -63,6 +63,7 @@ use self::logfmt::logfmt_body;
 use self::out::{is_boundary, Out};
 use self::sd::sd_body;
 use crate::clock::Timestamp;
+use crate::error::ParseFormatError;
 
 /// How a record's message and key-values are laid out in the syslog message body.
 ///
@@ -85,16 +86,14 @@ pub enum Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
+    type Err = ParseFormatError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "logfmt" => Ok(Format::Logfmt),
             "json" | "cee" => Ok(Format::Json),
             "rfc5424" | "5424" => Ok(Format::Rfc5424),
-            _ => Err(format!(
-                "unknown format {s:?} (expected logfmt, json or rfc5424)"
-            )),
+            _ => Err(ParseFormatError::new(s)),
         }
     }
 }
@@ -385,6 +384,26 @@ pub(crate) mod tests {
             ("empty", &[]),
             ("db", &[("rows", Value::U64(3))]),
         ]
+    }
+
+    #[test]
+    fn format_names_parse_and_unknown_names_are_errors() {
+        for (text, want) in [
+            ("logfmt", Format::Logfmt),
+            (" JSON ", Format::Json),
+            ("cee", Format::Json),
+            ("rfc5424", Format::Rfc5424),
+            ("5424", Format::Rfc5424),
+        ] {
+            assert_eq!(text.parse::<Format>(), Ok(want), "{text:?}");
+            assert_eq!(want.to_string().parse::<Format>(), Ok(want));
+        }
+        let err = "yaml".parse::<Format>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown format \"yaml\" (expected logfmt, json or rfc5424)"
+        );
+        let _: &dyn std::error::Error = &err;
     }
 
     #[test]
