@@ -32,13 +32,17 @@ pub(super) enum NonAscii {
     All,
 }
 
+/// The most single ASCII bytes a class lists (besides the range below `below`).
+const MAX_BYTES: usize = 5;
+
 /// A set of bytes that a context cannot take as they are, defined once.
 #[derive(Debug)]
 pub(super) struct Class {
     /// Every byte below this one is flagged (`0x20`: the C0 controls; `0x21`: also space).
     below: u8,
-    /// Further ASCII bytes that are flagged.
-    bytes: &'static [u8],
+    /// Further ASCII bytes that are flagged, padded to `MAX_BYTES` with repeats of the first,
+    /// so the word test is the same straight-line code for every class (no loop to unroll).
+    bytes: [u8; MAX_BYTES],
     /// Which non-ASCII characters are flagged.
     non_ascii: NonAscii,
     /// Derived: for each byte, 0 when plain, else `ESCAPE`, `QUOTES` or `LEAD`.
@@ -54,9 +58,12 @@ impl Class {
             table[b] = ESCAPE;
             b += 1;
         }
+        assert!(!bytes.is_empty() && bytes.len() <= MAX_BYTES);
+        let mut padded = [bytes[0]; MAX_BYTES];
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
+            padded[i] = b;
             assert!(b < 0x80, "a class lists ASCII bytes only");
             table[b as usize] = if b == b' ' || b == b'=' {
                 QUOTES
@@ -76,7 +83,7 @@ impl Class {
         }
         Class {
             below,
-            bytes,
+            bytes: padded,
             non_ascii,
             table,
         }
@@ -93,12 +100,15 @@ impl Class {
     /// them, and the table then decides), so it may over-report but never under-reports.
     #[inline(always)]
     pub(super) fn word(&self, w: u64) -> u64 {
-        let mut hit = has_below(w, self.below) | (w & HI);
-        // A handful of bytes per class, from a `static`: unrolled into constants where inlined.
-        for &b in self.bytes {
-            hit |= has_byte(w, b);
-        }
-        hit
+        let [a, b, c, d, e] = self.bytes;
+        // A repeated byte costs nothing where the class is known (the same test twice).
+        has_below(w, self.below)
+            | (w & HI)
+            | has_byte(w, a)
+            | has_byte(w, b)
+            | has_byte(w, c)
+            | has_byte(w, d)
+            | has_byte(w, e)
     }
 
     /// Whether a name in this class keeps the character `c` (else it becomes `_`).
@@ -242,6 +252,18 @@ impl Esc {
             1 => Esc::Json,
             2 => Esc::Logfmt,
             _ => Esc::Sd,
+        }
+    }
+
+    /// [`scan`] with this mode's class, one copy per mode so that each scans with a known class
+    /// (as `Out::escaped` does), also where the mode is only known at run time.
+    #[inline]
+    pub(super) fn scan(self, bytes: &[u8], i: usize) -> usize {
+        match self {
+            Esc::Msg => scan(bytes, i, &MSG),
+            Esc::Json => scan(bytes, i, &JSON),
+            Esc::Logfmt => scan(bytes, i, &LOGFMT),
+            Esc::Sd => scan(bytes, i, &SD),
         }
     }
 
@@ -440,7 +462,7 @@ pub(super) fn formatted(
     // An error here is either our own "budget full" signal or a broken user impl; in both cases
     // what was written so far is kept and the cut logic decides.
     let _ = fmt::write(&mut raw, args);
-    let clean = start + scan(&out.buf[start..], 0, esc.class());
+    let clean = start + esc.scan(&out.buf[start..], 0);
     if clean == out.buf.len() {
         out.ran(start, tail);
         return true;
@@ -465,6 +487,7 @@ pub(super) fn formatted(
 
 /// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) escaped for `esc`; returns
 /// whether nothing in it would force quotes around a logfmt value.
+#[inline]
 pub(super) fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'static str>) -> bool {
     let mut bare = true;
     match v {
@@ -478,6 +501,7 @@ pub(super) fn text(out: &mut Out<'_>, v: Value<'_>, esc: Esc, tail: Option<&'sta
 }
 
 /// Writes a message escaped for `esc`.
+#[inline]
 pub(super) fn message(out: &mut Out<'_>, msg: Message<'_>, esc: Esc, tail: &'static str) {
     match msg {
         Message::Args(args) => match args.as_str() {
@@ -495,6 +519,7 @@ pub(super) fn message(out: &mut Out<'_>, msg: Message<'_>, esc: Esc, tail: &'sta
 }
 
 /// Numbers and booleans as their plain text (logfmt, JSON numbers, inside SD quotes).
+#[inline]
 pub(super) fn scalar(o: &mut Out<'_>, value: Value<'_>) {
     match value {
         Value::Bool(true) => o.push(b"true"),

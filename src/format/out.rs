@@ -168,6 +168,7 @@ impl Out<'_> {
         self.push(&digits[i..]);
     }
 
+    #[inline]
     pub(super) fn i64(&mut self, n: i64) {
         if n < 0 {
             self.push(b"-");
@@ -175,6 +176,7 @@ impl Out<'_> {
         self.u64(n.unsigned_abs());
     }
 
+    #[inline]
     pub(super) fn i128(&mut self, n: i128) {
         if n < 0 {
             self.push(b"-");
