@@ -31,6 +31,10 @@
 //! The modules, from the inside out: [`record`] (what an adapter hands over), [`escape`] (byte
 //! classes and escaped text), [`out`] (the budgeted output buffer and its cut points), [`header`]
 //! (RFC 3164 and RFC 5424 headers), and one module per body format: [`logfmt`], [`json`], [`sd`].
+//!
+//! Not on the logging path: `decode` (one decoder for JSON, STRUCTURED-DATA and logfmt, for the
+//! tests, the fuzz target and `fastsyslog::testing`), `invariants` (what every output must meet)
+//! and `fuzzing` (the fuzz harness, only under `cfg(test)` and `cfg(fuzzing)`).
 
 mod escape;
 mod header;
