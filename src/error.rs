@@ -194,6 +194,7 @@ parse_error!(
     "sync or background"
 );
 
+#[cfg(feature = "background")]
 parse_error!(
     /// The error from parsing an [`Overflow`](crate::Overflow) that is not `block`, `drop` or
     /// `block_for=<N>ms`.
@@ -207,7 +208,6 @@ parse_error!(
     ///     "unknown overflow policy \"sometimes\" (expected block, drop or block_for=<N>ms)"
     /// );
     /// ```
-    #[cfg(feature = "background")]
     #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
     ParseOverflowError,
     "overflow policy",

@@ -567,7 +567,9 @@ pub use crate::daemon_config::DaemonConfig;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::error::ParseOverflowError;
-pub use crate::error::{Error, ErrorKind, ParseFacilityError, ParseFormatError, ParseModeError, ParseSeverityError};
+pub use crate::error::{
+    Error, ErrorKind, ParseFacilityError, ParseFormatError, ParseModeError, ParseSeverityError,
+};
 pub use crate::facility::Facility;
 pub use crate::format::{Format, Header};
 pub use crate::ident::MAX_IDENT_LEN;
@@ -594,4 +596,4 @@ pub use crate::worker::{
 
 // The fuzz harness, only under `--cfg fuzzing` (cargo-fuzz), never in the published API.
 #[cfg(fuzzing)]
-pub use crate::format::fuzzing;
+pub use crate::format::{fuzzing, invariants};

@@ -1,12 +1,13 @@
 //! Fuzzes the renderer (formatting, escaping, truncation) through `fastsyslog::fuzzing::render`
-//! and checks every output with `fastsyslog::fuzzing::check`, the invariants the property tests in
+//! and checks every output with `fastsyslog::invariants::check`, the invariants the property tests in
 //! `src/format/invariants.rs` check too: one message, valid UTF-8, within the limit, marked
 //! exactly when cut, and JSON / STRUCTURED-DATA bodies that round-trip. `fastsyslog::fuzzing`
 //! exists only under `--cfg fuzzing`, which cargo-fuzz passes.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use fastsyslog::fuzzing::{check, render, FuzzValue, Input};
+use fastsyslog::fuzzing::{render, FuzzValue, Input};
+use fastsyslog::invariants::check;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]

@@ -1,14 +1,12 @@
-//! The fuzz harness: the renderer behind a stable, allocation-friendly signature, and the
-//! invariants every output must meet. Compiled only for the unit tests and under `cfg(fuzzing)`
-//! (which cargo-fuzz passes), where `fastsyslog::fuzzing` is what `fuzz/fuzz_targets/format.rs`
-//! calls. Not in the published API.
+//! The fuzz harness: the renderer behind a stable, allocation-friendly signature. The invariants
+//! every output must meet are in `invariants`, which reads these types. Compiled only for the unit
+//! tests and under `cfg(fuzzing)` (which cargo-fuzz passes), where `fastsyslog::fuzzing` and
+//! `fastsyslog::invariants` are what `fuzz/fuzz_targets/format.rs` calls. Not in the published API.
 // Public for the fuzz target; the unit tests reach it without that.
 #![cfg_attr(not(fuzzing), allow(unreachable_pub))]
 
 #[cfg(fuzzing)]
 pub use super::decode;
-#[cfg(fuzzing)]
-pub use super::invariants::check;
 
 use super::{Fields, Framing, Message, Record, Renderer, Spans, Value};
 use crate::clock::Timestamp;
@@ -115,8 +113,9 @@ pub fn render(input: &Input<'_>) -> Output {
     };
     let max_len = input
         .max_len
-        .clamp(crate::MIN_MAX_MESSAGE_SIZE, crate::MAX_MAX_MESSAGE_SIZE);
-    let ident = crate::builder::sanitize_ident(input.ident).unwrap_or_else(|_| "fuzz".into());
+        .clamp(crate::MESSAGE_SIZE_MIN, crate::MESSAGE_SIZE_MAX);
+    let ident = crate::ident::Ident::new(input.ident)
+        .map_or_else(|_| "fuzz".into(), |i| i.as_str().to_owned());
     let renderer = Renderer::new(format, framing, ident.clone(), "fuzzhost".into(), max_len);
     let now = Timestamp {
         year: 2026,

@@ -1,5 +1,5 @@
 //! What every rendered message must satisfy, whatever the input: one set of promises, checked
-//! by the property tests below and by the fuzz target (through `fastsyslog::fuzzing::check`).
+//! by the property tests below and by the fuzz target (through `fastsyslog::invariants::check`).
 //!
 //! - valid UTF-8, within the limit (for the libc body: the limit less glibc's header);
 //! - one message: no raw control character, DEL, C1, U+2028/U+2029 (the libc body ends with
@@ -8,7 +8,7 @@
 //! - `truncated` exactly when marked (` [truncated]`, or `"truncated":true` in JSON);
 //! - JSON bodies are exactly one object that round-trips the message, fields and spans when not
 //!   cut; RFC 5424 STRUCTURED-DATA parses and round-trips every field value when not cut.
-// `check` is public for the fuzz target (`fastsyslog::fuzzing::check`); the tests need no more.
+// `check` is public for the fuzz target (`fastsyslog::invariants::check`); the tests need no more.
 #![cfg_attr(not(fuzzing), allow(unreachable_pub))]
 
 use super::decode::{self, Json};

@@ -49,7 +49,7 @@ pub mod decode;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 #[cfg(any(test, fuzzing))]
-mod invariants;
+pub mod invariants;
 
 use std::fmt;
 use std::str::FromStr;
