@@ -1055,13 +1055,13 @@ fn fork_child() {
         })
     };
     info!(logger, "{token} parent pid={}", std::process::id());
-    let pid = fastsyslog::__testing::fork().expect("fork");
+    let pid = fastsyslog_testkit::process::fork().expect("fork");
     if pid == 0 {
         info!(logger, "{token} child pid={}", std::process::id());
         let ok = flush(&logger);
-        fastsyslog::__testing::exit_now(if ok { 0 } else { 3 });
+        fastsyslog_testkit::process::exit_now(if ok { 0 } else { 3 });
     }
-    let status = fastsyslog::__testing::wait(pid).expect("waitpid");
+    let status = fastsyslog_testkit::process::wait(pid).expect("waitpid");
     stop.store(true, Ordering::Relaxed);
     busy.join().unwrap();
     assert!(flush(&logger));
@@ -1147,13 +1147,13 @@ fn fork_while_writer_stuck_in_syslog_child() {
     }
     retry(|| stats(&logger).writer_stuck.then_some(()))
         .unwrap_or_else(|| panic!("writer_stuck never reported: {:?}", stats(&logger)));
-    let pid = fastsyslog::__testing::fork().expect("fork");
+    let pid = fastsyslog_testkit::process::fork().expect("fork");
     if pid == 0 {
         // glibc's syslog lock is held by the parent's writer at the fork: the child must not
         // touch it, and must still log under its own pid.
         info!(logger, "{token} child pid={}", std::process::id());
         let ok = flush(&logger);
-        fastsyslog::__testing::exit_now(if ok { 0 } else { 3 });
+        fastsyslog_testkit::process::exit_now(if ok { 0 } else { 3 });
     }
     let status = std::process::Command::new("kill")
         .args(["-CONT", &daemon_pid])
@@ -1161,7 +1161,7 @@ fn fork_while_writer_stuck_in_syslog_child() {
         .expect("kill -CONT");
     assert!(status.success());
     assert_eq!(
-        fastsyslog::__testing::wait(pid).expect("waitpid"),
+        fastsyslog_testkit::process::wait(pid).expect("waitpid"),
         0,
         "the forked child failed to flush (3) or crashed"
     );
@@ -1210,15 +1210,15 @@ fn foreign_openlog_child() {
         .build()
         .unwrap();
     info!(logger, "{token} A ours");
-    fastsyslog::__testing::foreign_openlog(
+    fastsyslog_testkit::syslog::openlog(
         std::ffi::CStr::from_bytes_with_nul(b"otherlib\0").unwrap(),
         false,
-        fastsyslog::Facility::User,
+        libc::LOG_USER,
     );
     info!(logger, "{token} B after foreign openlog");
     let c = std::ffi::CString::new(format!("{token} C foreign record")).unwrap();
-    fastsyslog::__testing::foreign_syslog(6, &c);
-    fastsyslog::__testing::foreign_closelog();
+    fastsyslog_testkit::syslog::syslog(libc::LOG_INFO, &c);
+    fastsyslog_testkit::syslog::closelog();
     info!(logger, "{token} D after foreign closelog");
 }
 

@@ -1,6 +1,6 @@
 //! Integration tests: one binary (see Cargo.toml `[[test]]`), so the crate is linked once.
 //!
-//! Tests that need a syslog daemon start their own rsyslogd (see `support::rsyslogd`); they fail at
+//! Tests that need a syslog daemon start their own rsyslogd (`fastsyslog_testkit::rsyslogd`); they fail at
 //! once with an install hint when rsyslogd is missing, and never touch the machine's `/dev/log`.
 //! The modules below drive the crate through its `log` adapter, so they need the `log` feature
 //! (`cargo hack test --feature-powerset` builds this binary without it too).

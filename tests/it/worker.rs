@@ -3,14 +3,13 @@
 //! daemon, forked children (own pid, own writer, no duplicates, no deadlock on glibc's syslog
 //! lock, in background and sync mode), and no heap allocation per record on the caller.
 //!
-//! Counting allocations and forking go through `fastsyslog::__testing`, so the repository keeps all
-//! of its FFI in `src/transport/libc.rs`.
+//! Counting allocations and forking come from `fastsyslog_testkit` (`alloc`, `process`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fastsyslog::__testing::{thread_allocations as allocations, CountingAllocator};
 use fastsyslog::{Builder, DropReason, Lane, Logger, Mode, Overflow};
+use fastsyslog_testkit::alloc::{thread_allocations as allocations, CountingAllocator};
 use log::kv::Value;
 use log::Level;
 
@@ -24,13 +23,13 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// `fork()`: 0 in the child, the child's pid in the parent.
 fn fork() -> libc::pid_t {
-    let pid = fastsyslog::__testing::fork().expect("fork");
+    let pid = fastsyslog_testkit::process::fork().expect("fork");
     libc::pid_t::try_from(pid).expect("pid fits pid_t")
 }
 
 /// Waits for `pid` and returns its exit code (or 128 + signal).
 fn wait_exit(pid: libc::pid_t) -> i32 {
-    fastsyslog::__testing::wait(u32::try_from(pid).expect("positive pid")).expect("waitpid")
+    fastsyslog_testkit::process::wait(u32::try_from(pid).expect("positive pid")).expect("waitpid")
 }
 
 // === helpers ===
@@ -545,7 +544,7 @@ fn fork_while_stuck_in_syslog_sync_child() {
             let after = guard.stats();
             let sent = after.written == before.written + 1
                 && after.dropped_total() == before.dropped_total();
-            fastsyslog::__testing::exit_now(if sent { 0 } else { 3 });
+            fastsyslog_testkit::process::exit_now(if sent { 0 } else { 3 });
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         assert!(kill("-CONT", daemon));

@@ -1,6 +1,6 @@
-//! Shared helpers for the integration tests: a private rsyslogd per test, message tokens,
-//! `retry()`, and running one test again in a child process (optionally in a private mount
-//! namespace where `/dev/log` is the test daemon's socket).
+//! Shared helpers for the integration tests: message tokens and running one test again in a child
+//! process (optionally in a private mount namespace where `/dev/log` is the test daemon's socket).
+//! The daemon, `retry()` and the namespace itself come from `fastsyslog-testkit` (re-exported here).
 //!
 //! # Re-exec pattern (child processes)
 //!
@@ -54,7 +54,6 @@
 #![allow(dead_code)] // Each test module uses a different subset.
 
 pub(crate) mod devlog;
-pub(crate) mod rsyslogd;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -62,20 +61,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-pub(crate) use self::rsyslogd::{Line, Rsyslogd};
-
-/// The complete lines of a daemon's output file: a last line without its newline is still being
-/// written (a long record may take several writes), and taking its first part as the whole line
-/// would look like a cut record.
-pub(crate) fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-        .filter_map(|l| l.strip_suffix('\n'))
-}
-
-/// How many times [`retry`] tries.
-pub(crate) const RETRIES: u32 = 30;
-/// How long [`retry`] waits between tries.
-pub(crate) const RETRY_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) use fastsyslog_testkit::process::kill;
+pub(crate) use fastsyslog_testkit::rsyslogd::{self, complete_lines, Line, Rsyslogd};
+pub(crate) use fastsyslog_testkit::{retry, retry_n};
 
 /// The environment variable naming the child test that should act (see the module docs).
 pub(crate) const CHILD_ENV: &str = "FASTSYSLOG_IT_CHILD";
@@ -90,37 +78,6 @@ pub(crate) fn token(test: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     format!("{test}-{}-{n}", std::process::id())
-}
-
-/// Calls `f` until it returns `Some`, up to [`RETRIES`] times [`RETRY_INTERVAL`] apart (about 3 s).
-/// The way to wait for the daemon's files; never a fixed sleep.
-pub(crate) fn retry<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    for i in 0..RETRIES {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if i + 1 < RETRIES {
-            std::thread::sleep(RETRY_INTERVAL);
-        }
-    }
-    None
-}
-
-/// Like [`retry`] with a custom number of tries (for slower things such as a daemon's start).
-pub(crate) fn retry_n<T>(
-    tries: u32,
-    interval: Duration,
-    mut f: impl FnMut() -> Option<T>,
-) -> Option<T> {
-    for i in 0..tries {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if i + 1 < tries {
-            std::thread::sleep(interval);
-        }
-    }
-    None
 }
 
 /// In a child test: `Some(socket)` when this process was started by [`run_child`] (or
@@ -192,51 +149,6 @@ pub(crate) fn configure_child(
 /// How long a child test may run before it is killed.
 pub(crate) const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Waits for `child` and collects its output; kills it (through its own handle, so never another
-/// process that reused the pid) when it runs longer than `limit`.
-fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
-    let pipe = |r: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                // A read error only shortens the diagnostic output.
-                let _ = r.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    use std::io::Read;
-    let out = pipe(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err = pipe(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            // Ours and not yet reaped, so the pid is still this child's.
-            let _ = child.kill();
-            break child.wait().expect("wait for the killed child");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
-}
-
 /// Runs `cmd` to completion (bounded: it is killed after [`CHILD_TIMEOUT`]), and panics with its output unless
 /// it succeeded and libtest ran exactly one test.
 pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
@@ -248,7 +160,9 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         .spawn()
         .unwrap_or_else(|e| panic!("could not spawn {cmd:?}: {e}"));
     let pid = child.id();
-    let output = wait_bounded(child, CHILD_TIMEOUT);
+    let output = fastsyslog_testkit::process::wait_with_output_within(child, CHILD_TIMEOUT)
+        .expect("wait for the child")
+        .output;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -257,16 +171,6 @@ pub(crate) fn run_checked(mut cmd: Command) -> ChildOutput {
         output.status
     );
     ChildOutput { pid, output }
-}
-
-/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no FFI
-/// in the tests, and no dependency on procps' `/bin/kill`). Returns whether it succeeded.
-pub(crate) fn kill(sig: &str, pid: u32) -> bool {
-    Command::new("sh")
-        .args(["-c", "kill \"$1\" \"$2\"", "sh", sig, &pid.to_string()])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 /// Re-runs this binary with only `test` acting (see the module docs) and the daemon's `socket`

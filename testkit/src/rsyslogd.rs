@@ -1,7 +1,9 @@
-//! A private rsyslogd per test: own temp dir, own `imuxsock` socket, output routed by facility
-//! into files with a `|`-separated template that the tests parse.
+//! A private rsyslogd per test or bench: own temp dir, own `imuxsock` socket, output routed by
+//! facility into files with a `|`-separated template that the tests parse.
 //!
-//! ```ignore
+//! ```no_run
+//! # use fastsyslog_testkit::rsyslogd::Rsyslogd;
+//! # let token = "t";
 //! let daemon = Rsyslogd::start();
 //! // ... log to daemon.socket() ...
 //! let lines = daemon.wait_for_token(Rsyslogd::LOCAL0, &token, 1);
@@ -25,38 +27,46 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::{retry, retry_n};
+use crate::retry::{retry, retry_n, RETRIES};
 
 /// Where rsyslogd is looked for before `$PATH`.
 const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
 /// The message every missing-daemon failure carries.
-pub(crate) const INSTALL_HINT: &str = "rsyslogd not found: apt-get install -y rsyslog";
+pub const INSTALL_HINT: &str = "rsyslogd not found: apt-get install -y rsyslog";
 
 /// The template every file action writes. `%msg%` of an RFC 3164 message starts with the space
 /// after `ident[pid]:`; [`Line::parse`] trims it.
-pub(crate) const TEMPLATE: &str =
+pub const TEMPLATE: &str =
     "%pri%|%syslogfacility-text%|%syslogseverity-text%|%programname%|%procid%|%msg%\\n";
+
+/// The complete lines of a daemon's output file: a last line without its newline is still being
+/// written (a long record may take several writes), and taking its first part as the whole line
+/// would look like a cut record.
+pub fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
+}
 
 /// One line of an output file, parsed from [`TEMPLATE`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Line {
+pub struct Line {
     /// The PRI value (`facility * 8 + severity`).
-    pub(crate) pri: u8,
+    pub pri: u8,
     /// The facility name as rsyslog writes it (`local0`, `user`).
-    pub(crate) facility: String,
+    pub facility: String,
     /// The severity name as rsyslog writes it (`info`, `err`, `warning`).
-    pub(crate) severity: String,
+    pub severity: String,
     /// The ident (`APP-NAME` for RFC 5424).
-    pub(crate) programname: String,
+    pub programname: String,
     /// The pid (`PROCID`), `-` when absent.
-    pub(crate) procid: String,
+    pub procid: String,
     /// The message, without the leading space an RFC 3164 message carries.
-    pub(crate) msg: String,
+    pub msg: String,
 }
 
 impl Line {
     /// Parses one line written with [`TEMPLATE`]; `None` when it has fewer than six fields.
-    pub(crate) fn parse(line: &str) -> Option<Line> {
+    pub fn parse(line: &str) -> Option<Line> {
         let mut it = line.splitn(6, '|');
         let pri = it.next()?.parse().ok()?;
         let facility = it.next()?.to_owned();
@@ -76,7 +86,7 @@ impl Line {
     }
 
     /// The line in the daemon's file format, for assertions that compare whole lines.
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}",
             self.pri, self.facility, self.severity, self.programname, self.procid, self.msg
@@ -89,23 +99,25 @@ impl Line {
 ///
 /// In every snippet `{dir}` is replaced by the daemon's directory.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Builder {
+pub struct Builder {
     extra: Vec<String>,
     max_message_size: Option<String>,
     binary: Option<PathBuf>,
+    socket: Option<PathBuf>,
+    all_log_only: bool,
 }
 
 impl Builder {
     /// Adds a config snippet (RainerScript), placed after the input and before the standard file
     /// actions. `{dir}` becomes the daemon's directory.
-    pub(crate) fn config(mut self, snippet: &str) -> Self {
+    pub fn config(mut self, snippet: &str) -> Self {
         self.extra.push(snippet.to_owned());
         self
     }
 
     /// An extra output file `{dir}/<name>` written by `template` (a RainerScript `string=` value,
     /// without the quotes) for every message (`*.*`).
-    pub(crate) fn file_with_template(self, name: &str, template: &str) -> Self {
+    pub fn file_with_template(self, name: &str, template: &str) -> Self {
         let snippet = format!(
             "template(name=\"t_{name}\" type=\"string\" string=\"{template}\")\n\
              *.* action(type=\"omfile\" file=\"{{dir}}/{name}\" template=\"t_{name}\")\n"
@@ -114,20 +126,34 @@ impl Builder {
     }
 
     /// `global(maxMessageSize=…)`. Default `64k`.
-    pub(crate) fn max_message_size(mut self, size: &str) -> Self {
+    pub fn max_message_size(mut self, size: &str) -> Self {
         self.max_message_size = Some(size.to_owned());
         self
     }
 
     /// Runs this rsyslogd binary instead of looking for one (`/usr/sbin/rsyslogd`, then `$PATH`).
-    pub(crate) fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
         self.binary = Some(path.into());
+        self
+    }
+
+    /// Binds the `imuxsock` socket at `path` instead of `{dir}/log.sock` (for a socket that must
+    /// live elsewhere, such as the target of a private `/dev/log`; see [`crate::devlog`]).
+    pub fn socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.socket = Some(path.into());
+        self
+    }
+
+    /// Writes only [`Rsyslogd::ALL`], not the per-facility files: one file action per record, the
+    /// least work per record for the daemon (the benches' opt-in daemon mode).
+    pub fn all_log_only(mut self) -> Self {
+        self.all_log_only = true;
         self
     }
 
     /// Writes the config and starts the daemon; panics (with the install hint when the binary is
     /// missing, or with the daemon's output when it does not come up).
-    pub(crate) fn start(self) -> Rsyslogd {
+    pub fn start(self) -> Rsyslogd {
         let binary = match &self.binary {
             Some(path) => Some(path.clone()).filter(|p| p.is_file()),
             None => find_rsyslogd(),
@@ -138,11 +164,13 @@ impl Builder {
             .tempdir()
             .expect("create a temp dir");
         let path = dir.path().to_owned();
+        let socket = self.socket.clone().unwrap_or_else(|| path.join("log.sock"));
         let conf = path.join("rsyslog.conf");
-        fs::write(&conf, self.render(&path)).expect("write rsyslog.conf");
+        fs::write(&conf, self.render(&path, &socket)).expect("write rsyslog.conf");
         let mut daemon = Rsyslogd {
             _dir: dir,
             path,
+            socket,
             conf,
             binary,
             child: None,
@@ -152,8 +180,9 @@ impl Builder {
     }
 
     /// The full config text for a daemon in `dir`.
-    fn render(&self, dir: &Path) -> String {
+    fn render(&self, dir: &Path, socket: &Path) -> String {
         let d = dir.display();
+        let s = socket.display();
         let max = self.max_message_size.as_deref().unwrap_or("64k");
         let mut c = String::new();
         let _ = writeln!(
@@ -165,7 +194,7 @@ impl Builder {
         c.push_str("module(load=\"imuxsock\" SysSock.Use=\"off\")\n");
         let _ = writeln!(
             c,
-            "input(type=\"imuxsock\" Socket=\"{d}/log.sock\" CreatePath=\"off\" \
+            "input(type=\"imuxsock\" Socket=\"{s}\" CreatePath=\"off\" \
              RateLimit.Interval=\"0\" UseSpecialParser=\"off\" ParseHostname=\"off\" \
              UsePIDFromSystem=\"off\" IgnoreTimestamp=\"off\")"
         );
@@ -177,14 +206,16 @@ impl Builder {
             c.push_str(&snippet.replace("{dir}", &d.to_string()));
             c.push('\n');
         }
-        let _ = writeln!(
-            c,
-            "local0.* action(type=\"omfile\" file=\"{d}/local0.log\" template=\"it\")"
-        );
-        let _ = writeln!(
-            c,
-            "local1.* action(type=\"omfile\" file=\"{d}/local1.log\" template=\"it\")"
-        );
+        if !self.all_log_only {
+            let _ = writeln!(
+                c,
+                "local0.* action(type=\"omfile\" file=\"{d}/local0.log\" template=\"it\")"
+            );
+            let _ = writeln!(
+                c,
+                "local1.* action(type=\"omfile\" file=\"{d}/local1.log\" template=\"it\")"
+            );
+        }
         let _ = writeln!(
             c,
             "*.* action(type=\"omfile\" file=\"{d}/all.log\" template=\"it\")"
@@ -195,10 +226,11 @@ impl Builder {
 
 /// A running rsyslogd with its own directory; killed and removed on drop.
 #[derive(Debug)]
-pub(crate) struct Rsyslogd {
+pub struct Rsyslogd {
     /// Removes the directory on drop (after the child is killed: fields drop after `Drop::drop`).
     _dir: tempfile::TempDir,
     path: PathBuf,
+    socket: PathBuf,
     conf: PathBuf,
     binary: PathBuf,
     child: Option<Child>,
@@ -206,39 +238,39 @@ pub(crate) struct Rsyslogd {
 
 impl Rsyslogd {
     /// `local0.*`.
-    pub(crate) const LOCAL0: &'static str = "local0.log";
+    pub const LOCAL0: &'static str = "local0.log";
     /// `local1.*`.
-    pub(crate) const LOCAL1: &'static str = "local1.log";
+    pub const LOCAL1: &'static str = "local1.log";
     /// `*.*`.
-    pub(crate) const ALL: &'static str = "all.log";
+    pub const ALL: &'static str = "all.log";
 
     /// The standard daemon (see the module docs).
-    pub(crate) fn start() -> Rsyslogd {
+    pub fn start() -> Rsyslogd {
         Builder::default().start()
     }
 
     /// A builder for variants.
-    pub(crate) fn builder() -> Builder {
+    pub fn builder() -> Builder {
         Builder::default()
     }
 
     /// The daemon's directory.
-    pub(crate) fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.path
     }
 
     /// The `imuxsock` socket to send to.
-    pub(crate) fn socket(&self) -> PathBuf {
-        self.path.join("log.sock")
+    pub fn socket(&self) -> PathBuf {
+        self.socket.clone()
     }
 
     /// The config file the daemon runs with.
-    pub(crate) fn conf(&self) -> &Path {
+    pub fn conf(&self) -> &Path {
         &self.conf
     }
 
     /// The daemon's pid, while it runs.
-    pub(crate) fn pid(&self) -> Option<u32> {
+    pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
 
@@ -292,12 +324,12 @@ impl Rsyslogd {
     }
 
     /// What the daemon printed (startup errors).
-    pub(crate) fn daemon_output(&self) -> String {
+    pub fn daemon_output(&self) -> String {
         fs::read_to_string(self.path.join("rsyslogd.out")).unwrap_or_default()
     }
 
     /// Kills the daemon (SIGKILL) and waits for it.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             // It may have exited already; either way it is gone after `wait`.
             let _ = child.kill();
@@ -307,7 +339,7 @@ impl Rsyslogd {
 
     /// Kills the daemon, removes its socket and pid file, and starts it again with the same config
     /// at the same socket path (the "daemon restarts" case: the socket file is re-created).
-    pub(crate) fn restart(&mut self) {
+    pub fn restart(&mut self) {
         self.kill();
         // Absent files are fine: the point is that they are gone.
         let _ = fs::remove_file(self.socket());
@@ -316,37 +348,37 @@ impl Rsyslogd {
     }
 
     /// Kills the daemon and removes its socket, leaving it absent (`restart` brings it back).
-    pub(crate) fn stop_and_remove(&mut self) {
+    pub fn stop_and_remove(&mut self) {
         self.kill();
         // Absent is the goal.
         let _ = fs::remove_file(self.socket());
     }
 
     /// SIGSTOP: the daemon keeps its socket bound but reads nothing (a hung daemon).
-    pub(crate) fn stop(&self) {
+    pub fn stop(&self) {
         self.signal("-STOP");
     }
 
     /// SIGCONT: undoes [`stop`](Rsyslogd::stop).
-    pub(crate) fn cont(&self) {
+    pub fn cont(&self) {
         self.signal("-CONT");
     }
 
     fn signal(&self, sig: &str) {
         let pid = self.pid().expect("the daemon is running");
-        let status = super::kill(sig, pid);
+        let status = crate::process::kill(sig, pid);
         assert!(status, "kill {sig} {pid} failed");
     }
 
     /// The path of an output file in the daemon's directory.
-    pub(crate) fn file(&self, name: &str) -> PathBuf {
+    pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
     /// The raw lines of an output file (empty when it does not exist yet).
-    pub(crate) fn raw_lines(&self, file: &str) -> Vec<String> {
+    pub fn raw_lines(&self, file: &str) -> Vec<String> {
         match fs::read(self.file(file)) {
-            Ok(bytes) => super::complete_lines(&String::from_utf8_lossy(&bytes))
+            Ok(bytes) => complete_lines(&String::from_utf8_lossy(&bytes))
                 .map(str::to_owned)
                 .collect(),
             Err(_) => Vec::new(),
@@ -354,7 +386,7 @@ impl Rsyslogd {
     }
 
     /// The parsed lines of an output file written with [`TEMPLATE`]; unparsable lines are skipped.
-    pub(crate) fn lines(&self, file: &str) -> Vec<Line> {
+    pub fn lines(&self, file: &str) -> Vec<Line> {
         self.raw_lines(file)
             .iter()
             .filter_map(|l| Line::parse(l))
@@ -363,7 +395,7 @@ impl Rsyslogd {
 
     /// Waits with [`retry`] until `pred` holds for the parsed lines of `file`, and returns them;
     /// panics with the file's content otherwise.
-    pub(crate) fn wait_for(&self, file: &str, mut pred: impl FnMut(&[Line]) -> bool) -> Vec<Line> {
+    pub fn wait_for(&self, file: &str, mut pred: impl FnMut(&[Line]) -> bool) -> Vec<Line> {
         retry(|| {
             let lines = self.lines(file);
             pred(&lines).then_some(lines)
@@ -373,7 +405,7 @@ impl Rsyslogd {
 
     /// Waits until `file` has at least `n` lines whose message contains `token`; returns exactly
     /// those lines, and panics if there are more than `n`.
-    pub(crate) fn wait_for_token(&self, file: &str, token: &str, n: usize) -> Vec<Line> {
+    pub fn wait_for_token(&self, file: &str, token: &str, n: usize) -> Vec<Line> {
         let lines = self.wait_for(file, |lines| {
             lines.iter().filter(|l| l.msg.contains(token)).count() >= n
         });
@@ -391,7 +423,7 @@ impl Rsyslogd {
 
     /// The lines of `file` containing `token`, without waiting (for "never arrives" checks made
     /// after a later record has arrived).
-    pub(crate) fn lines_with(&self, file: &str, token: &str) -> Vec<Line> {
+    pub fn lines_with(&self, file: &str, token: &str) -> Vec<Line> {
         self.lines(file)
             .into_iter()
             .filter(|l| l.msg.contains(token))
@@ -399,7 +431,7 @@ impl Rsyslogd {
     }
 
     /// Waits until `file` has a raw line containing `token` (for files with custom templates).
-    pub(crate) fn wait_for_raw(&self, file: &str, token: &str) -> Vec<String> {
+    pub fn wait_for_raw(&self, file: &str, token: &str) -> Vec<String> {
         retry(|| {
             let lines: Vec<String> = self
                 .raw_lines(file)
@@ -421,7 +453,7 @@ impl Rsyslogd {
         }
         panic!(
             "{file}: {why} after {} tries:\n{dump}--- rsyslogd output\n{}",
-            super::RETRIES,
+            RETRIES,
             self.daemon_output()
         )
     }

@@ -1,0 +1,127 @@
+//! Processes: a raw `fork(2)` with its `waitpid(2)` and `_exit(2)` for the fork tests, signals by
+//! the shell's `kill`, and a bounded wait that collects a child's output.
+
+use std::io::{self, Read};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// `fork(2)`: `Ok(0)` in the child, `Ok(child_pid)` in the parent.
+///
+/// In the child only the calling thread exists; locks other threads held at the fork stay locked
+/// there. That is exactly what the fork tests exercise: the crate must keep logging in such a child
+/// without user code. The child should end with [`exit_now`].
+pub fn fork() -> io::Result<u32> {
+    // SAFETY: fork takes no arguments and touches no memory of ours. Its hazard in a multithreaded
+    // parent (locks held by other threads stay locked in the child) is not a memory-safety
+    // precondition of the call; the child runs only the test's own code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // `pid` is non-negative here, so the conversion cannot fail.
+    Ok(u32::try_from(pid).unwrap_or(0))
+}
+
+/// Waits for the child `pid` (retrying on `EINTR`) and returns its exit code, or `128 + signal`
+/// when a signal ended it.
+pub fn wait(pid: u32) -> io::Result<i32> {
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: `status` is a live, aligned local for the whole call; waitpid keeps no pointer
+        // to it.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+    if libc::WIFEXITED(status) {
+        Ok(libc::WEXITSTATUS(status))
+    } else {
+        Ok(128 + libc::WTERMSIG(status))
+    }
+}
+
+/// `_exit(code)`: ends a forked child at once, without running the parent's atexit handlers,
+/// destructors or the test harness (which the child inherited mid-run).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes an integer and never returns; it runs no user code, so no lock the
+    // parent's threads held at the fork is needed.
+    unsafe { libc::_exit(code) }
+}
+
+/// Sends `sig` (`-STOP`, `-CONT`, `-KILL`) to `pid` with the shell's builtin `kill` (no dependency
+/// on procps' `/bin/kill`). Returns whether it succeeded.
+pub fn kill(sig: &str, pid: u32) -> bool {
+    Command::new("sh")
+        .args(["-c", "kill \"$1\" \"$2\"", "sh", sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// What [`wait_with_output_within`] collected.
+#[derive(Debug)]
+pub struct Bounded {
+    /// The child's exit status and everything it wrote to its piped stdout and stderr.
+    pub output: Output,
+    /// Whether it ran past the limit and was killed.
+    pub timed_out: bool,
+}
+
+/// Waits for `child` and collects its piped stdout and stderr (read on threads as it runs, so a
+/// full pipe never stalls it); kills it (through its own handle, so never another process that
+/// reused the pid) when it runs longer than `limit`.
+pub fn wait_with_output_within(mut child: Child, limit: Duration) -> io::Result<Bounded> {
+    let pipe = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                // A read error only shortens the diagnostic output.
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = pipe(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = pipe(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            // Ours and not yet reaped, so the pid is still this child's; it may exit between the
+            // check and the kill, which is fine.
+            let _ = child.kill();
+            timed_out = true;
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let joined = |h: std::thread::JoinHandle<Vec<u8>>| h.join().unwrap_or_default();
+    Ok(Bounded {
+        output: Output {
+            status,
+            stdout: joined(out),
+            stderr: joined(err),
+        },
+        timed_out,
+    })
+}

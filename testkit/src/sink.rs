@@ -1,0 +1,275 @@
+//! In-process datagram receivers that count what arrives: [`Sink`] on a unix socket path (what a
+//! syslog daemon's `imuxsock` is), [`UdpSink`] on `127.0.0.1`. Each is drained by a thread of its
+//! own; nothing here touches the machine's `/dev/log`.
+
+use std::io;
+use std::net::UdpSocket;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// At most this many datagrams per [`recv_many`] call.
+pub const RECV_MANY_MAX: usize = 64;
+
+/// An in-process syslog receiver: a datagram socket on a temp path, drained by a thread that counts
+/// datagrams and bytes. Dropping it stops the thread and removes the socket file.
+#[derive(Debug)]
+pub struct Sink {
+    path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What a sink received.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Datagrams received.
+    pub datagrams: AtomicU64,
+    /// Bytes received.
+    pub bytes: AtomicU64,
+}
+
+impl Sink {
+    /// Binds a sink on a fresh temp path.
+    pub fn new() -> Sink {
+        let dir = crate::temp_dir("fastsyslog-sink-");
+        let path = dir.path().join("log.sock");
+        let mut sink = Sink::bind(&path).expect("bind the sink");
+        sink._dir = Some(dir);
+        sink
+    }
+
+    /// Binds a sink at `path` (removing a stale socket file there first).
+    pub fn bind(path: &Path) -> io::Result<Sink> {
+        // Only a socket file we left behind is removed; anything else at the path is an error.
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            use std::os::unix::fs::FileTypeExt;
+            if meta.file_type().is_socket() {
+                std::fs::remove_file(path)?;
+            }
+        }
+        let socket = UnixDatagram::bind(path)?;
+        socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+        let counts = Arc::new(Counts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("testkit-sink".into())
+                .spawn(move || {
+                    // A fast receiver: one `recvmmsg` takes every datagram already queued (up
+                    // to 64), so the sender is not woken once per datagram when the socket's
+                    // small queue (`net.unix.max_dgram_qlen`, 10 by default) runs full.
+                    use std::os::fd::AsFd as _;
+                    let mut bufs = vec![vec![0u8; 8192]; 64];
+                    let mut lens = [0usize; 64];
+                    while !stop.load(Ordering::Relaxed) {
+                        let fd = socket.as_fd();
+                        if let Ok(got) = recv_many(fd, &mut bufs, &mut lens) {
+                            let bytes: usize = lens[..got].iter().sum();
+                            counts.datagrams.fetch_add(got as u64, Ordering::Relaxed);
+                            counts.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                        }
+                    }
+                })?
+        };
+        Ok(Sink {
+            path: path.to_owned(),
+            _dir: None,
+            counts,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The socket path to send to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Datagrams received so far.
+    pub fn received(&self) -> u64 {
+        self.counts.datagrams.load(Ordering::Relaxed)
+    }
+
+    /// The live counters, for reading from elsewhere.
+    pub fn counts(&self) -> Arc<Counts> {
+        Arc::clone(&self.counts)
+    }
+
+    /// Waits until at least `n` datagrams arrived or `timeout` passed; returns the count.
+    pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got >= n || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Default for Sink {
+    fn default() -> Self {
+        Sink::new()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // A panicked drain thread has nothing left to clean up.
+            let _ = t.join();
+        }
+        // The socket file may already be gone with its temp dir; nothing to report then.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// An in-process UDP receiver on `127.0.0.1`, for the stdlib chain's default `SysLogHandler`.
+#[derive(Debug)]
+pub struct UdpSink {
+    addr: std::net::SocketAddr,
+    counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl UdpSink {
+    /// Binds on an ephemeral loopback port.
+    pub fn new() -> UdpSink {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind udp sink");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let addr = socket.local_addr().expect("local addr");
+        let counts = Arc::new(Counts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(n) = socket.recv(&mut buf) {
+                        counts.datagrams.fetch_add(1, Ordering::Relaxed);
+                        counts.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        UdpSink {
+            addr,
+            counts,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The address to send to.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Datagrams received so far.
+    pub fn received(&self) -> u64 {
+        self.counts.datagrams.load(Ordering::Relaxed)
+    }
+
+    /// The live counters, for reading from elsewhere.
+    pub fn counts(&self) -> Arc<Counts> {
+        Arc::clone(&self.counts)
+    }
+}
+
+impl Default for UdpSink {
+    fn default() -> Self {
+        UdpSink::new()
+    }
+}
+
+impl Drop for UdpSink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // A panicked drain thread has nothing left to clean up.
+            let _ = t.join();
+        }
+    }
+}
+
+/// `recvmmsg(2)` with `MSG_WAITFORONE` on `fd`: waits for one datagram (up to the socket's receive
+/// timeout), then takes every other one already queued, up to `bufs.len()` (at most
+/// [`RECV_MANY_MAX`]). Returns each datagram's length, in order, in `lens`; the count.
+#[cfg(target_os = "linux")]
+pub fn recv_many(
+    fd: std::os::fd::BorrowedFd<'_>,
+    bufs: &mut [Vec<u8>],
+    lens: &mut [usize],
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+
+    let n = bufs.len().min(lens.len()).min(RECV_MANY_MAX);
+    let empty = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    };
+    let mut iovecs = [empty; RECV_MANY_MAX];
+    for (iov, buf) in iovecs.iter_mut().zip(bufs.iter_mut()).take(n) {
+        iov.iov_base = buf.as_mut_ptr().cast();
+        iov.iov_len = buf.len();
+    }
+    // SAFETY: `mmsghdr` is a plain C struct of integers and pointers (some targets add private
+    // padding fields, so it cannot be built with a literal); all-zero bytes are a valid value:
+    // null name/control pointers with zero lengths, no flags.
+    let zeroed: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    let mut hdrs = [zeroed; RECV_MANY_MAX];
+    for (hdr, iov) in hdrs.iter_mut().zip(iovecs.iter_mut()).take(n) {
+        hdr.msg_hdr.msg_iov = iov;
+        hdr.msg_hdr.msg_iovlen = 1;
+    }
+    let vlen = libc::c_uint::try_from(n).unwrap_or(0);
+    // SAFETY: `hdrs[..n]` are initialised headers, each pointing at one iovec that points at the
+    // initialised bytes of a distinct, mutably borrowed `Vec<u8>` of exactly `iov_len` bytes; the
+    // kernel writes at most that much into each and keeps no pointer after the call. `hdrs`,
+    // `iovecs` and `bufs` outlive the call; the timeout pointer is null (the socket's own receive
+    // timeout applies); `fd` is a live descriptor borrowed for the call.
+    let rc = unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            vlen,
+            libc::MSG_WAITFORONE,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = usize::try_from(rc).unwrap_or(0).min(n);
+    for (len, hdr) in lens.iter_mut().zip(&hdrs[..got]) {
+        *len = hdr.msg_len as usize;
+    }
+    Ok(got)
+}
+
+/// Elsewhere: one `recv(2)` per call (the first buffer and length).
+#[cfg(not(target_os = "linux"))]
+pub fn recv_many(
+    fd: std::os::fd::BorrowedFd<'_>,
+    bufs: &mut [Vec<u8>],
+    lens: &mut [usize],
+) -> io::Result<usize> {
+    let (Some(buf), Some(len)) = (bufs.first_mut(), lens.first_mut()) else {
+        return Ok(0);
+    };
+    let socket = UnixDatagram::from(fd.try_clone_to_owned()?);
+    *len = socket.recv(buf)?;
+    Ok(1)
+}
