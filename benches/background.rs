@@ -1,8 +1,6 @@
 //! Background mode, caller side: back-to-back records and sparse ones (one every 100 µs), with
 //! per-call p50/p99 collected inside `iter_custom` and printed after each benchmark.
 
-mod support;
-
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -23,7 +21,7 @@ fn background(c: &mut Criterion) {
     g.bench_function("back_to_back", |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| samples.time(|| crate::access_record!(&logger)))
+                .map(|_| samples.time(|| support::access_record!(&logger)))
                 .sum()
         })
     });
@@ -34,7 +32,7 @@ fn background(c: &mut Criterion) {
             (0..iters)
                 .map(|_| {
                     std::thread::sleep(Duration::from_micros(100));
-                    samples.time(|| crate::access_record!(&logger))
+                    samples.time(|| support::access_record!(&logger))
                 })
                 .sum()
         })

@@ -7,8 +7,6 @@
 //! it); `disabled_by_directive` with `warn,db=debug`, so `max_level()` is `Debug` and the record is
 //! turned away by the per-target directives inside `Log::log`.
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 

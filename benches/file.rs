@@ -1,8 +1,6 @@
 //! Plain file logging: line-flushed (one `write(2)` per record, what Python's `FileHandler` does)
 //! and buffered (64 KiB `BufWriter`).
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::file_logger::FileLogger;
 
@@ -12,11 +10,11 @@ fn file(c: &mut Criterion) {
     let mut g = c.benchmark_group("file");
     let flushed = FileLogger::line_flushed(&dir.path().join("flushed.log"));
     g.bench_function("file_line_flushed", |b| {
-        b.iter(|| crate::access_record!(&flushed))
+        b.iter(|| support::access_record!(&flushed))
     });
     let buffered = FileLogger::buffered(&dir.path().join("buffered.log"));
     g.bench_function("file_buffered", |b| {
-        b.iter(|| crate::access_record!(&buffered))
+        b.iter(|| support::access_record!(&buffered))
     });
     log::Log::flush(&buffered);
     g.finish();

@@ -1,8 +1,6 @@
 //! Each body format (logfmt, JSON, RFC 5424), caller side in background mode: what rendering the
 //! access record costs before it is queued.
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use fastsyslog::Format;
 
@@ -22,7 +20,7 @@ fn formats(c: &mut Criterion) {
             .mode(fastsyslog::Mode::Background)
             .build()
             .expect("build");
-        g.bench_function(name, |b| b.iter(|| crate::access_record!(&logger)));
+        g.bench_function(name, |b| b.iter(|| support::access_record!(&logger)));
         logger.guard().flush();
     }
     g.finish();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# What access logging costs a fast request: runs examples/http_server.rs under wrk once per
-# logging mode (none, file, sync, background) and prints requests/s, p50/p99 latency and the
-# overhead against `none`.
+# What access logging costs a fast request: runs the `http_server` binary of this crate
+# (bin/http_server.rs) under wrk once per logging mode (none, file, sync, background) and prints
+# requests/s, p50/p99 latency and the overhead against `none`.
 #
 #   benches/http.sh                 # 3 rounds x 4 modes x 3 s
 #   ROUNDS=5 DURATION=10 CONNS=32 benches/http.sh
@@ -19,10 +19,11 @@ THREADS=${THREADS:-1}
 CONNS=${CONNS:-8}
 MODES=${MODES:-"none file sync background"}
 
+# The workspace root: its target/ holds the binary.
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
-cargo build --quiet --release --example http_server
-bin=target/release/examples/http_server
+cargo build --quiet --release -p fastsyslog-benches --bin http_server
+bin=target/release/http_server
 tmp=$(mktemp -d -t fastsyslog-http.XXXXXX)
 server=""
 cleanup() {

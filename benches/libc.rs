@@ -5,25 +5,23 @@
 //! namespace where `/dev/log` is a symlink to the sink (see `support/devlog.rs`). Where that is not
 //! possible it prints why and measures nothing. The machine's `/dev/log` is never used.
 
-mod support;
-
 use std::ffi::CString;
 
 use criterion::Criterion;
 
-fn libc_rows(c: &mut Criterion, dir: &std::path::Path) {
-    let target = support::Target::from_env(Some(&dir.join("log.sock")));
+fn libc_rows(c: &mut Criterion, devlog: &std::path::Path) {
+    let target = support::Target::from_env(Some(devlog));
     let mut g = c.benchmark_group("sync");
     let ident: &'static std::ffi::CStr = Box::leak(
         CString::new(support::IDENT)
             .expect("no NUL")
             .into_boxed_c_str(),
     );
-    fastsyslog::__bench::openlog(ident, fastsyslog::Facility::Local0);
+    fastsyslog_testkit::syslog::openlog(ident, true, libc::LOG_LOCAL0);
     let msg = CString::new(support::rendered_body()).expect("no NUL");
     let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
     g.bench_function("raw_libc_syslog", |b| {
-        b.iter(|| fastsyslog::__bench::raw_syslog(pri, &msg))
+        b.iter(|| fastsyslog_testkit::syslog::syslog(pri, &msg))
     });
     let logger = fastsyslog::Builder::new()
         .ident(support::IDENT)
@@ -31,7 +29,7 @@ fn libc_rows(c: &mut Criterion, dir: &std::path::Path) {
         .build()
         .expect("build");
     log::set_max_level(log::LevelFilter::Info);
-    g.bench_function("libc_sync", |b| b.iter(|| crate::access_record!(&logger)));
+    g.bench_function("libc_sync", |b| b.iter(|| support::access_record!(&logger)));
     g.finish();
     println!("sink received {:?} datagrams", target.received());
 }
@@ -56,17 +54,17 @@ fn syslog_tracing_row(c: &mut Criterion) {
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
     c.benchmark_group("peers")
-        .bench_function("syslog_tracing", |b| b.iter(|| crate::access_event!()));
+        .bench_function("syslog_tracing", |b| b.iter(|| support::access_event!()));
 }
 
 fn main() {
-    let Some(dir) = support::devlog::inside() else {
+    let Some(devlog) = support::devlog::inside() else {
         let reason = support::devlog::reexec_or_reason();
         println!("libc benches skipped: {reason}");
         return;
     };
     let mut c = support::criterion().configure_from_args();
-    libc_rows(&mut c, &dir);
+    libc_rows(&mut c, &devlog);
     syslog_tracing_row(&mut c);
     c.final_summary();
 }

@@ -2,8 +2,6 @@
 //! sink), tracing-appender `non_blocking` to a file, and env_logger to a file. syslog-tracing goes
 //! through glibc's `/dev/log`, so it lives in `libc.rs`.
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn peers(c: &mut Criterion) {
@@ -21,7 +19,7 @@ fn peers(c: &mut Criterion) {
     let syslog_logger =
         syslog::BasicLogger::new(syslog::unix_custom(formatter, target.path()).expect("connect"));
     g.bench_function("syslog_crate", |b| {
-        b.iter(|| crate::access_record_text!(&syslog_logger))
+        b.iter(|| support::access_record_text!(&syslog_logger))
     });
 
     let file = std::fs::File::create(dir.path().join("appender.log")).expect("create");
@@ -32,7 +30,7 @@ fn peers(c: &mut Criterion) {
         .finish();
     {
         let _default = tracing::subscriber::set_default(subscriber);
-        g.bench_function("tracing_appender", |b| b.iter(|| crate::access_event!()));
+        g.bench_function("tracing_appender", |b| b.iter(|| support::access_event!()));
     }
     drop(appender_guard);
 
@@ -43,7 +41,7 @@ fn peers(c: &mut Criterion) {
         .write_style(env_logger::WriteStyle::Never)
         .build();
     g.bench_function("env_logger_file", |b| {
-        b.iter(|| crate::access_record_text!(&env_logger))
+        b.iter(|| support::access_record_text!(&env_logger))
     });
     g.finish();
 }

@@ -2,8 +2,6 @@
 //! disabled record, and an enabled one through `SysLogHandler` over UDP and over a unix socket, and
 //! through a line-flushed `FileHandler`.
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::stdlib_chain::{
     log_access, log_disabled, service, Emitter, FileHandler, SysLogAddress, SysLogHandler,

@@ -9,47 +9,30 @@
 //!   (same message, same 5 key-values, same bytes on the wire) through the `log` path; and 3 fields
 //!   with no span next to 3 key-values through `log`; and a bare message through both.
 //!
-//! Enabled records are rendered and sent in sync mode: group `enabled` to a `UnixDatagram` in a
-//! temp dir that a thread drains (the numbers include the `send(2)` and the wake-up of the reader
-//! both paths pay); group `enabled_no_daemon` to a path nobody listens on, where each send fails at
+//! Enabled records are rendered and sent in sync mode: group `enabled` to the in-process sink, a
+//! `UnixDatagram` in a temp dir that a thread drains (the numbers include the `send(2)` and the
+//! wake-up of the reader both paths pay); group `enabled_no_daemon` to a path nobody listens on, where each send fails at
 //! once and is counted as dropped (the adapter and rendering cost, plus one failing syscall).
 //!
 //! ```text
-//! cargo bench --bench tracing --features tracing
+//! cargo bench -p fastsyslog-benches --bench tracing
 //! ```
 
 use std::hint::black_box;
-use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fastsyslog::{Builder, Mode};
+use support::Sink;
 use tracing::dispatcher::{self, Dispatch};
 
-/// A datagram socket in a temp dir with a thread that reads and discards everything.
-struct Sink {
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn new() -> Sink {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rx = UnixDatagram::bind(dir.path().join("log.sock")).expect("bind");
-        std::thread::spawn(move || {
-            let mut buf = vec![0; 65536];
-            // Ends when the bench process exits; a receive error ends it early.
-            while rx.recv(&mut buf).is_ok() {}
-        });
-        Sink { dir }
-    }
-
-    fn builder(&self, filter: &str) -> Builder {
-        Builder::new()
-            .socket(self.dir.path().join("log.sock"))
-            .mode(Mode::Sync)
-            .ident("bench")
-            .filter(filter)
-    }
+/// A sync-mode builder to `sink` with `filter`.
+fn builder(sink: &Sink, filter: &str) -> Builder {
+    Builder::new()
+        .socket(sink.path())
+        .mode(Mode::Sync)
+        .ident("bench")
+        .filter(filter)
 }
 
 fn disabled(c: &mut Criterion) {
@@ -60,14 +43,14 @@ fn disabled(c: &mut Criterion) {
     });
 
     let sink = Sink::new();
-    let by_level = Dispatch::new(sink.builder("info").build_subscriber().unwrap());
+    let by_level = Dispatch::new(builder(&sink, "info").build_subscriber().unwrap());
     group.bench_function("fastsyslog_by_level", |b| {
         let _default = dispatcher::set_default(&by_level);
         b.iter(|| tracing::debug!(target: "app::web", n = black_box(1), "disabled"))
     });
 
     let by_target = Dispatch::new(
-        sink.builder("info,app::db=debug")
+        builder(&sink, "info,app::db=debug")
             .build_subscriber()
             .unwrap(),
     );
@@ -95,7 +78,7 @@ fn disabled(c: &mut Criterion) {
 
 fn enabled(c: &mut Criterion) {
     let sink = Sink::new();
-    enabled_group(c, "enabled", |filter| sink.builder(filter));
+    enabled_group(c, "enabled", |filter| builder(&sink, filter));
     // A socket path nobody listens on: each send fails at once (ENOTCONN, reconnects rate-limited)
     // and is counted as dropped, so this is the adapter and rendering cost plus one cheap syscall.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -144,7 +127,6 @@ fn enabled_group(c: &mut Criterion, name: &str, builder: impl Fn(&str) -> Builde
         })
     });
 
-    #[cfg(feature = "log")]
     {
         use log::kv::Value;
         use log::Log;

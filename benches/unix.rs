@@ -1,8 +1,6 @@
 //! Sync sending over the unix transport to the in-process sink, next to the raw `send(2)` floor
 //! (one pre-rendered datagram on a connected `UnixDatagram`).
 
-mod support;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn unix(c: &mut Criterion) {
@@ -24,7 +22,7 @@ fn unix(c: &mut Criterion) {
         .build()
         .expect("build");
     log::set_max_level(log::LevelFilter::Info);
-    g.bench_function("unix_sync", |b| b.iter(|| crate::access_record!(&logger)));
+    g.bench_function("unix_sync", |b| b.iter(|| support::access_record!(&logger)));
     g.finish();
     let stats = logger.guard().stats();
     println!(

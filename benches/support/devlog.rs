@@ -1,69 +1,35 @@
-//! A private `/dev/log` for the glibc rows.
+//! A private `/dev/log` for the glibc rows, over `fastsyslog_testkit::devlog`.
 //!
 //! glibc's `syslog(3)` only ever connects to `/dev/log`. To measure it against the in-process sink
-//! without touching the machine's logger, the process runs in a private mount namespace
-//! (`unshare -m` as root, `unshare -Urm` otherwise) with a tmpfs on `/dev` whose entries are
-//! symlinks to the original ones, except `/dev/log`, which points at `<dir>/log.sock` where the bench
-//! binds its sink. Outside the namespace nothing changes; the mounts vanish with the process.
+//! without touching the machine's logger, the bench re-runs itself in a private mount namespace
+//! whose `/dev/log` is a symlink to `<dir>/log.sock`, where it binds its sink ([`inside`] says
+//! where). Outside the namespace nothing changes; the mounts vanish with the process.
+//!
+//! Also here: re-running in a private network namespace with another `net.unix.max_dgram_qlen`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Set inside the namespace to the directory whose `log.sock` `/dev/log` points at.
-pub const ENV: &str = "FASTSYSLOG_BENCH_DEVLOG_DIR";
+pub use fastsyslog_testkit::devlog::{inside, setup_failed};
+use fastsyslog_testkit::devlog::{is_root, SETUP_FAILED};
 
-/// Exit status of the setup script when the namespace could not be prepared.
-const SETUP_FAILED: i32 = 97;
-
-/// Runs `"$@"` after making `/dev/log` a symlink to `$1/log.sock` on a private tmpfs `/dev`.
-/// Every step that fails exits with [`SETUP_FAILED`] before anything runs.
-const SCRIPT: &str = r#"
-d="$1"; shift
-mount --make-rprivate / || exit 97
-mkdir -p "$d/olddev" || exit 97
-mount --rbind /dev "$d/olddev" || exit 97
-mount -t tmpfs -o mode=755 fastsyslog-bench-dev /dev || exit 97
-for e in "$d"/olddev/*; do ln -s "$e" "/dev/${e##*/}" || exit 97; done
-rm -f /dev/log
-ln -s "$d/log.sock" /dev/log || exit 97
-exec "$@"
-"#;
-
-/// The directory of the private `/dev/log` when this process already runs in the namespace.
-pub fn inside() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os(ENV)?);
-    // Double-check before anything sends to /dev/log: it must be our symlink.
-    let target = std::fs::read_link("/dev/log").ok()?;
-    (target == dir.join("log.sock")).then_some(dir)
-}
-
-/// A private directory for one namespace; [`cleanup`] removes it without following mounts.
+/// A private directory for one namespace: `olddev` (where the real `/dev` is bound inside the
+/// namespace) and `log.sock` (the socket `/dev/log` points at). [`cleanup`] removes it without
+/// following mounts.
 pub fn make_dir() -> std::io::Result<PathBuf> {
     let dir = super::temp_dir();
     // Kept past this function: the namespace child uses it; `cleanup` removes it.
     Ok(dir.keep())
 }
 
-/// `unshare` + the setup script, ready to run `program args` inside the namespace.
-pub fn command(dir: &Path, program: &Path, args: &[OsString]) -> Command {
-    let mut cmd = Command::new("unshare");
-    if is_root() {
-        cmd.arg("-m");
-    } else {
-        cmd.arg("-Urm");
-    }
-    cmd.args(["--propagation", "private", "--", "sh", "-c", SCRIPT, "sh"])
-        .arg(dir)
-        .arg(program)
-        .args(args)
-        .env(ENV, dir);
-    cmd
-}
-
-/// Whether a child's exit status means the namespace could not be set up.
-pub fn setup_failed(status: std::process::ExitStatus) -> bool {
-    status.code() == Some(SETUP_FAILED)
+/// `unshare` + the setup script, ready to run `program args` inside the namespace of `dir` (from
+/// [`make_dir`]); the reason when `unshare` is missing.
+pub fn command(dir: &Path, program: &Path, args: &[OsString]) -> Result<Command, String> {
+    let mut cmd =
+        fastsyslog_testkit::devlog::command(&dir.join("olddev"), &dir.join("log.sock"), program)?;
+    cmd.args(args);
+    Ok(cmd)
 }
 
 /// Removes a namespace directory. Only `rmdir`/`unlink` on known names, never a recursive removal:
@@ -88,7 +54,13 @@ pub fn reexec_or_reason() -> String {
         Err(e) => return format!("cannot create a temp dir: {e}"),
     };
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let status = command(&dir, &exe, &args).status();
+    let status = match command(&dir, &exe, &args) {
+        Ok(mut cmd) => cmd.status(),
+        Err(reason) => {
+            cleanup(&dir);
+            return reason;
+        }
+    };
     cleanup(&dir);
     exit_with(
         status,
@@ -104,12 +76,6 @@ fn exit_with(status: std::io::Result<std::process::ExitStatus>, setup_failure: S
         Ok(s) if setup_failed(s) => setup_failure,
         Ok(s) => std::process::exit(s.code().unwrap_or(1)),
     }
-}
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self is owned by the effective uid.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// Set in a process that [`reexec_with_dgram_qlen`] started, to the queue length it set.

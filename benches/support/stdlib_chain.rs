@@ -331,9 +331,9 @@ pub fn percent_format(
         let pad = width.saturating_sub(text.chars().count());
         if left {
             out.push_str(&text);
-            out.extend(std::iter::repeat(' ').take(pad));
+            out.extend(std::iter::repeat_n(' ', pad));
         } else {
-            out.extend(std::iter::repeat(if zero { '0' } else { ' ' }).take(pad));
+            out.extend(std::iter::repeat_n(if zero { '0' } else { ' ' }, pad));
             out.push_str(&text);
         }
     }

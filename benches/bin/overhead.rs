@@ -3,9 +3,9 @@
 //! the same access record (about 100 bytes, three key-values) to the same in-process receiver.
 //!
 //! ```text
-//! cargo run --release --example overhead            # table
-//! cargo run --release --example overhead -- --json  # JSON array of rows
-//! cargo run --release --example overhead -- --dgram-qlen 512
+//! cargo run --release -p fastsyslog-benches --bin overhead            # table
+//! cargo run --release -p fastsyslog-benches --bin overhead -- --json  # JSON array of rows
+//! cargo run --release -p fastsyslog-benches --bin overhead -- --dgram-qlen 512
 //! ```
 //!
 //! The receiver's socket queues as many datagrams as `net.unix.max_dgram_qlen` allows (10 is the
@@ -19,9 +19,6 @@
 //! possible they are reported as skipped with the reason. When a syslog daemon listens on the real
 //! `/dev/log`, the syslog rows run a second time against it (`devlog/…` rows; `--no-devlog` turns
 //! that off). Total run time is about 30 s. See the README, "Performance", for what each row means.
-
-#[path = "../benches/support/mod.rs"]
-mod support;
 
 use std::ffi::{CString, OsString};
 use std::io::Read as _;
@@ -126,7 +123,7 @@ fn main() {
     }
     let only: Option<Vec<String>> =
         value("--only").map(|s| s.split(',').map(str::to_owned).collect());
-    let selected = |name: &str| only.as_ref().map_or(true, |o| o.iter().any(|n| n == name));
+    let selected = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
     let json = flag("--json");
     let started = Instant::now();
 
@@ -192,15 +189,15 @@ fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Row {
     } else {
         None
     };
-    let mut cmd = match &ns_dir {
+    let cmd = match &ns_dir {
         Some(dir) => devlog::command(dir, &exe, &args),
         None => {
             let mut c = Command::new(&exe);
             c.args(&args);
-            c
+            Ok(c)
         }
     };
-    let result = run_child(&mut cmd);
+    let result = cmd.and_then(|mut cmd| run_child(&mut cmd));
     if let Some(dir) = &ns_dir {
         devlog::cleanup(dir);
     }
@@ -390,10 +387,10 @@ impl Receiver {
             });
         }
         let target = if glibc {
-            let dir = devlog::inside().ok_or(
+            let socket = devlog::inside().ok_or(
                 "needs glibc's /dev/log in a private mount namespace, which is not set up",
             )?;
-            Target::from_env(Some(&dir.join("log.sock")))
+            Target::from_env(Some(&socket))
         } else {
             Target::from_env(None)
         };
@@ -404,7 +401,7 @@ impl Receiver {
             }));
         }
         Ok(Receiver {
-            path: target.path().to_owned(),
+            path: target.path(),
             target: Some(target),
         })
     }
@@ -582,7 +579,7 @@ fn handoff_floor_log(rx: &Receiver) -> Result<Figures, String> {
     Ok(rx.finish(measure_row(
         1,
         None,
-        || crate::access_record!(),
+        || support::access_record!(),
         || log::logger().flush(),
     )))
 }
@@ -672,12 +669,12 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
         "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
         "raw_libc_syslog" => {
             let msg = CString::new(support::rendered_body()).expect("no NUL");
-            fastsyslog::__bench::openlog(ident(), fastsyslog::Facility::Local0);
+            fastsyslog_testkit::syslog::openlog(ident(), true, libc::LOG_LOCAL0);
             let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
             rx.finish(measure_row(
                 batch,
                 None,
-                || fastsyslog::__bench::raw_syslog(pri, &msg),
+                || fastsyslog_testkit::syslog::syslog(pri, &msg),
                 noop,
             ))
         }
@@ -702,7 +699,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
                 .mode(Mode::Sync)
                 .try_init()
                 .map_err(|e| e.to_string())?;
-            rx.finish(measure_row(batch, None, || crate::access_record!(), noop))
+            rx.finish(measure_row(batch, None, || support::access_record!(), noop))
         }
         "unix_sync" | "background" | "background_sparse" | "background_lossless" => {
             let mode = if name == "unix_sync" {
@@ -722,7 +719,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             let f = measure_row(
                 batch,
                 spacing,
-                || crate::access_record!(),
+                || support::access_record!(),
                 || {
                     guard.flush();
                 },
@@ -742,7 +739,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             let mut f = measure_row(
                 batch,
                 None,
-                || crate::access_record!(),
+                || support::access_record!(),
                 || log::logger().flush(),
             );
             f.delivered = count_lines(&path);
@@ -816,7 +813,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             rx.finish(measure_row(
                 batch,
                 None,
-                || crate::access_record_text!(),
+                || support::access_record_text!(),
                 noop,
             ))
         }
@@ -832,7 +829,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
                 .with_ansi(false)
                 .finish();
             tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
-            rx.finish(measure_row(batch, None, || crate::access_event!(), noop))
+            rx.finish(measure_row(batch, None, || support::access_event!(), noop))
         }
         "tracing_appender" => {
             let (_dir, path) = temp_file("app.log");
@@ -848,7 +845,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             let mut f = measure_row(
                 batch,
                 None,
-                || crate::access_event!(),
+                || support::access_event!(),
                 // The only flush non_blocking offers is dropping its guard (it drains the queue):
                 // done at the second flush, the end of the throughput phase.
                 || {
@@ -874,7 +871,7 @@ fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
             let mut f = measure_row(
                 batch,
                 None,
-                || crate::access_record_text!(),
+                || support::access_record_text!(),
                 || log::logger().flush(),
             );
             f.delivered = count_lines(&path);
@@ -898,7 +895,6 @@ fn chain(address: support::stdlib_chain::SysLogAddress) -> Result<Chain, String>
     Ok(service(Emitter::SysLog(handler), SYSLOG_FORMAT))
 }
 
-#[cfg(feature = "tracing")]
 fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
     use fastsyslog::Mode;
     let batch = batch_of(name);
@@ -914,7 +910,7 @@ fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
     let f = measure_row(
         batch,
         None,
-        || crate::access_event!(),
+        || support::access_event!(),
         || {
             guard.flush();
         },
@@ -928,11 +924,6 @@ fn report_drops(name: &str, stats: &fastsyslog::Stats) {
     if stats.dropped_total() > 0 {
         eprintln!("{name}: fastsyslog dropped {}", stats.dropped_total());
     }
-}
-
-#[cfg(not(feature = "tracing"))]
-fn tracing_row(_name: &str, _rx: &Receiver) -> Result<Figures, String> {
-    Err("needs fastsyslog's `tracing` feature: cargo run --release --example overhead --features tracing".into())
 }
 
 // === output ===

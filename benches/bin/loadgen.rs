@@ -2,8 +2,8 @@
 //! of every call is measured. Run it against your own syslog daemon to see what it sustains.
 //!
 //! ```sh
-//! cargo run --release --example loadgen -- --threads 4 --records 100000 --size 200 --json
-//! FASTSYSLOG_SOCKET=/run/my-rsyslog.sock cargo run --release --example loadgen -- --mode sync
+//! cargo run --release -p fastsyslog-benches --bin loadgen -- --threads 4 --records 100000 --size 200 --json
+//! FASTSYSLOG_SOCKET=/run/my-rsyslog.sock cargo run --release -p fastsyslog-benches --bin loadgen -- --mode sync
 //! ```
 //!
 //! Flags: `--threads N` (default 4), `--records N` per thread (default 100000), `--size BYTES` of

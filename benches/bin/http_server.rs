@@ -2,7 +2,7 @@
 //! measuring what access logging costs a fast request (`benches/http.sh` drives it with `wrk`).
 //!
 //! ```text
-//! cargo run --release --example http_server -- --log none|file|sync|background [--port N]
+//! cargo run --release -p fastsyslog-benches --bin http_server -- --log none|file|sync|background [--port N]
 //! ```
 //!
 //! It prints `listening on 127.0.0.1:PORT` once ready. Every request is answered with a 13-byte
@@ -13,16 +13,11 @@
 //! `Builder::from_env`: records go to `FASTSYSLOG_SOCKET` when it is set, otherwise to an in-process
 //! datagram receiver on a temp path (never to the machine's `/dev/log`).
 
-#[allow(unreachable_pub, dead_code)] // Shared with the benches; this example uses one logger.
-#[path = "../benches/support/file_logger.rs"]
-mod file_logger;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
+
+use support::file_logger;
 
 const BODY: &[u8] = b"Hello, world\n";
 
@@ -40,8 +35,8 @@ fn main() {
         .prefix("fastsyslog-http-")
         .tempdir()
         .expect("temp dir");
-    let received = Arc::new(AtomicU64::new(0));
     let mut _guard = None;
+    let mut _receiver = None;
     match mode.as_str() {
         "none" => {}
         "file" => {
@@ -59,9 +54,10 @@ fn main() {
                         fastsyslog::Mode::Background
                     });
             if std::env::var_os("FASTSYSLOG_SOCKET").is_none() {
-                let path = dir.path().join("log.sock");
-                spawn_receiver(&path, Arc::clone(&received));
-                builder = builder.socket(&path);
+                let sink =
+                    support::Sink::bind(&dir.path().join("log.sock")).expect("bind the receiver");
+                builder = builder.socket(sink.path());
+                _receiver = Some(sink);
             }
             _guard = Some(builder.init());
         }
@@ -81,20 +77,6 @@ fn main() {
         // One thread per connection: wrk keeps a few long-lived keep-alive connections.
         std::thread::spawn(move || serve(stream));
     }
-}
-
-/// An in-process syslog receiver: counts datagrams on `path` and discards them.
-fn spawn_receiver(path: &std::path::Path, received: Arc<AtomicU64>) {
-    let socket = UnixDatagram::bind(path).expect("bind the receiver");
-    std::thread::Builder::new()
-        .name("receiver".into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 65536];
-            while socket.recv(&mut buf).is_ok() {
-                received.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-        .expect("spawn the receiver");
 }
 
 /// Serves keep-alive requests on one connection until the client closes it.
