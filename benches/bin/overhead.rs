@@ -6,6 +6,7 @@
 //! cargo run --release -p fastsyslog-benches --bin overhead            # table
 //! cargo run --release -p fastsyslog-benches --bin overhead -- --json  # JSON array of rows
 //! cargo run --release -p fastsyslog-benches --bin overhead -- --dgram-qlen 512
+//! cargo run --release -p fastsyslog-benches --bin overhead -- --list  # what each row measures
 //! ```
 //!
 //! The receiver's socket queues as many datagrams as `net.unix.max_dgram_qlen` allows (10 is the
@@ -18,57 +19,288 @@
 //! receiver through `/dev/log` inside a private mount namespace (`unshare`); where that is not
 //! possible they are reported as skipped with the reason. When a syslog daemon listens on the real
 //! `/dev/log`, the syslog rows run a second time against it (`devlog/…` rows; `--no-devlog` turns
-//! that off). Total run time is about 30 s. See the README, "Performance", for what each row means.
+//! that off). Total run time is about 30 s. `--list` says what each row measures; the benches'
+//! README has the tables.
 
 use std::ffi::{CString, OsString};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fastsyslog::Mode;
 use support::measure::{self, Budget};
 use support::{devlog, Target};
 
-/// `(name, batch, needs glibc's /dev/log, runs again against a real /dev/log)`.
-const ROWS: &[(&str, u32, bool, bool)] = &[
-    ("no_logger", 1024, false, false),
-    ("disabled_log", 1024, false, false),
-    ("disabled_tracing", 1024, false, false),
-    ("raw_libc_syslog", 1, true, true),
-    ("raw_send", 1, false, true),
-    ("libc_sync", 1, true, true),
-    ("unix_sync", 1, false, true),
-    ("background", 1, false, true),
-    ("background_sparse", 1, false, true),
-    ("tracing_background", 1, false, true),
-    ("file_line_flushed", 1, false, false),
-    ("file_buffered", 1, false, false),
-    ("stdlib_chain_disabled", 64, false, false),
-    ("stdlib_chain_syslog_udp", 1, false, false),
-    ("stdlib_chain_syslog_unix", 1, false, true),
-    ("stdlib_chain_file", 1, false, false),
-    ("syslog_crate", 1, false, true),
-    ("syslog_tracing", 1, true, true),
-    ("tracing_appender", 1, false, false),
-    ("env_logger_file", 1, false, false),
+/// One approach to logging the access record, measured in a process of its own.
+struct Row {
+    /// Its name in the table, in `--only` and in `--json`.
+    name: &'static str,
+    /// What it measures (`--list`).
+    description: &'static str,
+    /// Calls per timed sample: disabled records are too fast to time one by one.
+    batch: u32,
+    /// Needs glibc's `/dev/log`, so it runs in a private mount namespace.
+    glibc: bool,
+    /// Runs a second time against the system's `/dev/log` when a daemon listens there.
+    on_devlog: bool,
+    /// A baseline some targets are relative to: in the table, not in `--json`.
+    reference: bool,
+    /// Sets the approach up in the row's process and measures it.
+    run: fn(&Cx) -> Result<Figures, String>,
+}
+
+/// Every row, in table order: the compared approaches, then the reference rows.
+const ROWS: &[Row] = &[
+    Row {
+        name: "no_logger",
+        description: "a disabled `debug!` before any logger is installed (log's max level is Off)",
+        batch: 1024,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: |cx| Ok(cx.measure(None, disabled_record, || {})),
+    },
+    Row {
+        name: "disabled_log",
+        description: "the same `debug!` with fastsyslog installed at `info`",
+        batch: 1024,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: disabled_log,
+    },
+    Row {
+        name: "disabled_tracing",
+        description: "a disabled `tracing::debug!` with fastsyslog's subscriber at `info`",
+        batch: 1024,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: disabled_tracing,
+    },
+    Row {
+        name: "raw_libc_syslog",
+        description: "glibc's `syslog(pri, \"%s\", body)`: the floor of any libc-based logger",
+        batch: 1,
+        glibc: true,
+        on_devlog: true,
+        reference: false,
+        run: raw_libc_syslog,
+    },
+    Row {
+        name: "raw_send",
+        description: "one `send(2)` of the whole datagram, rendered beforehand: the socket floor",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: raw_send,
+    },
+    Row {
+        name: "libc_sync",
+        description: "fastsyslog's libc transport (glibc's `syslog(3)`), sync mode",
+        batch: 1,
+        glibc: true,
+        on_devlog: true,
+        reference: false,
+        run: libc_sync,
+    },
+    Row {
+        name: "unix_sync",
+        description: "fastsyslog's unix datagram transport, sync mode",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: |cx| fastsyslog_log(cx, Mode::Sync, None, false),
+    },
+    Row {
+        name: "background",
+        description: "fastsyslog in background mode, records back-to-back (drops when flooded)",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: |cx| fastsyslog_log(cx, Mode::Background, None, false),
+    },
+    Row {
+        name: "background_sparse",
+        description: "background mode, one record every 100 µs",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: |cx| fastsyslog_log(cx, Mode::Background, Some(SPARSE), false),
+    },
+    Row {
+        name: "tracing_background",
+        description: "fastsyslog's `tracing` subscriber in background mode",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: tracing_background,
+    },
+    Row {
+        name: "file_line_flushed",
+        description: "a plain file logger, one `write(2)` per line (the table's `vs file` base)",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: |cx| file_logger(cx, support::file_logger::FileLogger::line_flushed),
+    },
+    Row {
+        name: "file_buffered",
+        description: "the same file logger with a 64 KiB buffer",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: |cx| file_logger(cx, support::file_logger::FileLogger::buffered),
+    },
+    Row {
+        name: "stdlib_chain_disabled",
+        description:
+            "the stdlib-style handler chain (a model of Python's logging), record disabled",
+        batch: 64,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: stdlib_chain_disabled,
+    },
+    Row {
+        name: "stdlib_chain_syslog_udp",
+        description: "the chain's `SysLogHandler` to UDP on 127.0.0.1 (its default address)",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: stdlib_chain_syslog_udp,
+    },
+    Row {
+        name: "stdlib_chain_syslog_unix",
+        description: "the chain's `SysLogHandler` to the unix socket",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: stdlib_chain_syslog_unix,
+    },
+    Row {
+        name: "stdlib_chain_file",
+        description: "the chain's `FileHandler`",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: stdlib_chain_file,
+    },
+    Row {
+        name: "syslog_crate",
+        description: "the `syslog` crate's unix-socket `BasicLogger`",
+        batch: 1,
+        glibc: false,
+        on_devlog: true,
+        reference: false,
+        run: syslog_crate,
+    },
+    Row {
+        name: "syslog_tracing",
+        description: "syslog-tracing (glibc's `syslog(3)`) as tracing-subscriber's `fmt` writer",
+        batch: 1,
+        glibc: true,
+        on_devlog: true,
+        reference: false,
+        run: syslog_tracing,
+    },
+    Row {
+        name: "tracing_appender",
+        description:
+            "tracing-appender's `non_blocking` file writer under tracing-subscriber's `fmt`",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: tracing_appender,
+    },
+    Row {
+        name: "env_logger_file",
+        description: "env_logger writing to a file",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: false,
+        run: env_logger_file,
+    },
+    Row {
+        name: "tracing_no_subscriber",
+        description: "a disabled `tracing::debug!` with no subscriber",
+        batch: 1024,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: |cx| Ok(cx.measure(None, disabled_event, || {})),
+    },
+    Row {
+        name: "background_lossless",
+        description: "background mode with a blocking bulk lane: the writer's own throughput",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: |cx| fastsyslog_log(cx, Mode::Background, None, true),
+    },
+    Row {
+        name: "format_only_sparse",
+        description: "the datagram written with `write!` into a reused buffer, never sent, sparse",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: format_only_sparse,
+    },
+    Row {
+        name: "handoff_floor",
+        description: "the background design's floor: one `write!`, then a hand-off to a sender",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: |cx| handoff_floor(cx, None),
+    },
+    Row {
+        name: "handoff_floor_sparse",
+        description: "`handoff_floor`, one record every 100 µs",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: |cx| handoff_floor(cx, Some(SPARSE)),
+    },
+    Row {
+        name: "handoff_floor_log",
+        description:
+            "`handoff_floor` as a `log::Log`, fed by the same `log::info!` as `background`",
+        batch: 1,
+        glibc: false,
+        on_devlog: false,
+        reference: true,
+        run: handoff_floor_log,
+    },
 ];
 
-/// Reference rows shown in the table (not in `--json`): baselines some targets are relative to.
-const REFERENCE_ROWS: &[(&str, u32, bool, bool)] = &[
-    ("tracing_no_subscriber", 1024, false, false),
-    ("background_lossless", 1, false, false),
-    ("format_only_sparse", 1, false, false),
-    ("handoff_floor", 1, false, false),
-    ("handoff_floor_sparse", 1, false, false),
-    ("handoff_floor_log", 1, false, false),
-];
+/// The row called `name`.
+fn row(name: &str) -> Option<&'static Row> {
+    ROWS.iter().find(|r| r.name == name)
+}
 
 /// Sparse logging: one record per this interval.
 const SPARSE: Duration = Duration::from_micros(100);
 
-/// One measured (or skipped) row.
+/// One measured (or skipped) row, as the coordinator reports it.
 #[derive(Debug, Clone)]
-struct Row {
+struct Measured {
     name: String,
     result: Result<Figures, String>,
 }
@@ -118,7 +350,16 @@ fn main() {
         return;
     }
     if flag("--help") || flag("-h") {
-        println!("usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]] [--dgram-qlen N]");
+        println!(
+            "usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]] [--dgram-qlen N] [--list]"
+        );
+        return;
+    }
+    if flag("--list") {
+        for r in ROWS {
+            let reference = if r.reference { " (reference)" } else { "" };
+            println!("{:<26} {}{reference}", r.name, r.description);
+        }
         return;
     }
     let only: Option<Vec<String>> =
@@ -128,24 +369,22 @@ fn main() {
     let started = Instant::now();
 
     let mut rows = Vec::new();
-    for &(name, _, glibc, _) in ROWS.iter().chain(REFERENCE_ROWS) {
-        if selected(name) {
-            if !json {
-                eprint!("\r{name:<32}");
-            }
-            rows.push(spawn_row(name, glibc, false));
+    for r in ROWS.iter().filter(|r| selected(r.name)) {
+        if !json {
+            eprint!("\r{:<32}", r.name);
         }
+        rows.push(spawn_row(r.name, r.glibc, false));
     }
     let devlog_rows = if !flag("--no-devlog") && daemon_on_devlog() {
         ROWS.iter()
-            .filter(|r| r.3 && selected(r.0))
-            .map(|&(name, _, _, _)| {
+            .filter(|r| r.on_devlog && selected(r.name))
+            .map(|r| {
                 if !json {
-                    eprint!("\rdevlog/{name:<32}");
+                    eprint!("\rdevlog/{:<32}", r.name);
                 }
-                let mut row = spawn_row(name, false, true);
-                row.name = format!("devlog/{name}");
-                row
+                let mut measured = spawn_row(r.name, false, true);
+                measured.name = format!("devlog/{}", r.name);
+                measured
             })
             .collect()
     } else {
@@ -158,7 +397,7 @@ fn main() {
         print_json(
             rows.iter()
                 .chain(&devlog_rows)
-                .filter(|r| !REFERENCE_ROWS.iter().any(|x| x.0 == r.name)),
+                .filter(|m| !row(&m.name).is_some_and(|r| r.reference)),
         );
     } else {
         print_table("embedded receiver (in-process datagram sink)", &rows);
@@ -174,7 +413,7 @@ fn main() {
 }
 
 /// Runs one row in a child process (inside the private namespace for glibc rows).
-fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Row {
+fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Measured {
     let exe = std::env::current_exe().expect("current exe");
     let mut args: Vec<OsString> = vec!["--row".into(), name.into()];
     if devlog {
@@ -197,7 +436,7 @@ fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Row {
             Ok(c)
         }
     };
-    let result = cmd.and_then(|mut cmd| run_child(&mut cmd));
+    let result = cmd.and_then(run_child);
     if let Some(dir) = &ns_dir {
         devlog::cleanup(dir);
     }
@@ -211,42 +450,29 @@ fn spawn_row(name: &str, glibc: bool, devlog: bool) -> Row {
     }
 }
 
-fn skipped(name: &str, reason: String) -> Row {
-    Row {
+fn skipped(name: &str, reason: String) -> Measured {
+    Measured {
         name: name.to_owned(),
         result: Err(reason),
     }
 }
 
 /// Runs a row's process with a 30 s bound and returns its stdout.
-fn run_child(cmd: &mut Command) -> Result<String, String> {
-    let mut child = cmd
+fn run_child(mut cmd: Command) -> Result<String, String> {
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() > deadline => {
-                // Our own child; it may exit between the check and the kill, which is fine.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("timed out after 30 s".into());
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("wait failed: {e}")),
-        }
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_string(&mut out);
+    let bounded =
+        fastsyslog_testkit::process::wait_with_output_within(child, Duration::from_secs(30))
+            .map_err(|e| format!("wait failed: {e}"))?;
+    if bounded.timed_out {
+        return Err("timed out after 30 s".into());
     }
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_string(&mut err);
-    }
+    let status = bounded.output.status;
+    let out = String::from_utf8_lossy(&bounded.output.stdout).into_owned();
+    let err = String::from_utf8_lossy(&bounded.output.stderr);
     if devlog::setup_failed(status) {
         return Err(format!(
             "cannot set up a private mount namespace (unshare -m / mount): {}",
@@ -259,7 +485,7 @@ fn run_child(cmd: &mut Command) -> Result<String, String> {
     Ok(out)
 }
 
-fn parse_row(name: &str, out: &str) -> Row {
+fn parse_row(name: &str, out: &str) -> Measured {
     let line = out
         .lines()
         .rev()
@@ -283,7 +509,7 @@ fn parse_row(name: &str, out: &str) -> Row {
         }
         None => Err(format!("no result from the row process: {out:?}")),
     };
-    Row {
+    Measured {
         name: name.to_owned(),
         result,
     }
@@ -416,10 +642,6 @@ impl Receiver {
     }
 }
 
-fn glibc_row(name: &str) -> bool {
-    ROWS.iter().any(|r| r.0 == name && r.2)
-}
-
 /// The background design with nothing but the hand-off: a bounded queue of the bulk lane's default
 /// capacity, and a thread that takes the records, sends each with `send(2)` and hands the buffers
 /// back, backing off from 50 µs to 1 ms when idle, like the writer. Callers take recycled buffers
@@ -512,11 +734,11 @@ impl HandOff {
 /// The floor of the background design: the whole datagram written with one `write!` (no level
 /// check, routing, escaping, truncation or accounting; a fixed header) and handed off, back-to-back
 /// or spaced like `background_sparse`.
-fn handoff_floor(rx: &Receiver, spacing: Option<Duration>) -> Result<Figures, String> {
-    let handoff = HandOff::start(rx)?;
+fn handoff_floor(cx: &Cx, spacing: Option<Duration>) -> Result<Figures, String> {
+    let handoff = HandOff::start(&cx.rx)?;
     let pid = std::process::id();
     let record = || handoff.record(|buf| write_datagram(buf, pid));
-    Ok(rx.finish(measure_row(1, spacing, record, || handoff.flush())))
+    cx.measure_delivered(spacing, record, || handoff.flush())
 }
 
 /// Appends the whole access-record datagram with one `write!` (a fixed header, the values behind
@@ -569,26 +791,14 @@ impl log::Log for FloorLogger {
     }
 }
 
-fn handoff_floor_log(rx: &Receiver) -> Result<Figures, String> {
+fn handoff_floor_log(cx: &Cx) -> Result<Figures, String> {
     let logger = FloorLogger {
-        handoff: HandOff::start(rx)?,
+        handoff: HandOff::start(&cx.rx)?,
         pid: std::process::id(),
     };
     log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
     log::set_max_level(log::LevelFilter::Info);
-    Ok(rx.finish(measure_row(
-        1,
-        None,
-        || support::access_record!(),
-        || log::logger().flush(),
-    )))
-}
-
-fn batch_of(name: &str) -> u32 {
-    ROWS.iter()
-        .chain(REFERENCE_ROWS)
-        .find(|r| r.0 == name)
-        .map_or(1, |r| r.1)
+    cx.measure_delivered(None, || support::access_record!(), || log::logger().flush())
 }
 
 fn ident() -> &'static std::ffi::CStr {
@@ -614,7 +824,7 @@ fn count_lines(path: &Path) -> Option<u64> {
         .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
 }
 
-fn fastsyslog(receiver: &Receiver, mode: fastsyslog::Mode, filter: &str) -> fastsyslog::Builder {
+fn fastsyslog(receiver: &Receiver, mode: Mode, filter: &str) -> fastsyslog::Builder {
     let b = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .filter(filter)
@@ -633,253 +843,250 @@ fn disabled_event() {
     tracing::debug!(target: "app", n = std::hint::black_box(1), "disabled");
 }
 
+/// Runs the row called `name` in this process (the `--row` mode).
 fn run_row(name: &str, devlog: bool) -> Result<Figures, String> {
-    use fastsyslog::Mode;
-    let batch = batch_of(name);
-    let rx = Receiver::new(devlog, glibc_row(name))?;
-    let noop = || {};
-    let figures = match name {
-        "no_logger" => measure_row(batch, None, disabled_record, noop),
-        "disabled_log" => {
-            let _guard = fastsyslog(&rx, Mode::Sync, "info")
-                .try_init()
-                .map_err(|e| e.to_string())?;
-            measure_row(batch, None, disabled_record, noop)
-        }
-        "tracing_no_subscriber" => measure_row(batch, None, disabled_event, noop),
-        "format_only_sparse" => {
-            // The floor of any design that formats on the caller: the whole datagram written with
-            // `write!` into a reused buffer, nothing queued or sent, spaced like
-            // `background_sparse`.
-            let mut buf: Vec<u8> = Vec::with_capacity(512);
-            measure_row(
-                batch,
-                Some(SPARSE),
-                || {
-                    buf.clear();
-                    write_datagram(&mut buf, 4242);
-                    std::hint::black_box(&buf);
-                },
-                noop,
-            )
-        }
-        "handoff_floor" => return handoff_floor(&rx, None),
-        "handoff_floor_sparse" => return handoff_floor(&rx, Some(SPARSE)),
-        "handoff_floor_log" => return handoff_floor_log(&rx),
-        "disabled_tracing" | "tracing_background" => return tracing_row(name, &rx),
-        "raw_libc_syslog" => {
-            let msg = CString::new(support::rendered_body()).expect("no NUL");
-            fastsyslog_testkit::syslog::openlog(ident(), true, libc::LOG_LOCAL0);
-            let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
-            rx.finish(measure_row(
-                batch,
-                None,
-                || fastsyslog_testkit::syslog::syslog(pri, &msg),
-                noop,
-            ))
-        }
-        "raw_send" => {
-            let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
-            sock.connect(&rx.path).map_err(|e| e.to_string())?;
-            let datagram = support::rendered_datagram();
-            rx.finish(measure_row(
-                batch,
-                None,
-                || {
-                    // A failed send is visible in the delivered count.
-                    let _ = sock.send(&datagram);
-                },
-                noop,
-            ))
-        }
-        "libc_sync" => {
-            // No socket: the libc transport, through the namespace's /dev/log.
-            let _guard = fastsyslog::Builder::new()
-                .ident(support::IDENT)
-                .mode(Mode::Sync)
-                .try_init()
-                .map_err(|e| e.to_string())?;
-            rx.finish(measure_row(batch, None, || support::access_record!(), noop))
-        }
-        "unix_sync" | "background" | "background_sparse" | "background_lossless" => {
-            let mode = if name == "unix_sync" {
-                Mode::Sync
-            } else {
-                Mode::Background
-            };
-            let mut builder = fastsyslog(&rx, mode, "info");
-            if name == "background_lossless" {
-                // The writer's own throughput: a full lane makes the caller wait instead of
-                // dropping, so it stops competing for the CPU with the writer and the receiver,
-                // and every record is delivered.
-                builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
-            }
-            let guard = builder.try_init().map_err(|e| e.to_string())?;
-            let spacing = (name == "background_sparse").then_some(SPARSE);
-            let f = measure_row(
-                batch,
-                spacing,
-                || support::access_record!(),
-                || {
-                    guard.flush();
-                },
-            );
-            report_drops(name, &guard.stats());
-            rx.finish(f)
-        }
-        "file_line_flushed" | "file_buffered" => {
-            let (_dir, path) = temp_file("app.log");
-            let logger = if name == "file_line_flushed" {
-                support::file_logger::FileLogger::line_flushed(&path)
-            } else {
-                support::file_logger::FileLogger::buffered(&path)
-            };
-            log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
-            log::set_max_level(log::LevelFilter::Info);
-            let mut f = measure_row(
-                batch,
-                None,
-                || support::access_record!(),
-                || log::logger().flush(),
-            );
-            f.delivered = count_lines(&path);
-            f
-        }
-        "stdlib_chain_disabled" => {
-            let udp = support::UdpSink::new();
-            let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
-            measure_row(
-                batch,
-                None,
-                || support::stdlib_chain::log_disabled(&access),
-                noop,
-            )
-        }
-        "stdlib_chain_syslog_udp" => {
-            let udp = support::UdpSink::new();
-            let counts = udp.counts();
-            set_delivered_counter(Box::new(move || {
-                counts.datagrams.load(std::sync::atomic::Ordering::Relaxed)
-            }));
-            let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
-            let mut f = measure_row(
-                batch,
-                None,
-                || support::stdlib_chain::log_access(&access),
-                noop,
-            );
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while udp.received() < f.sent && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            f.delivered = Some(udp.received());
-            f
-        }
-        "stdlib_chain_syslog_unix" => {
-            let (_m, access, _h) =
-                chain(support::stdlib_chain::SysLogAddress::Unix(rx.path.clone()))?;
-            rx.finish(measure_row(
-                batch,
-                None,
-                || support::stdlib_chain::log_access(&access),
-                noop,
-            ))
-        }
-        "stdlib_chain_file" => {
-            use support::stdlib_chain::{service, Emitter, FileHandler, FILE_FORMAT};
-            let (_dir, path) = temp_file("app.log");
-            let handler = FileHandler::new(&path).map_err(|e| e.to_string())?;
-            let (_m, access, h) = service(Emitter::File(handler), FILE_FORMAT);
-            let mut f = measure_row(
-                batch,
-                None,
-                || support::stdlib_chain::log_access(&access),
-                || h.flush(),
-            );
-            f.delivered = count_lines(&path);
-            f
-        }
-        "syslog_crate" => {
-            let formatter = syslog::Formatter3164 {
-                facility: syslog::Facility::LOG_LOCAL0,
-                hostname: None,
-                process: support::IDENT.into(),
-                pid: std::process::id(),
-            };
-            let logger = syslog::unix_custom(formatter, &rx.path).map_err(|e| e.to_string())?;
-            log::set_boxed_logger(Box::new(syslog::BasicLogger::new(logger)))
-                .map_err(|e| e.to_string())?;
-            log::set_max_level(log::LevelFilter::Info);
-            rx.finish(measure_row(
-                batch,
-                None,
-                || support::access_record_text!(),
-                noop,
-            ))
-        }
-        "syslog_tracing" => {
-            let syslog = syslog_tracing::Syslog::new(
-                ident(),
-                syslog_tracing::Options::LOG_PID | syslog_tracing::Options::LOG_NDELAY,
-                syslog_tracing::Facility::Local0,
-            )
-            .ok_or("syslog-tracing: a logger already exists")?;
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(syslog)
-                .with_ansi(false)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
-            rx.finish(measure_row(batch, None, || support::access_event!(), noop))
-        }
-        "tracing_appender" => {
-            let (_dir, path) = temp_file("app.log");
-            let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-            let (writer, guard) = tracing_appender::non_blocking(file);
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(writer)
-                .with_ansi(false)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
-            let mut guard = Some(guard);
-            let mut flushes = 0;
-            let mut f = measure_row(
-                batch,
-                None,
-                || support::access_event!(),
-                // The only flush non_blocking offers is dropping its guard (it drains the queue):
-                // done at the second flush, the end of the throughput phase.
-                || {
-                    flushes += 1;
-                    if flushes == 2 {
-                        drop(guard.take());
-                    }
-                },
-            );
-            f.delivered = count_lines(&path);
-            f
-        }
-        "env_logger_file" => {
-            let (_dir, path) = temp_file("app.log");
-            let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-            let logger = env_logger::Builder::new()
-                .target(env_logger::Target::Pipe(Box::new(file)))
-                .filter_level(log::LevelFilter::Info)
-                .write_style(env_logger::WriteStyle::Never)
-                .build();
-            log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
-            log::set_max_level(log::LevelFilter::Info);
-            let mut f = measure_row(
-                batch,
-                None,
-                || support::access_record_text!(),
-                || log::logger().flush(),
-            );
-            f.delivered = count_lines(&path);
-            f
-        }
-        other => return Err(format!("unknown row {other}")),
+    let row = row(name).ok_or_else(|| format!("unknown row {name}"))?;
+    let cx = Cx {
+        name: row.name,
+        batch: row.batch,
+        rx: Receiver::new(devlog, row.glibc)?,
     };
-    Ok(figures)
+    (row.run)(&cx)
+}
+
+/// What a row's `run` gets: its name and batch, and the receiver it sends to.
+struct Cx {
+    name: &'static str,
+    batch: u32,
+    rx: Receiver,
+}
+
+impl Cx {
+    /// [`measure_row`] with the row's batch.
+    fn measure(&self, spacing: Option<Duration>, f: impl FnMut(), flush: impl FnMut()) -> Figures {
+        measure_row(self.batch, spacing, f, flush)
+    }
+
+    /// [`Cx::measure`], then what reached the receiver ([`Receiver::finish`]).
+    fn measure_delivered(
+        &self,
+        spacing: Option<Duration>,
+        f: impl FnMut(),
+        flush: impl FnMut(),
+    ) -> Result<Figures, String> {
+        Ok(self.rx.finish(self.measure(spacing, f, flush)))
+    }
+}
+
+fn disabled_log(cx: &Cx) -> Result<Figures, String> {
+    let _guard = fastsyslog(&cx.rx, Mode::Sync, "info")
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    Ok(cx.measure(None, disabled_record, || {}))
+}
+
+fn format_only_sparse(cx: &Cx) -> Result<Figures, String> {
+    // The floor of any design that formats on the caller: the whole datagram written with
+    // `write!` into a reused buffer, nothing queued or sent, spaced like `background_sparse`.
+    let mut buf: Vec<u8> = Vec::with_capacity(512);
+    let record = || {
+        buf.clear();
+        write_datagram(&mut buf, 4242);
+        std::hint::black_box(&buf);
+    };
+    Ok(cx.measure(Some(SPARSE), record, || {}))
+}
+
+fn raw_libc_syslog(cx: &Cx) -> Result<Figures, String> {
+    let msg = CString::new(support::rendered_body()).expect("no NUL");
+    fastsyslog_testkit::syslog::openlog(ident(), true, libc::LOG_LOCAL0);
+    let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
+    cx.measure_delivered(
+        None,
+        || fastsyslog_testkit::syslog::syslog(pri, &msg),
+        || {},
+    )
+}
+
+fn raw_send(cx: &Cx) -> Result<Figures, String> {
+    let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
+    sock.connect(&cx.rx.path).map_err(|e| e.to_string())?;
+    let datagram = support::rendered_datagram();
+    cx.measure_delivered(
+        None,
+        || {
+            // A failed send is visible in the delivered count.
+            let _ = sock.send(&datagram);
+        },
+        || {},
+    )
+}
+
+fn libc_sync(cx: &Cx) -> Result<Figures, String> {
+    // No socket: the libc transport, through the namespace's /dev/log.
+    let _guard = fastsyslog::Builder::new()
+        .ident(support::IDENT)
+        .mode(Mode::Sync)
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    cx.measure_delivered(None, || support::access_record!(), || {})
+}
+
+/// fastsyslog as the global `log` logger in `mode`, records spaced by `spacing`; with `lossless`
+/// the bulk lane blocks instead of dropping.
+fn fastsyslog_log(
+    cx: &Cx,
+    mode: Mode,
+    spacing: Option<Duration>,
+    lossless: bool,
+) -> Result<Figures, String> {
+    let mut builder = fastsyslog(&cx.rx, mode, "info");
+    if lossless {
+        // The writer's own throughput: a full lane makes the caller wait instead of dropping, so
+        // it stops competing for the CPU with the writer and the receiver, and every record is
+        // delivered.
+        builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
+    }
+    let guard = builder.try_init().map_err(|e| e.to_string())?;
+    let f = cx.measure(
+        spacing,
+        || support::access_record!(),
+        || {
+            guard.flush();
+        },
+    );
+    report_drops(cx.name, &guard.stats());
+    Ok(cx.rx.finish(f))
+}
+
+/// A file logger made by `make` as the global `log` logger.
+fn file_logger(
+    cx: &Cx,
+    make: fn(&Path) -> support::file_logger::FileLogger,
+) -> Result<Figures, String> {
+    let (_dir, path) = temp_file("app.log");
+    log::set_boxed_logger(Box::new(make(&path))).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Info);
+    let mut f = cx.measure(None, || support::access_record!(), || log::logger().flush());
+    f.delivered = count_lines(&path);
+    Ok(f)
+}
+
+fn stdlib_chain_disabled(cx: &Cx) -> Result<Figures, String> {
+    let udp = support::UdpSink::new();
+    let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
+    Ok(cx.measure(None, || support::stdlib_chain::log_disabled(&access), || {}))
+}
+
+fn stdlib_chain_syslog_udp(cx: &Cx) -> Result<Figures, String> {
+    let udp = support::UdpSink::new();
+    let counts = udp.counts();
+    set_delivered_counter(Box::new(move || {
+        counts.datagrams.load(std::sync::atomic::Ordering::Relaxed)
+    }));
+    let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Udp(udp.addr()))?;
+    let mut f = cx.measure(None, || support::stdlib_chain::log_access(&access), || {});
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while udp.received() < f.sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    f.delivered = Some(udp.received());
+    Ok(f)
+}
+
+fn stdlib_chain_syslog_unix(cx: &Cx) -> Result<Figures, String> {
+    let (_m, access, _h) = chain(support::stdlib_chain::SysLogAddress::Unix(
+        cx.rx.path.clone(),
+    ))?;
+    cx.measure_delivered(None, || support::stdlib_chain::log_access(&access), || {})
+}
+
+fn stdlib_chain_file(cx: &Cx) -> Result<Figures, String> {
+    use support::stdlib_chain::{service, Emitter, FileHandler, FILE_FORMAT};
+    let (_dir, path) = temp_file("app.log");
+    let handler = FileHandler::new(&path).map_err(|e| e.to_string())?;
+    let (_m, access, h) = service(Emitter::File(handler), FILE_FORMAT);
+    let mut f = cx.measure(
+        None,
+        || support::stdlib_chain::log_access(&access),
+        || h.flush(),
+    );
+    f.delivered = count_lines(&path);
+    Ok(f)
+}
+
+fn syslog_crate(cx: &Cx) -> Result<Figures, String> {
+    let formatter = syslog::Formatter3164 {
+        facility: syslog::Facility::LOG_LOCAL0,
+        hostname: None,
+        process: support::IDENT.into(),
+        pid: std::process::id(),
+    };
+    let logger = syslog::unix_custom(formatter, &cx.rx.path).map_err(|e| e.to_string())?;
+    log::set_boxed_logger(Box::new(syslog::BasicLogger::new(logger))).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Info);
+    cx.measure_delivered(None, || support::access_record_text!(), || {})
+}
+
+fn syslog_tracing(cx: &Cx) -> Result<Figures, String> {
+    let syslog = syslog_tracing::Syslog::new(
+        ident(),
+        syslog_tracing::Options::LOG_PID | syslog_tracing::Options::LOG_NDELAY,
+        syslog_tracing::Facility::Local0,
+    )
+    .ok_or("syslog-tracing: a logger already exists")?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(syslog)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
+    cx.measure_delivered(None, || support::access_event!(), || {})
+}
+
+fn tracing_appender(cx: &Cx) -> Result<Figures, String> {
+    let (_dir, path) = temp_file("app.log");
+    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())?;
+    let mut guard = Some(guard);
+    let mut flushes = 0;
+    let mut f = cx.measure(
+        None,
+        || support::access_event!(),
+        // The only flush non_blocking offers is dropping its guard (it drains the queue): done at
+        // the second flush, the end of the throughput phase.
+        || {
+            flushes += 1;
+            if flushes == 2 {
+                drop(guard.take());
+            }
+        },
+    );
+    f.delivered = count_lines(&path);
+    Ok(f)
+}
+
+fn env_logger_file(cx: &Cx) -> Result<Figures, String> {
+    let (_dir, path) = temp_file("app.log");
+    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let logger = env_logger::Builder::new()
+        .target(env_logger::Target::Pipe(Box::new(file)))
+        .filter_level(log::LevelFilter::Info)
+        .write_style(env_logger::WriteStyle::Never)
+        .build();
+    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Info);
+    let mut f = cx.measure(
+        None,
+        || support::access_record_text!(),
+        || log::logger().flush(),
+    );
+    f.delivered = count_lines(&path);
+    Ok(f)
 }
 
 /// The chain's manager (kept alive), the access logger, and its handler.
@@ -895,28 +1102,26 @@ fn chain(address: support::stdlib_chain::SysLogAddress) -> Result<Chain, String>
     Ok(service(Emitter::SysLog(handler), SYSLOG_FORMAT))
 }
 
-fn tracing_row(name: &str, rx: &Receiver) -> Result<Figures, String> {
-    use fastsyslog::Mode;
-    let batch = batch_of(name);
-    if name == "disabled_tracing" {
-        let _guard = fastsyslog(rx, Mode::Sync, "info")
-            .init_tracing()
-            .map_err(|e| e.to_string())?;
-        return Ok(measure_row(batch, None, disabled_event, || {}));
-    }
-    let guard = fastsyslog(rx, Mode::Background, "info")
+fn disabled_tracing(cx: &Cx) -> Result<Figures, String> {
+    let _guard = fastsyslog(&cx.rx, Mode::Sync, "info")
         .init_tracing()
         .map_err(|e| e.to_string())?;
-    let f = measure_row(
-        batch,
+    Ok(cx.measure(None, disabled_event, || {}))
+}
+
+fn tracing_background(cx: &Cx) -> Result<Figures, String> {
+    let guard = fastsyslog(&cx.rx, Mode::Background, "info")
+        .init_tracing()
+        .map_err(|e| e.to_string())?;
+    let f = cx.measure(
         None,
         || support::access_event!(),
         || {
             guard.flush();
         },
     );
-    report_drops(name, &guard.stats());
-    Ok(rx.finish(f))
+    report_drops(cx.name, &guard.stats());
+    Ok(cx.rx.finish(f))
 }
 
 /// Says on stderr (which the coordinator shows only on failure) what fastsyslog dropped.
@@ -948,7 +1153,7 @@ fn fmt_rate(x: f64) -> String {
     }
 }
 
-fn print_table(title: &str, rows: &[Row]) {
+fn print_table(title: &str, rows: &[Measured]) {
     let base = rows
         .iter()
         .find(|r| r.name.ends_with("file_line_flushed"))
@@ -968,7 +1173,8 @@ fn print_table(title: &str, rows: &[Row]) {
                     Some(d) => format!("{d}/{}", f.sent),
                     None => "-".to_owned(),
                 };
-                let delivered = if f.sent == 0 || batch_of(&r.name) > 1 {
+                let disabled = row(&r.name).is_some_and(|row| row.batch > 1);
+                let delivered = if f.sent == 0 || disabled {
                     "-".to_owned()
                 } else {
                     delivered
@@ -987,7 +1193,7 @@ fn print_table(title: &str, rows: &[Row]) {
     }
 }
 
-fn print_json<'a>(rows: impl Iterator<Item = &'a Row>) {
+fn print_json<'a>(rows: impl Iterator<Item = &'a Measured>) {
     let num = |x: f64| {
         if x.is_finite() {
             format!("{x:.1}")
@@ -1028,7 +1234,7 @@ fn json_escape(s: &str) -> String {
 }
 
 /// Checks the issue's targets against this run's numbers.
-fn print_targets(rows: &[Row]) {
+fn print_targets(rows: &[Measured]) {
     let get = |n: &str| {
         rows.iter()
             .find(|r| r.name == n)
