@@ -11,8 +11,11 @@
 //! be matched with the pids at the daemon. Transport and format come from the environment
 //! (`FASTSYSLOG_SOCKET`, ...) as in every example. Bodies: `prefork role=worker i=<i> seq=<n>`.
 //!
-//! Unix only. `fork()` has no safe wrapper in std; this example uses the crate's hidden test hook
-//! `fastsyslog::__testing::fork` so the repository keeps all of its FFI in one file.
+//! Unix only. `fork()` has no safe wrapper in std, so this example calls `libc::fork` (a server
+//! would fork however it already does: `libc`, `nix`, ...).
+
+// The two `libc` calls below (fork, waitpid) are the only unsafe code; each has its SAFETY note.
+#![allow(unsafe_code)]
 
 #[cfg(unix)]
 fn main() -> std::process::ExitCode {
@@ -49,9 +52,7 @@ fn main() -> std::process::ExitCode {
 
     let mut children = Vec::new();
     for i in 0..workers {
-        // A server forks however it already does (libc::fork, nix, ...); this example goes through
-        // the crate's test hook so the repository keeps all of its FFI in one file.
-        match fastsyslog::__testing::fork() {
+        match fork() {
             Err(e) => {
                 eprintln!("prefork: fork failed: {e}");
                 break;
@@ -82,7 +83,7 @@ fn main() -> std::process::ExitCode {
 
     let mut failed = 0;
     for pid in children {
-        match fastsyslog::__testing::wait(pid) {
+        match wait(pid) {
             Ok(0) => {}
             Ok(code) => {
                 eprintln!("prefork: worker {pid} failed (exit status {code})");
@@ -100,6 +101,45 @@ fn main() -> std::process::ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `fork(2)`: `Ok(0)` in the child, `Ok(child_pid)` in the parent.
+#[cfg(unix)]
+fn fork() -> std::io::Result<libc::pid_t> {
+    // SAFETY: fork takes no arguments and touches no memory of ours. In a multithreaded parent
+    // only the calling thread exists in the child, and locks other threads held stay locked there;
+    // that is not a memory-safety precondition of the call, and the child only logs (which
+    // fastsyslog supports after fork) and exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(pid)
+    }
+}
+
+/// Waits for the child `pid` (retrying on `EINTR`) and returns its exit code, or `128 + signal`
+/// when a signal ended it.
+#[cfg(unix)]
+fn wait(pid: libc::pid_t) -> std::io::Result<i32> {
+    let mut status: libc::c_int = 0;
+    loop {
+        // SAFETY: `status` is a live, aligned local for the whole call; waitpid keeps no pointer
+        // to it.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc >= 0 {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+    if libc::WIFEXITED(status) {
+        Ok(libc::WEXITSTATUS(status))
+    } else {
+        Ok(128 + libc::WTERMSIG(status))
     }
 }
 
