@@ -122,7 +122,7 @@ pub fn write_utc(out: &mut String, t: SystemTime) {
 }
 
 /// A record's key-values written the obvious way, each as ` key=value` through `Display`: this
-/// logger and the floor of the background design in `examples/overhead.rs` share it.
+/// logger and the floor of the background design in `overhead` (bin/overhead.rs) share it.
 pub struct KeyValues<'a>(pub &'a dyn log::kv::Source);
 
 impl std::fmt::Display for KeyValues<'_> {
