@@ -414,7 +414,7 @@ impl Builder {
     }
 
     /// The most bytes one message may take, header included. Default 8192 (rsyslog's default
-    /// `maxMessageSize`). A longer message is cut on a UTF-8 boundary and marked (see the README).
+    /// `maxMessageSize`). A longer message is cut on a UTF-8 boundary and marked (see [Message formats](crate#message-formats)).
     ///
     /// # Errors
     ///

@@ -277,7 +277,8 @@ pub struct Stats {
     pub enqueued: u64,
     /// `enqueued` split by lane as `(lane, count)`, in background mode (empty counts in sync mode).
     pub enqueued_by_lane: Vec<(Lane, u64)>,
-    /// Records the transport accepted (the daemon may still discard them: see the README).
+    /// Records the transport accepted (the daemon may still discard them: see RELIABILITY.md, "A successful send does not mean
+    /// the record was stored").
     pub written: u64,
     /// Non-zero drop counts as `(lane, reason, count)`.
     pub dropped: Vec<(Lane, DropReason, u64)>,

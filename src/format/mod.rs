@@ -7,7 +7,7 @@
 //! outside any escape sequence, together with the bytes that close the syntax there and mark the
 //! cut) that still fits, stops writing once the limit is passed, and then cuts back to that point.
 //!
-//! Rules beyond the wire-format notes, in one place for the README:
+//! Rules beyond the wire-format notes, in one place for the crate docs' "Message format":
 //! - Order: message, then span fields (outermost span first), then event fields, in every format
 //!   (RFC 5424: `[span1@32473 ..][span2@32473 ..][fields@32473 ..] MSG`; JSON: `msg`, `spans`,
 //!   then the event fields).

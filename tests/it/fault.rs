@@ -1244,7 +1244,7 @@ fn foreign_openlog_and_closelog() {
     let pid = out.pid.to_string();
     let exe = std::env::current_exe().unwrap();
     let progname = exe.file_name().unwrap().to_str().unwrap();
-    // Documented (README, "Reliability and security"): glibc keeps one ident and option set per process, so the
+    // Documented (RELIABILITY.md): glibc keeps one ident and option set per process, so the
     // last openlog wins for the crate's libc transport too; the facility stays ours because every
     // record carries it in its priority.
     let a = get("A");

@@ -244,7 +244,7 @@ fn relp_two_tier_keeps_every_record_across_a_central_restart() {
     let duplicates: u32 = counts.values().map(|c| c - 1).sum();
     // Duplicates come only from records the central tier wrote but whose acknowledgment died with
     // it: at most the RELP window (omrelp windowSize, 128) plus the retried batch of the action
-    // queue (queue.dequeueBatchSize, 128) per outage. See the README, "Operating it".
+    // queue (queue.dequeueBatchSize, 128) per outage. See RELIABILITY.md, "From one host to a fleet".
     assert!(duplicates <= 256, "{duplicates} duplicates for one outage");
     // Each facility in its own file under the sending host's directory.
     let host_dirs: Vec<PathBuf> = fs::read_dir(&central_logs)
