@@ -16,8 +16,10 @@ use crate::sys;
 use crate::transport;
 use crate::{Facility, SeverityMapping};
 
-/// The default largest message, header included: 8 KiB, rsyslog's default `maxMessageSize`.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8192;
+/// The default largest message, header included: 8096 bytes, the most rsyslog 8.x keeps of a
+/// datagram with its default settings (measured: an 8192-byte datagram is stored cut to 8096, with
+/// no mark). A record the crate cuts to this size is stored whole, `[truncated]` marker included.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8096;
 /// The smallest accepted [`Builder::max_message_size`].
 pub const MESSAGE_SIZE_MIN: usize = 64;
 /// The largest accepted [`Builder::max_message_size`] (128 KiB; larger datagrams need raised
@@ -29,6 +31,17 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_millis(100);
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default directives when neither `FASTSYSLOG_LOG` nor `RUST_LOG` is set.
 pub const DEFAULT_FILTER: &str = "info";
+
+/// What [`Builder::check`] found valid: the settings `build` and `daemon_config` go on with.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// The ident, its rules applied.
+    pub(crate) ident: Ident,
+    /// The parsed directives.
+    pub(crate) filter: env_filter::Filter,
+    /// What the transport writes.
+    pub(crate) framing: Framing,
+}
 
 /// Whether records are sent on the caller's thread or by a background writer.
 ///
@@ -79,17 +92,23 @@ impl Default for Mode {
 /// | [`ident`](Builder::ident) | the program's file name | `FASTSYSLOG_IDENT` |
 /// | transport | libc `syslog(3)`; unix datagrams when a [`socket`](Builder::socket) is set | `FASTSYSLOG_SOCKET` |
 /// | [`format`](Builder::format) | [`Format::Logfmt`] | `FASTSYSLOG_FORMAT` (`logfmt`, `json`, `rfc5424`) |
-/// | [`header`](Builder::header) | [`Header::Rfc3164`] (`Rfc5424` with `Format::Rfc5424`) | — |
+/// | [`header`](Builder::header) | [`Header::Rfc3164`] (`Rfc5424` with `Format::Rfc5424`) | `FASTSYSLOG_HEADER` (`rfc3164`, `rfc5424`) |
 /// | [`filter`](Builder::filter) | `info` | `FASTSYSLOG_LOG`, else `RUST_LOG` |
 /// | [`mode`](Builder::mode) | [`Mode::Background`] (with the `background` feature) | `FASTSYSLOG_MODE` (`sync`, `background`) |
-/// | routing | target `access` → `local0`; everything else → `local1` | — |
+/// | routing rules ([`route`](Builder::route)) | target `access` → `local0` | `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`, see [`from_env`](Builder::from_env)) |
+/// | [`access_facility`](Builder::access_facility) | `local0` | `FASTSYSLOG_ACCESS_FACILITY` |
+/// | [`default_facility`](Builder::default_facility) | `local1` | `FASTSYSLOG_FACILITY` |
 /// | [`severity_mapping`](Builder::severity_mapping) | [`SeverityMapping::new`] | — |
-/// | [`max_message_size`](Builder::max_message_size) | 8192 bytes | — |
+/// | [`max_message_size`](Builder::max_message_size) | 8096 bytes | `FASTSYSLOG_MAX_MESSAGE_SIZE` |
 /// | [`send_timeout`](Builder::send_timeout) | 100 ms | — |
 /// | [`flush_timeout`](Builder::flush_timeout) | 2 s | — |
 /// | [`strict`](Builder::strict) | `false` | — |
-/// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | — |
-/// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | — |
+/// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY` |
+/// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | `FASTSYSLOG_ERROR_OVERFLOW`, `FASTSYSLOG_BULK_OVERFLOW` (`drop`, `block`, `block_for=10ms`) |
+///
+/// An empty variable counts as unset. [`from_env`](Builder::from_env) reads the environment first,
+/// so setters called after it win; [`apply_env`](Builder::apply_env) reads it after the code's own
+/// settings, so the environment wins.
 ///
 /// # Examples
 ///
@@ -164,8 +183,18 @@ impl Builder {
     }
 
     /// A builder with the defaults, then the environment applied: `FASTSYSLOG_SOCKET`,
-    /// `FASTSYSLOG_FORMAT`, `FASTSYSLOG_IDENT`, `FASTSYSLOG_MODE`, and `FASTSYSLOG_LOG` (falling back
-    /// to `RUST_LOG`) for the directives. Setters called afterwards override the environment.
+    /// `FASTSYSLOG_FORMAT`, `FASTSYSLOG_IDENT`, `FASTSYSLOG_MODE`, `FASTSYSLOG_LOG` (falling back
+    /// to `RUST_LOG`) for the directives, and the deployment settings in the table on [`Builder`].
+    /// Setters called afterwards override the environment; to let the environment override the
+    /// code's settings instead, call [`apply_env`](Builder::apply_env) last. An empty variable
+    /// counts as unset.
+    ///
+    /// `FASTSYSLOG_ROUTES` replaces the routing rules: comma-separated `key=facility` pairs, tried
+    /// in order. A key is a level (`error`, `warn`, `info`, `debug`, `trace`: that level or more
+    /// severe, [`Match::Level`]), `field:NAME` ([`Match::Field`]), `target:NAME` or any other name
+    /// (a target and its children, [`Match::Target`]), or `*` for the default facility.
+    /// `FASTSYSLOG_ACCESS_FACILITY` and `FASTSYSLOG_FACILITY` are applied after it, so they win
+    /// over its `access=` and `*=` entries.
     ///
     /// # Errors
     ///
@@ -182,7 +211,37 @@ impl Builder {
     /// # std::env::remove_var("FASTSYSLOG_FORMAT");
     /// ```
     pub fn from_env() -> Self {
-        Builder::new().with_env(|name| env::var_os(name))
+        Builder::new().apply_env()
+    }
+
+    /// Applies the environment on top of this builder's settings: a variable that is set wins over
+    /// what the code set before; setters called afterwards win over the environment. This is how
+    /// an application sets its own defaults (its routes, its ident) and still lets the operator
+    /// change them per host. The variables are those of [`from_env`](Builder::from_env).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Builder::from_env): an invalid value is reported by
+    /// [`build`](Builder::build) (and by [`rsyslog_config`](Builder::rsyslog_config)), naming the
+    /// variable and the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Facility};
+    ///
+    /// std::env::set_var("FASTSYSLOG_FACILITY", "local3");
+    /// let config = Builder::new()
+    ///     .ident("web")
+    ///     .default_facility(Facility::Local5) // the code's default ...
+    ///     .apply_env()                        // ... which the operator's variable overrides
+    ///     .daemon_config("/var/log/web")
+    ///     .unwrap();
+    /// # std::env::remove_var("FASTSYSLOG_FACILITY");
+    /// assert_eq!(config.files()[1].0, Facility::Local3);
+    /// ```
+    pub fn apply_env(self) -> Self {
+        self.with_env(|name| env::var_os(name))
     }
 
     /// Applies settings from `lookup` (the environment in [`from_env`](Builder::from_env)).
@@ -196,7 +255,8 @@ impl Builder {
             })
         };
         let apply = |builder: &mut Builder, name: &str| -> Result<(), Error> {
-            let Some(value) = lookup(name) else {
+            // An empty value counts as unset.
+            let Some(value) = lookup(name).filter(|v| !v.is_empty()) else {
                 return Ok(());
             };
             let invalid = |why: String| {
@@ -218,6 +278,51 @@ impl Builder {
                         .map_err(|e: ParseModeError| invalid(e.to_string()))?
                 }
                 "FASTSYSLOG_LOG" | "RUST_LOG" => builder.filter = text(name, &value)?,
+                "FASTSYSLOG_ROUTES" => {
+                    let (rules, default) = parse_routes(&text(name, &value)?).map_err(invalid)?;
+                    builder.rules = rules;
+                    if let Some(default) = default {
+                        builder.default_facility = default;
+                    }
+                }
+                "FASTSYSLOG_ACCESS_FACILITY" => {
+                    let facility = text(name, &value)?
+                        .parse::<Facility>()
+                        .map_err(|e| invalid(e.to_string()))?;
+                    *builder = std::mem::take(builder).access_facility(facility);
+                }
+                "FASTSYSLOG_FACILITY" => {
+                    builder.default_facility = text(name, &value)?
+                        .parse::<Facility>()
+                        .map_err(|e| invalid(e.to_string()))?
+                }
+                "FASTSYSLOG_MAX_MESSAGE_SIZE" => {
+                    let v = text(name, &value)?;
+                    builder.max_message_size = v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| (MESSAGE_SIZE_MIN..=MESSAGE_SIZE_MAX).contains(n))
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "{v:?}: expected {MESSAGE_SIZE_MIN} to {MESSAGE_SIZE_MAX} bytes"
+                            ))
+                        })?
+                }
+                "FASTSYSLOG_HEADER" => {
+                    let v = text(name, &value)?;
+                    builder.header = Some(match v.trim().to_ascii_lowercase().as_str() {
+                        "rfc3164" | "3164" => Header::Rfc3164,
+                        "rfc5424" | "5424" => Header::Rfc5424,
+                        _ => return Err(invalid(format!("{v:?}: expected rfc3164 or rfc5424"))),
+                    })
+                }
+                "FASTSYSLOG_ERROR_CAPACITY"
+                | "FASTSYSLOG_BULK_CAPACITY"
+                | "FASTSYSLOG_ERROR_OVERFLOW"
+                | "FASTSYSLOG_BULK_OVERFLOW" => builder
+                    .set_lane(name, &text(name, &value)?)
+                    .map_err(invalid)?,
                 _ => {}
             }
             Ok(())
@@ -227,8 +332,18 @@ impl Builder {
             "FASTSYSLOG_FORMAT",
             "FASTSYSLOG_IDENT",
             "FASTSYSLOG_MODE",
+            // Routes first: the two facility variables override its `access=` and `*=`.
+            "FASTSYSLOG_ROUTES",
+            "FASTSYSLOG_ACCESS_FACILITY",
+            "FASTSYSLOG_FACILITY",
+            "FASTSYSLOG_MAX_MESSAGE_SIZE",
+            "FASTSYSLOG_HEADER",
+            "FASTSYSLOG_ERROR_CAPACITY",
+            "FASTSYSLOG_BULK_CAPACITY",
+            "FASTSYSLOG_ERROR_OVERFLOW",
+            "FASTSYSLOG_BULK_OVERFLOW",
         ];
-        names.push(if lookup("FASTSYSLOG_LOG").is_some() {
+        names.push(if lookup("FASTSYSLOG_LOG").is_some_and(|v| !v.is_empty()) {
             "FASTSYSLOG_LOG"
         } else {
             "RUST_LOG"
@@ -492,6 +607,41 @@ impl Builder {
         self
     }
 
+    /// Sets a lane's capacity or overflow policy from the variable `name`
+    /// (`FASTSYSLOG_{ERROR,BULK}_{CAPACITY,OVERFLOW}`).
+    fn set_lane(&mut self, name: &str, value: &str) -> Result<(), String> {
+        #[cfg(feature = "background")]
+        {
+            use crate::{Lane, Overflow};
+            let lane = if name.contains("_ERROR_") {
+                Lane::Error
+            } else {
+                Lane::Bulk
+            };
+            if name.ends_with("_CAPACITY") {
+                let n = value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_ENV_QUEUE_CAPACITY).contains(n))
+                    .ok_or_else(|| {
+                        format!("{value:?}: expected 1 to {MAX_ENV_QUEUE_CAPACITY} records")
+                    })?;
+                *self = std::mem::take(self).queue_capacity(lane, n);
+            } else {
+                let policy = value.parse::<Overflow>().map_err(|e| e.to_string())?;
+                *self = std::mem::take(self).overflow(lane, policy);
+            }
+            Ok(())
+        }
+        #[cfg(not(feature = "background"))]
+        {
+            Err(format!(
+                "{value:?}: {name} needs the `background` cargo feature"
+            ))
+        }
+    }
+
     /// How records are framed for the transport: the one rule for the header the daemon receives,
     /// read by [`build`](Builder::build) and by [`daemon_config`](Builder::daemon_config).
     ///
@@ -521,10 +671,12 @@ impl Builder {
         Ok(Framing::LibcBody)
     }
 
-    /// The shared part of building: everything but the adapter.
-    pub(crate) fn build_pipeline(self) -> Result<Arc<Pipeline>, Error> {
-        if let Some(e) = self.env_error {
-            return Err(e);
+    /// Every check [`build`](Builder::build) makes before it opens anything, in one place, so
+    /// that [`daemon_config`](Builder::daemon_config) refuses exactly the settings `build` refuses.
+    pub(crate) fn check(&self) -> Result<Checked, Error> {
+        if let Some(e) = &self.env_error {
+            // `Error` is not `Clone` (it may hold an `io::Error`); an environment error never does.
+            return Err(Error::new(e.kind(), e.to_string()));
         }
         let ident = match &self.ident {
             Some(ident) => Ident::new(ident)?,
@@ -549,6 +701,20 @@ impl Builder {
             })?
             .build();
         let framing = self.framing()?;
+        Ok(Checked {
+            ident,
+            filter,
+            framing,
+        })
+    }
+
+    /// The shared part of building: everything but the adapter.
+    pub(crate) fn build_pipeline(self) -> Result<Arc<Pipeline>, Error> {
+        let Checked {
+            ident,
+            filter,
+            framing,
+        } = self.check()?;
         let router = Router::new(self.rules, self.default_facility);
         let counters = Arc::new(Counters::default());
         let hostname = sys::net::hostname().unwrap_or_else(|| "-".to_owned());
@@ -609,6 +775,50 @@ impl Builder {
             flush_timeout: self.flush_timeout,
         }))
     }
+}
+
+/// The largest lane capacity `FASTSYSLOG_{ERROR,BULK}_CAPACITY` accepts: 16 Mi records.
+const MAX_ENV_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// Parses `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`): the rules, in order, and
+/// the default facility if a `*` entry names one.
+fn parse_routes(spec: &str) -> Result<(Vec<Rule>, Option<Facility>), String> {
+    let mut rules = Vec::new();
+    let mut default = None;
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (key, facility) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry:?} in {spec:?}: expected key=facility"))?;
+        let facility = facility
+            .parse::<Facility>()
+            .map_err(|e| format!("{entry:?} in {spec:?}: {e}"))?;
+        let key = key.trim();
+        let matcher = match key {
+            "*" => {
+                default = Some(facility);
+                continue;
+            }
+            "" => return Err(format!("{entry:?} in {spec:?}: empty key")),
+            _ => {
+                if let Some(field) = key.strip_prefix("field:") {
+                    Match::Field(field.to_owned())
+                } else if let Some(target) = key.strip_prefix("target:") {
+                    Match::Target(target.to_owned())
+                } else {
+                    match key.to_ascii_lowercase().as_str() {
+                        "error" => Match::Level(log::Level::Error),
+                        "warn" | "warning" => Match::Level(log::Level::Warn),
+                        "info" => Match::Level(log::Level::Info),
+                        "debug" => Match::Level(log::Level::Debug),
+                        "trace" => Match::Level(log::Level::Trace),
+                        _ => Match::Target(key.to_owned()),
+                    }
+                }
+            }
+        };
+        rules.push(Rule::new(matcher, facility));
+    }
+    Ok((rules, default))
 }
 
 #[cfg(test)]
@@ -725,5 +935,154 @@ mod tests {
             err.to_string().contains(&path.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn environment_sets_the_deployment_settings() {
+        let b = Builder::new().with_env(env(&[
+            (
+                "FASTSYSLOG_ROUTES",
+                "access=local0, warn=local2, field:audit=local4, *=local1",
+            ),
+            ("FASTSYSLOG_ACCESS_FACILITY", "local5"),
+            ("FASTSYSLOG_FACILITY", "local3"),
+            ("FASTSYSLOG_MAX_MESSAGE_SIZE", "65536"),
+            ("FASTSYSLOG_HEADER", "rfc5424"),
+        ]));
+        assert!(b.env_error.is_none(), "{:?}", b.env_error);
+        assert_eq!(
+            b.rules,
+            [
+                Rule::new(Match::Target("access".into()), Facility::Local5),
+                Rule::new(Match::Level(log::Level::Warn), Facility::Local2),
+                Rule::new(Match::Field("audit".into()), Facility::Local4),
+            ],
+            "FASTSYSLOG_ACCESS_FACILITY wins over the routes' access="
+        );
+        assert_eq!(
+            b.default_facility,
+            Facility::Local3,
+            "FASTSYSLOG_FACILITY wins over *="
+        );
+        assert_eq!(b.max_message_size, 65536);
+        assert_eq!(b.header, Some(Header::Rfc5424));
+    }
+
+    #[test]
+    fn routes_syntax() {
+        let table: [(&str, Vec<Rule>, Option<Facility>); 4] = [
+            ("", vec![], None),
+            ("*=local7", vec![], Some(Facility::Local7)),
+            (
+                "error=local2,target:warn=local3,db::pool=local4",
+                vec![
+                    Rule::new(Match::Level(log::Level::Error), Facility::Local2),
+                    Rule::new(Match::Target("warn".into()), Facility::Local3),
+                    Rule::new(Match::Target("db::pool".into()), Facility::Local4),
+                ],
+                None,
+            ),
+            (
+                "debug=20",
+                vec![Rule::new(Match::Level(log::Level::Debug), Facility::Local4)],
+                None,
+            ),
+        ];
+        for (spec, rules, default) in table {
+            assert_eq!(parse_routes(spec), Ok((rules, default)), "{spec:?}");
+        }
+    }
+
+    #[cfg(feature = "background")]
+    #[test]
+    fn environment_sets_the_lanes() {
+        use crate::{Lane, Overflow};
+        let b = Builder::new().with_env(env(&[
+            ("FASTSYSLOG_ERROR_CAPACITY", "100"),
+            ("FASTSYSLOG_BULK_CAPACITY", "200"),
+            ("FASTSYSLOG_ERROR_OVERFLOW", "block"),
+            ("FASTSYSLOG_BULK_OVERFLOW", "block_for=5ms"),
+        ]));
+        assert!(b.env_error.is_none(), "{:?}", b.env_error);
+        assert_eq!(b.worker.capacity, [100, 200]);
+        assert_eq!(b.worker.overflow[Lane::Error as usize], Overflow::Block);
+        assert_eq!(
+            b.worker.overflow[Lane::Bulk as usize],
+            Overflow::BlockFor(Duration::from_millis(5))
+        );
+    }
+
+    #[test]
+    fn each_bad_variable_is_named_with_its_value() {
+        let table = [
+            ("FASTSYSLOG_ROUTES", "access:local0"),
+            ("FASTSYSLOG_ROUTES", "access=local9"),
+            ("FASTSYSLOG_ROUTES", "=local1"),
+            ("FASTSYSLOG_ACCESS_FACILITY", "local8"),
+            ("FASTSYSLOG_FACILITY", "locall"),
+            ("FASTSYSLOG_MAX_MESSAGE_SIZE", "10"),
+            ("FASTSYSLOG_MAX_MESSAGE_SIZE", "8k"),
+            ("FASTSYSLOG_HEADER", "rfc9999"),
+            ("FASTSYSLOG_ERROR_CAPACITY", "lots"),
+            ("FASTSYSLOG_BULK_CAPACITY", "0"),
+            ("FASTSYSLOG_ERROR_OVERFLOW", "sometimes"),
+            ("FASTSYSLOG_BULK_OVERFLOW", "block_for=soon"),
+            ("FASTSYSLOG_FORMAT", "yaml"),
+            ("FASTSYSLOG_MODE", "turbo"),
+        ];
+        for (name, value) in table {
+            let b = Builder::new().ident("t").with_env(env(&[(name, value)]));
+            let err = b.check().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{name}={value}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains(name) && msg.contains(value),
+                "{name}={value}: {msg}"
+            );
+            assert!(
+                b.rsyslog_config("/l").is_err(),
+                "the generator refuses it too"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let names = [
+            "FASTSYSLOG_ROUTES",
+            "FASTSYSLOG_ACCESS_FACILITY",
+            "FASTSYSLOG_FACILITY",
+            "FASTSYSLOG_MAX_MESSAGE_SIZE",
+            "FASTSYSLOG_HEADER",
+            "FASTSYSLOG_ERROR_CAPACITY",
+            "FASTSYSLOG_BULK_OVERFLOW",
+            "FASTSYSLOG_FORMAT",
+            "FASTSYSLOG_MODE",
+            "FASTSYSLOG_IDENT",
+        ];
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (*n, "")).collect();
+        let b = Builder::new().with_env(env(&pairs));
+        assert!(b.env_error.is_none(), "{:?}", b.env_error);
+        assert_eq!(b.ident, None);
+        assert_eq!(b.rules, Builder::new().rules);
+        assert_eq!(b.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
+        let b = Builder::new().with_env(env(&[("FASTSYSLOG_LOG", ""), ("RUST_LOG", "warn")]));
+        assert_eq!(
+            b.filter, "warn",
+            "an empty FASTSYSLOG_LOG falls back to RUST_LOG"
+        );
+    }
+
+    #[test]
+    fn environment_after_the_code_wins_and_setters_after_it_win() {
+        let vars = env(&[("FASTSYSLOG_FACILITY", "local3")]);
+        let b = Builder::new()
+            .default_facility(Facility::Local5)
+            .with_env(&vars);
+        assert_eq!(b.default_facility, Facility::Local3);
+        let b = Builder::new()
+            .with_env(&vars)
+            .default_facility(Facility::Local5);
+        assert_eq!(b.default_facility, Facility::Local5);
     }
 }
