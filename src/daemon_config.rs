@@ -9,15 +9,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::builder::Builder;
+use crate::error::Error;
 use crate::format::{Format, Framing, Header};
 use crate::ident::Ident;
 use crate::route::Match;
 use crate::transport::DEFAULT_SOCKET;
 use crate::Facility;
 
-/// rsyslog's default `maxMessageSize`, and so the largest message it takes without a `global()`.
-const RSYSLOG_DEFAULT_MAX: usize = 8192;
-/// syslog-ng's default `log-msg-size()`.
+/// The most rsyslog 8.x keeps of a datagram without a `global(maxMessageSize=…)`: 8096 bytes
+/// (measured with a raw datagram; its documentation says 8k). Longer ones are stored cut, unmarked.
+const RSYSLOG_DEFAULT_MAX: usize = 8096;
+/// syslog-ng's default `log-msg-size()` (measured the same way).
 const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 
 /// Daemon-side configuration matching a [`Builder`]: which facility goes to which file, and the
@@ -26,9 +28,11 @@ const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 /// Made by [`Builder::daemon_config`]; [`rsyslog`](DaemonConfig::rsyslog) and
 /// [`syslog_ng`](DaemonConfig::syslog_ng) render it. Each facility the logger can send to gets its
 /// own file in the log directory: the facility of the built-in `access` rule (a
-/// [`Match::Target`] of `"access"`) goes to `access.log`, the default facility to `error.log`, and
-/// every further rule's facility to `<facility>.log` (`local2.log`). The first name given to a
-/// facility wins.
+/// [`Match::Target`] of `"access"`) goes to `access.log`, the default facility to `app.log`
+/// (everything that is not an access record, at every severity), and every further rule's facility
+/// to a file named for the rule: `warn.log` for [`Match::Level`] `Warn` (warnings and errors),
+/// `audit.log` for a target or field `audit`, `db_pool.log` for target `db::pool`. The first name given to a facility wins. Every line names
+/// its severity, so `grep -E ' (err|warning) ' app.log` finds the problems.
 ///
 /// The output is a snippet for the daemon's include directory (`/etc/rsyslog.d/`,
 /// `/etc/syslog-ng/conf.d/`), not a whole configuration:
@@ -37,9 +41,22 @@ const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 ///   socket itself (rsyslog `imuxsock` input bound to its own ruleset, syslog-ng `unix-dgram()`
 ///   source), so the logger's records are kept apart from the rest of the system's. Otherwise the
 ///   records come through the system socket `/dev/log`, which the main configuration opens, and the
-///   snippet routes by facility.
-/// - **Message size.** The daemon's limit is raised to the logger's
-///   [`max_message_size`](Builder::max_message_size) where its default is smaller.
+///   snippet routes by facility **and program name** (the ident, after the rules of
+///   [`Builder::ident`]): another program's records on the same facility (an HAProxy on `local0`,
+///   a second app's) are left alone for the rules that follow. Snippets of several applications
+///   can be installed side by side.
+/// - **journald.** On a systemd host, journald owns `/dev/log` and forwards each record to rsyslog
+///   or syslog-ng (through `/run/systemd/journal/syslog`, read by rsyslog's `imuxsock` or syslog-ng's
+///   `system()` source). The facility, severity and program name survive the forwarding, so the
+///   snippet routes as it does without journald. journald's own rate limit
+///   (`RateLimitBurst=` in `journald.conf`) then applies before the daemon sees a record.
+/// - **Message size.** The snippet states the logger's
+///   [`max_message_size`](Builder::max_message_size) and raises the daemon's limit where the
+///   daemon's default is smaller: rsyslog keeps 8096 bytes of a datagram by default, syslog-ng
+///   65536. The crate's default of 8096 fits both, so a record the logger cuts is stored with its
+///   `[truncated]` marker, never cut again by the daemon.
+/// - **Lines.** Each line is `TIMESTAMP HOST SEVERITY ident[pid]: BODY`, the severity as syslog
+///   names it (`err`, `warning`, `info`, …).
 /// - **Header.** With [`Header::Rfc5424`] (or [`Format::Rfc5424`]) the daemon is told to parse
 ///   RFC 5424 (rsyslog `UseSpecialParser="off"`, syslog-ng `flags(syslog-protocol)`) and the
 ///   STRUCTURED-DATA is kept in the file.
@@ -59,17 +76,18 @@ const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 /// ```
 /// use fastsyslog::{Builder, Facility};
 ///
-/// let config = Builder::new().daemon_config("/var/log/web");
+/// let config = Builder::new().ident("web").daemon_config("/var/log/web")?;
 /// assert_eq!(
 ///     config.files(),
 ///     vec![
 ///         (Facility::Local0, "/var/log/web/access.log".into()),
-///         (Facility::Local1, "/var/log/web/error.log".into()),
+///         (Facility::Local1, "/var/log/web/app.log".into()),
 ///     ]
 /// );
 /// let rsyslog = config.rsyslog();
-/// assert!(rsyslog.contains(r#"if prifilt("local0.*") then {"#));
+/// assert!(rsyslog.contains(r#"if $programname == "web" and prifilt("local0.*") then {"#));
 /// assert!(rsyslog.contains(r#"file="/var/log/web/access.log""#));
+/// # Ok::<(), fastsyslog::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonConfig {
@@ -87,6 +105,8 @@ pub struct DaemonConfig {
     log_dir: PathBuf,
     /// The suffix that keeps this snippet's names (rulesets, templates) apart from another app's.
     name: String,
+    /// The program name the records carry (the checked ident), matched on the system socket.
+    program: String,
 }
 
 // === impl Builder (daemon config) ===
@@ -95,6 +115,12 @@ impl Builder {
     /// The rsyslog and syslog-ng configuration matching this builder's routing, writing files into
     /// `log_dir`. See [`DaemonConfig`].
     ///
+    /// # Errors
+    ///
+    /// The errors [`build`](Builder::build) returns for the same settings (an invalid environment
+    /// variable, ident, size, filter or transport), so a configuration is never written for a
+    /// logger that would not start.
+    ///
     /// # Examples
     ///
     /// ```
@@ -102,15 +128,18 @@ impl Builder {
     ///
     /// let config = Builder::new()
     ///     .route(Match::Target("audit".into()), Facility::Local2)
-    ///     .daemon_config("/var/log/app");
+    ///     .daemon_config("/var/log/app")?;
     /// let files: Vec<_> = config.files().into_iter().map(|(f, p)| (f, p.display().to_string())).collect();
     /// assert_eq!(files, [
     ///     (Facility::Local0, "/var/log/app/access.log".to_owned()),
-    ///     (Facility::Local2, "/var/log/app/local2.log".to_owned()),
-    ///     (Facility::Local1, "/var/log/app/error.log".to_owned()),
+    ///     (Facility::Local2, "/var/log/app/audit.log".to_owned()),
+    ///     (Facility::Local1, "/var/log/app/app.log".to_owned()),
     /// ]);
+    /// assert!(Builder::new().max_message_size(10).daemon_config("/l").is_err(), "as build() refuses it");
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
-    pub fn daemon_config(&self, log_dir: impl AsRef<Path>) -> DaemonConfig {
+    pub fn daemon_config(&self, log_dir: impl AsRef<Path>) -> Result<DaemonConfig, Error> {
+        let checked = self.check()?;
         let mut routes: Vec<(Facility, String)> = Vec::new();
         let mut add = |facility: Facility, stem: String| {
             if !routes.iter().any(|(f, _)| *f == facility) {
@@ -118,26 +147,28 @@ impl Builder {
             }
         };
         for rule in &self.rules {
+            // The file is named for what the rule sends there.
             let stem = match rule.matcher() {
                 Match::Target(t) if t == "access" => "access".to_owned(),
+                Match::Level(level) => level.as_str().to_ascii_lowercase(),
+                Match::Target(name) | Match::Field(name) if !name.is_empty() => file_stem(name),
                 _ => rule.facility().to_string(),
             };
             add(rule.facility(), stem);
         }
-        add(self.default_facility, "error".to_owned());
+        add(self.default_facility, "app".to_owned());
 
         let socket = self
             .socket
             .clone()
             .filter(|p| p.as_path() != Path::new(DEFAULT_SOCKET));
-        // What the daemon receives, by `build`'s own rule. A setting `build` refuses is given
-        // glibc's RFC 3164, the header of the only transport that can refuse it.
-        let header = match self.framing() {
-            Ok(Framing::Header(header)) => header,
-            Ok(Framing::LibcBody) | Err(_) => Header::Rfc3164,
+        // What the daemon receives, by `build`'s own rule; glibc writes RFC 3164.
+        let header = match checked.framing {
+            Framing::Header(header) => header,
+            Framing::LibcBody => Header::Rfc3164,
         };
         let name = Ident::config_name(self.ident.as_deref());
-        DaemonConfig {
+        Ok(DaemonConfig {
             routes,
             format: self.format,
             header,
@@ -145,35 +176,50 @@ impl Builder {
             socket,
             log_dir: log_dir.as_ref().to_owned(),
             name,
-        }
+            program: checked.ident.as_str().to_owned(),
+        })
     }
 
     /// The rsyslog (RainerScript) snippet for this builder's routing: shorthand for
     /// [`daemon_config(log_dir).rsyslog()`](DaemonConfig::rsyslog).
     ///
+    /// # Errors
+    ///
+    /// As [`daemon_config`](Builder::daemon_config): the errors `build` returns.
+    ///
     /// # Examples
     ///
     /// ```
-    /// let conf = fastsyslog::Builder::new().rsyslog_config("/var/log/app");
-    /// assert!(conf.contains(r#"if prifilt("local1.*") then {"#));
-    /// assert!(conf.contains(r#"file="/var/log/app/error.log""#));
+    /// use fastsyslog::Builder;
+    ///
+    /// let conf = Builder::new().ident("app").rsyslog_config("/var/log/app")?;
+    /// assert!(conf.contains(r#"if $programname == "app" and prifilt("local1.*") then {"#));
+    /// assert!(conf.contains(r#"file="/var/log/app/app.log""#));
+    /// let err = Builder::new().ident("app").filter("info,x=loud").rsyslog_config("/l").unwrap_err();
+    /// assert!(err.to_string().contains("x=loud"), "{err}");
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
-    pub fn rsyslog_config(&self, log_dir: impl AsRef<Path>) -> String {
-        self.daemon_config(log_dir).rsyslog()
+    pub fn rsyslog_config(&self, log_dir: impl AsRef<Path>) -> Result<String, Error> {
+        Ok(self.daemon_config(log_dir)?.rsyslog())
     }
 
     /// The syslog-ng snippet for this builder's routing: shorthand for
     /// [`daemon_config(log_dir).syslog_ng()`](DaemonConfig::syslog_ng).
     ///
+    /// # Errors
+    ///
+    /// As [`daemon_config`](Builder::daemon_config): the errors `build` returns.
+    ///
     /// # Examples
     ///
     /// ```
-    /// let conf = fastsyslog::Builder::new().syslog_ng_config("/var/log/app");
-    /// assert!(conf.contains("filter f_fastsyslog_local0 { facility(local0); };"));
+    /// let conf = fastsyslog::Builder::new().ident("app").syslog_ng_config("/var/log/app")?;
+    /// assert!(conf.contains(r#"filter f_fastsyslog_app_local0 { facility(local0) and program("app" type(string)); };"#));
     /// assert!(conf.contains(r#"file("/var/log/app/access.log""#));
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
-    pub fn syslog_ng_config(&self, log_dir: impl AsRef<Path>) -> String {
-        self.daemon_config(log_dir).syslog_ng()
+    pub fn syslog_ng_config(&self, log_dir: impl AsRef<Path>) -> Result<String, Error> {
+        Ok(self.daemon_config(log_dir)?.syslog_ng())
     }
 }
 
@@ -187,8 +233,9 @@ impl DaemonConfig {
     ///
     /// ```
     /// use fastsyslog::{Builder, Facility};
-    /// let files = Builder::new().default_facility(Facility::Local0).daemon_config("/l").files();
+    /// let files = Builder::new().default_facility(Facility::Local0).daemon_config("/l")?.files();
     /// assert_eq!(files, vec![(Facility::Local0, "/l/access.log".into())], "one facility, one file");
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
     pub fn files(&self) -> Vec<(Facility, PathBuf)> {
         self.routes
@@ -201,8 +248,8 @@ impl DaemonConfig {
     ///
     /// It expects `imuxsock` to be loaded by the main configuration, as Debian's and Red Hat's
     /// `rsyslog.conf` do; it loads `mmjsonparse` itself for [`Format::Json`]. Each file line is
-    /// `TIMESTAMP HOST ident[pid]: BODY` (for RFC 5424, the STRUCTURED-DATA comes before the
-    /// message; for JSON, the body is the parsed object).
+    /// `TIMESTAMP HOST SEVERITY ident[pid]: BODY` (for RFC 5424, the STRUCTURED-DATA comes before
+    /// the message; for JSON, the body is the parsed object).
     ///
     /// # Examples
     ///
@@ -214,21 +261,23 @@ impl DaemonConfig {
     ///     .socket("/run/web/log.sock")
     ///     .format(Format::Json)
     ///     .max_message_size(65536)
-    ///     .rsyslog_config("/var/log/web");
+    ///     .rsyslog_config("/var/log/web")?;
     /// assert!(conf.contains(r#"global(maxMessageSize="65536")"#));
     /// assert!(conf.contains(r#"module(load="mmjsonparse")"#));
     /// assert!(conf.contains(
     ///     r#"input(type="imuxsock" Socket="/run/web/log.sock" CreatePath="on" RateLimit.Interval="0" UseSpecialParser="on" Ruleset="fastsyslog_web")"#
     /// ));
     /// assert!(conf.contains(r#"action(type="mmjsonparse" cookie="@cee:")"#));
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
     pub fn rsyslog(&self) -> String {
         let mut out = String::new();
         let name = &self.name;
+        let program = &self.program;
         self.preamble(
             &mut out,
             "rsyslog",
-            "/etc/rsyslog.d/30-fastsyslog.conf",
+            &format!("/etc/rsyslog.d/30-{name}.conf"),
             "rsyslogd -N1",
         );
 
@@ -246,8 +295,8 @@ impl DaemonConfig {
         } else {
             let _ = writeln!(
                 out,
-                "# Message size: the logger sends up to {} bytes per record, within rsyslog's default\n\
-                 # maxMessageSize of {RSYSLOG_DEFAULT_MAX}: nothing to set.\n",
+                "# Message size: the logger sends up to {} bytes per record, within the {RSYSLOG_DEFAULT_MAX} bytes\n\
+                 # rsyslog keeps of a datagram by default: nothing to set.\n",
                 self.max_message_size
             );
         }
@@ -260,7 +309,7 @@ impl DaemonConfig {
             );
         }
 
-        // One template for every file: timestamp, host, ident[pid], then the body.
+        // One template for every file: timestamp, host, severity, ident[pid], then the body.
         let body = match (self.format, self.header) {
             (Format::Json, _) => "%$!all-json%",
             (_, Header::Rfc5424) => "%structured-data%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%",
@@ -269,7 +318,7 @@ impl DaemonConfig {
         let _ = writeln!(
             out,
             "template(name=\"{name}\" type=\"string\"\n         \
-             string=\"%timereported:::date-rfc3339% %hostname% %app-name%[%procid%]:{sep}{body}\\n\")\n",
+             string=\"%timereported:::date-rfc3339% %hostname% %syslogseverity-text% %app-name%[%procid%]:{sep}{body}\\n\")\n",
             sep = if self.format == Format::Json || self.header == Header::Rfc5424 {
                 " "
             } else {
@@ -308,6 +357,8 @@ impl DaemonConfig {
                 let _ = writeln!(
                     out,
                     "# Input: the system socket /dev/log, opened by module(load=\"imuxsock\") in rsyslog.conf.\n\
+                     # Only records from the program {program:?} are routed and stopped here; other programs'\n\
+                     # records on the same facilities go on to the rules that follow.\n\
                      # Keep its rate limit off (SysSock.RateLimit.Interval=\"0\", rsyslog's default): a limited\n\
                      # socket discards records after the burst, where the logger cannot count them.{}\n",
                     match self.header {
@@ -321,7 +372,15 @@ impl DaemonConfig {
             }
         };
         for (facility, path) in self.files() {
-            let _ = writeln!(out, "{indent}if {} then {{", rsyslog_filter(facility));
+            let filter = match &self.socket {
+                Some(_) => rsyslog_filter(facility),
+                None => format!(
+                    "$programname == \"{}\" and {}",
+                    rs_escape(program),
+                    rsyslog_filter(facility)
+                ),
+            };
+            let _ = writeln!(out, "{indent}if {filter} then {{");
             if self.format == Format::Json {
                 let _ = writeln!(
                     out,
@@ -345,7 +404,8 @@ impl DaemonConfig {
     ///
     /// With the system socket it reads from `s_src`, the `system()` source of Debian's
     /// `syslog-ng.conf` (other distributions name it `s_sys` or `src`: change the `source()`
-    /// lines). Each file line is `ISODATE HOST ident[pid]: BODY`, as from [`rsyslog`](Self::rsyslog).
+    /// lines). Each file line is `ISODATE HOST SEVERITY ident[pid]: BODY`, as from
+    /// [`rsyslog`](Self::rsyslog).
     ///
     /// # Examples
     ///
@@ -355,11 +415,12 @@ impl DaemonConfig {
     /// let conf = Builder::new()
     ///     .socket("/run/web/log.sock")
     ///     .format(Format::Rfc5424)
-    ///     .syslog_ng_config("/var/log/web");
+    ///     .syslog_ng_config("/var/log/web")?;
     /// assert!(conf.contains(
     ///     r#"source s_fastsyslog { unix-dgram("/run/web/log.sock" create-dirs(yes) log-msg-size(65536) flags(syslog-protocol)); };"#
     /// ));
     /// assert!(conf.contains("${SDATA}"));
+    /// # Ok::<(), fastsyslog::Error>(())
     /// ```
     pub fn syslog_ng(&self) -> String {
         let mut out = String::new();
@@ -367,7 +428,7 @@ impl DaemonConfig {
         self.preamble(
             &mut out,
             "syslog-ng",
-            "/etc/syslog-ng/conf.d/fastsyslog.conf",
+            &format!("/etc/syslog-ng/conf.d/{name}.conf"),
             "syslog-ng --syntax-only",
         );
         let size = self.max_message_size.max(SYSLOG_NG_DEFAULT_MAX);
@@ -391,7 +452,10 @@ impl DaemonConfig {
                 let _ = writeln!(
                     out,
                     "# Input: the system socket /dev/log, read by the system() source that Debian's\n\
-                     # syslog-ng.conf calls s_src. syslog-ng does not rate-limit unix sockets.{}{}\n",
+                     # syslog-ng.conf calls s_src. syslog-ng does not rate-limit unix sockets.\n\
+                     # Only records from the program {:?} are routed here (flags(final)); other\n\
+                     # programs' records on the same facilities go on to the log paths that follow.{}{}\n",
+                    self.program,
                     if self.max_message_size > SYSLOG_NG_DEFAULT_MAX {
                         format!(
                             "\n# The logger sends up to {} bytes per record: set log-msg-size({}) in the global\n\
@@ -436,17 +500,21 @@ impl DaemonConfig {
         };
         let _ = writeln!(
             out,
-            "template t_{name} {{ template(\"${{ISODATE}} ${{HOST}} ${{PROGRAM}}[${{PID}}]: {body}\\n\"); }};\n"
+            "template t_{name} {{ template(\"${{ISODATE}} ${{HOST}} ${{LEVEL}} ${{PROGRAM}}[${{PID}}]: {body}\\n\"); }};\n"
         );
         for (facility, path) in self.files() {
             let _ = writeln!(
                 out,
-                "filter f_{name}_{id} {{ facility({}); }};\n\
+                "filter f_{name}_{id} {{ facility({}){program}; }};\n\
                  destination d_{name}_{id} {{ file(\"{}\" create-dirs(yes) template(t_{name})); }};\n\
                  log {{ source({source}); filter(f_{name}_{id});{parser} destination(d_{name}_{id}); flags(final); }};\n",
                 syslog_ng_facility(facility),
                 ng_escape(&path.display().to_string()),
                 id = facility_id(facility),
+                program = match &self.socket {
+                    Some(_) => String::new(),
+                    None => format!(" and program(\"{}\" type(string))", ng_escape(&self.program)),
+                },
                 parser = if self.format == Format::Json {
                     format!(" parser(p_{name});")
                 } else {
@@ -512,6 +580,20 @@ fn facility_id(facility: Facility) -> String {
     facility.to_string().replace('-', "_")
 }
 
+/// A rule's target or field name as a file name: `db::pool` → `db_pool`.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .replace("__", "_")
+}
+
 /// A string for a RainerScript `"..."` parameter.
 fn rs_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
@@ -528,12 +610,12 @@ mod tests {
 
     #[test]
     fn default_builder_routes_access_and_error() {
-        let config = Builder::new().daemon_config("/var/log/app");
+        let config = Builder::new().daemon_config("/var/log/app").unwrap();
         assert_eq!(
             config.routes,
             vec![
                 (Facility::Local0, "access".to_owned()),
-                (Facility::Local1, "error".to_owned())
+                (Facility::Local1, "app".to_owned())
             ]
         );
         assert_eq!(config.socket, None, "libc transport: the system socket");
@@ -542,14 +624,17 @@ mod tests {
         assert!(!conf.contains("input("), "{conf}");
         assert!(
             !conf.contains("global("),
-            "8192 is rsyslog's default: {conf}"
+            "8096 is within rsyslog's default: {conf}"
         );
         assert!(!conf.contains("mmjsonparse"), "{conf}");
     }
 
     #[test]
     fn dev_log_socket_counts_as_the_system_socket() {
-        let config = Builder::new().socket("/dev/log").daemon_config("/l");
+        let config = Builder::new()
+            .socket("/dev/log")
+            .daemon_config("/l")
+            .unwrap();
         assert_eq!(config.socket, None);
         assert!(config.syslog_ng().contains("source(s_src)"));
     }
@@ -562,11 +647,12 @@ mod tests {
             .route(Match::Target("access".into()), Facility::Local0)
             .route(Match::Field("audit".into()), Facility::Local2)
             .default_facility(Facility::Local0)
-            .daemon_config("/l");
+            .daemon_config("/l")
+            .unwrap();
         assert_eq!(
             config.routes,
             vec![
-                (Facility::Local2, "local2".to_owned()),
+                (Facility::Local2, "warn".to_owned()),
                 (Facility::Local0, "access".to_owned())
             ]
         );
@@ -587,7 +673,11 @@ mod tests {
             (Builder::new().socket("/s"), Header::Rfc3164),
         ];
         for (builder, want) in table {
-            assert_eq!(builder.daemon_config("/l").header, want, "{builder:?}");
+            assert_eq!(
+                builder.daemon_config("/l").unwrap().header,
+                want,
+                "{builder:?}"
+            );
         }
     }
 
@@ -596,14 +686,16 @@ mod tests {
         let conf = Builder::new()
             .socket("/run/a.sock")
             .format(Format::Rfc5424)
-            .rsyslog_config("/l");
+            .rsyslog_config("/l")
+            .unwrap();
         assert!(conf.contains("UseSpecialParser=\"off\""), "{conf}");
         assert!(conf.contains("%structured-data%"), "{conf}");
         let conf = Builder::new()
             .format(Format::Logfmt)
             .header(Header::Rfc5424)
             .socket("/dev/log")
-            .rsyslog_config("/l");
+            .rsyslog_config("/l")
+            .unwrap();
         assert!(conf.contains("SysSock.UseSpecialParser=\"off\""), "{conf}");
     }
 
@@ -614,11 +706,16 @@ mod tests {
             .max_message_size(128 * 1024);
         assert!(b
             .rsyslog_config("/l")
+            .unwrap()
             .contains("global(maxMessageSize=\"131072\")"));
-        assert!(b.syslog_ng_config("/l").contains("log-msg-size(131072)"));
-        let b = Builder::new().max_message_size(100_000);
         assert!(b
             .syslog_ng_config("/l")
+            .unwrap()
+            .contains("log-msg-size(131072)"));
+        let b = Builder::new().ident("a").max_message_size(100_000);
+        assert!(b
+            .syslog_ng_config("/l")
+            .unwrap()
             .contains("set log-msg-size(100000)"));
     }
 
@@ -627,8 +724,80 @@ mod tests {
         let conf = Builder::new()
             .ident("my-app.v2")
             .socket("/run/we\"ird/log.sock")
-            .rsyslog_config("/var/log/x");
+            .rsyslog_config("/var/log/x")
+            .unwrap();
         assert!(conf.contains("Ruleset=\"fastsyslog_my_app_v2\""), "{conf}");
         assert!(conf.contains(r#"Socket="/run/we\"ird/log.sock""#), "{conf}");
+    }
+
+    #[test]
+    fn system_socket_snippets_match_the_program() {
+        let b = Builder::new().ident("web app");
+        let rs = b.rsyslog_config("/l").unwrap();
+        assert!(
+            rs.contains(r#"if $programname == "web_app" and prifilt("local0.*") then {"#),
+            "the sanitised ident: {rs}"
+        );
+        let ng = b.syslog_ng_config("/l").unwrap();
+        assert!(
+            ng.contains(r#"facility(local1) and program("web_app" type(string));"#),
+            "{ng}"
+        );
+        // A dedicated socket carries only this program: no program match there.
+        let rs = Builder::new()
+            .ident("web app")
+            .socket("/run/a.sock")
+            .rsyslog_config("/l")
+            .unwrap();
+        assert!(rs.contains(r#"    if prifilt("local0.*") then {"#), "{rs}");
+    }
+
+    #[test]
+    fn lines_carry_the_severity() {
+        let b = Builder::new().ident("a");
+        assert!(b
+            .rsyslog_config("/l")
+            .unwrap()
+            .contains("%hostname% %syslogseverity-text% %app-name%"));
+        assert!(b
+            .syslog_ng_config("/l")
+            .unwrap()
+            .contains("${HOST} ${LEVEL} ${PROGRAM}"));
+    }
+
+    #[test]
+    fn configs_refuse_what_build_refuses() {
+        let table = [
+            (Builder::new().ident("a").format(Format::Rfc5424), "rfc5424"),
+            (
+                Builder::new().ident("a").max_message_size(10),
+                "max_message_size",
+            ),
+            (Builder::new().ident("a\0b"), "NUL"),
+            (Builder::new().ident("a").filter("info,x=loud"), "x=loud"),
+            (
+                Builder::new().ident("a").default_facility(Facility::Kern),
+                "kern",
+            ),
+        ];
+        for (builder, want) in table {
+            let err = builder.rsyslog_config("/l").unwrap_err();
+            assert!(err.to_string().contains(want), "{err}");
+            assert!(builder.syslog_ng_config("/l").is_err());
+            assert!(builder.build_pipeline().is_err(), "build() refuses it too");
+        }
+    }
+
+    #[test]
+    fn message_size_is_stated_and_raised_over_rsyslogs_8096() {
+        let conf = Builder::new().ident("a").rsyslog_config("/l").unwrap();
+        assert!(conf.contains("records up to 8096 bytes"), "{conf}");
+        assert!(!conf.contains("global("), "{conf}");
+        let conf = Builder::new()
+            .ident("a")
+            .max_message_size(8192)
+            .rsyslog_config("/l")
+            .unwrap();
+        assert!(conf.contains(r#"global(maxMessageSize="8192")"#), "{conf}");
     }
 }

@@ -210,7 +210,7 @@ pub(crate) fn lines_with(path: &Path, needle: &str, n: usize) -> Result<Vec<Stri
 /// The builders whose configs every daemon must accept.
 fn variants(sock: &Path) -> Vec<(&'static str, Builder)> {
     vec![
-        ("default", Builder::new()),
+        ("default", Builder::new().ident("app")),
         ("dedicated socket", Builder::new().socket(sock).ident("web")),
         (
             "json 64k",
@@ -251,7 +251,8 @@ fn generated_rsyslog_configs_pass_rsyslogd_n1() {
     let sock = dir.path().join("app.sock");
     let mut failures = Vec::new();
     for (name, builder) in variants(&sock) {
-        let conf = rsyslog_prelude(dir.path()) + &builder.rsyslog_config(dir.path().join("logs"));
+        let conf =
+            rsyslog_prelude(dir.path()) + &builder.rsyslog_config(dir.path().join("logs")).unwrap();
         if let Err(e) = rsyslog_check(&conf) {
             failures.push(format!("{name}: {e}"));
         }
@@ -270,23 +271,23 @@ fn rsyslog_check_can_fail() {
 #[test]
 fn shipped_example_configs_are_the_generated_ones() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let builder = Builder::new();
+    let builder = Builder::new().ident("access_and_errors");
     let rsyslog = fs::read_to_string(root.join("examples/rsyslog.conf")).unwrap();
     assert_eq!(
         rsyslog,
-        builder.rsyslog_config("/var/log/app"),
+        builder.rsyslog_config("/var/log/app").unwrap(),
         "regenerate: cargo run --example daemon_config -- rsyslog > examples/rsyslog.conf"
     );
     let syslog_ng = fs::read_to_string(root.join("examples/syslog-ng.conf")).unwrap();
     assert_eq!(
         syslog_ng,
-        builder.syslog_ng_config("/var/log/app"),
+        builder.syslog_ng_config("/var/log/app").unwrap(),
         "regenerate: cargo run --example daemon_config -- syslog-ng > examples/syslog-ng.conf"
     );
 }
 
 /// Sends `n` access and `n` error records through a real logger to `sock`.
-fn log_through(builder: Builder, test: &str, n: usize) -> u32 {
+pub(crate) fn log_through(builder: Builder, test: &str, n: usize) -> u32 {
     use log::Log as _;
     let logger = builder.mode(Mode::Sync).filter("info").build().unwrap();
     for i in 0..n {
@@ -322,7 +323,7 @@ fn rsyslog_routing(builder: &dyn Fn(&Path) -> Builder) -> Routing {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("app.sock");
     let logs = dir.path().join("logs");
-    let conf = rsyslog_prelude(dir.path()) + &builder(&sock).rsyslog_config(&logs);
+    let conf = rsyslog_prelude(dir.path()) + &builder(&sock).rsyslog_config(&logs).unwrap();
     let daemon = start_rsyslogd(dir, &conf, &[&sock]);
     Routing {
         sock,
@@ -346,7 +347,7 @@ fn rsyslog_dedicated_socket_routes_per_facility() {
     let test = "rsyslog_dedicated";
     let pid = log_through(builder(sock), test, 3);
     let access = retry(|| lines_with(&logs.join("access.log"), test, 3));
-    let errors = retry(|| lines_with(&logs.join("error.log"), test, 3));
+    let errors = retry(|| lines_with(&logs.join("app.log"), test, 3));
     for (i, line) in access.iter().enumerate() {
         let want = format!(" e2e-web[{pid}]: GET /{}", token(test, i));
         assert!(line.ends_with(&want), "{line:?} should end with {want:?}");
@@ -366,7 +367,10 @@ fn rsyslog_system_socket_routes_per_facility_and_stops() {
     // A catch-all after the snippet stands for Debian's `*.* /var/log/syslog`: `stop` must keep
     // the logger's records out of it.
     let conf = rsyslog_prelude(dir.path())
-        + &Builder::new().rsyslog_config(&logs)
+        + &Builder::new()
+            .ident("e2e-sys")
+            .rsyslog_config(&logs)
+            .unwrap()
         + &format!(
             "action(type=\"omfile\" file=\"{}\")\n",
             dir.path().join("syslog").display()
@@ -376,7 +380,7 @@ fn rsyslog_system_socket_routes_per_facility_and_stops() {
     let test = "rsyslog_system";
     let pid = log_through(Builder::new().socket(&syssock).ident("e2e-sys"), test, 2);
     let access = retry(|| lines_with(&logs.join("access.log"), test, 2));
-    let errors = retry(|| lines_with(&logs.join("error.log"), test, 2));
+    let errors = retry(|| lines_with(&logs.join("app.log"), test, 2));
     assert!(access[0].ends_with(&format!(" e2e-sys[{pid}]: GET /{}", token(test, 0))));
     assert!(errors[1].ends_with(&format!(" e2e-sys[{pid}]: failed {}", token(test, 1))));
     // The same records must not reach the catch-all.
@@ -386,7 +390,7 @@ fn rsyslog_system_socket_routes_per_facility_and_stops() {
 
 /// One datagram exactly as the logger's unix transport writes it (see the wire format notes);
 /// used where the test is about the daemon's parsing, not the renderer.
-fn send_raw(sock: &Path, datagram: &str) {
+pub(crate) fn send_raw(sock: &Path, datagram: &str) {
     let s = UnixDatagram::unbound().unwrap();
     s.send_to(datagram.as_bytes(), sock).unwrap();
 }
@@ -448,7 +452,7 @@ fn rsyslog_rfc5424_from_the_logger_is_parsed() {
         " sl[{}]: [fields@32473 status=\"503\"] failed {t}",
         std::process::id()
     );
-    line_ending_with(logs, "error.log", &t, &want);
+    line_ending_with(logs, "app.log", &t, &want);
 }
 
 #[test]
@@ -476,8 +480,8 @@ fn rsyslog_rfc5424_header_and_sd_are_parsed() {
         sock,
         &format!("<139>1 2026-11-22T20:34:36.123456+01:00 host1 api 77 - [fields@32473 status=\"503\"] failed {t}"),
     );
-    let want = format!(" host1 api[77]: [fields@32473 status=\"503\"] failed {t}");
-    let line = line_ending_with(logs, "error.log", &t, &want);
+    let want = format!(" host1 err api[77]: [fields@32473 status=\"503\"] failed {t}");
+    let line = line_ending_with(logs, "app.log", &t, &want);
     assert!(
         line.starts_with("2026-11-22T20:34:36.123456+01:00 "),
         "{line:?}"
@@ -574,7 +578,7 @@ fn access_and_errors_example_with_the_shipped_rsyslog_conf() {
     assert!(out.status.success(), "{out:?}");
     let tag = format!(" access_and_errors[{pid}]: ");
     let access = retry(|| lines_with(&logs.join("access.log"), &tag, 100));
-    let errors = retry(|| lines_with(&logs.join("error.log"), &tag, 20));
+    let errors = retry(|| lines_with(&logs.join("app.log"), &tag, 20));
     assert_eq!(access.len(), 100);
     assert_eq!(errors.len(), 20, "10 warnings and 10 errors");
     assert!(
@@ -776,7 +780,7 @@ impl SyslogNg {
 }
 
 /// What Debian's syslog-ng.conf does, inside `dir`: a system source `s_src` on `dir/log.sock`.
-fn syslog_ng_prelude(dir: &Path) -> String {
+pub(crate) fn syslog_ng_prelude(dir: &Path) -> String {
     format!(
         "@version: 3.38\n\
          source s_src {{ unix-dgram(\"{}/log.sock\"); }};\n",
@@ -791,8 +795,8 @@ fn generated_syslog_ng_configs_pass_syntax_only() {
     let sock = dir.path().join("app.sock");
     let mut failures = Vec::new();
     for (name, builder) in variants(&sock) {
-        let conf =
-            syslog_ng_prelude(dir.path()) + &builder.syslog_ng_config(dir.path().join("logs"));
+        let conf = syslog_ng_prelude(dir.path())
+            + &builder.syslog_ng_config(dir.path().join("logs")).unwrap();
         if let Err(e) = ng.check(&conf) {
             failures.push(format!("{name}: {e}"));
         }
@@ -813,18 +817,22 @@ fn syslog_ng_routes_per_facility() {
     let logs = dir.path().join("logs");
     // Both inputs at once: the system-socket snippet (default builder) and a dedicated one.
     let conf = syslog_ng_prelude(dir.path())
-        + &Builder::new().syslog_ng_config(&logs)
+        + &Builder::new()
+            .ident("e2e-ng")
+            .syslog_ng_config(&logs)
+            .unwrap()
         + "\n"
         + &Builder::new()
             .socket(&sock)
             .ident("ded")
-            .syslog_ng_config(logs.join("ded"));
+            .syslog_ng_config(logs.join("ded"))
+            .unwrap();
     let _daemon = ng.start(dir, &conf, &[&syssock, &sock]);
 
     let test = "syslog_ng_sys";
     let pid = log_through(Builder::new().socket(&syssock).ident("e2e-ng"), test, 2);
     let access = retry(|| lines_with(&logs.join("access.log"), test, 2));
-    let errors = retry(|| lines_with(&logs.join("error.log"), test, 2));
+    let errors = retry(|| lines_with(&logs.join("app.log"), test, 2));
     assert!(
         access[1].ends_with(&format!(" e2e-ng[{pid}]: GET /{}", token(test, 1))),
         "{}",
@@ -839,7 +847,7 @@ fn syslog_ng_routes_per_facility() {
     let test = "syslog_ng_ded";
     log_through(Builder::new().socket(&sock).ident("ded"), test, 1);
     retry(|| lines_with(&logs.join("ded/access.log"), test, 1));
-    retry(|| lines_with(&logs.join("ded/error.log"), test, 1));
+    retry(|| lines_with(&logs.join("ded/app.log"), test, 1));
 }
 
 #[test]
@@ -855,12 +863,14 @@ fn syslog_ng_json_and_rfc5424_are_parsed() {
             .ident("j")
             .format(Format::Json)
             .syslog_ng_config(logs.join("json"))
+            .unwrap()
         + "\n"
         + &Builder::new()
             .socket(&sd_sock)
             .ident("s")
             .format(Format::Rfc5424)
-            .syslog_ng_config(logs.join("sd"));
+            .syslog_ng_config(logs.join("sd"))
+            .unwrap();
     let _daemon = ng.start(dir, &conf, &[&json_sock, &sd_sock]);
 
     let t = token("syslog_ng_json", 0);
@@ -877,7 +887,7 @@ fn syslog_ng_json_and_rfc5424_are_parsed() {
         &sd_sock,
         &format!("<139>1 2026-11-22T20:34:36.123456+01:00 host1 api 77 - [fields@32473 status=\"503\"] failed {t}"),
     );
-    let line = retry(|| lines_with(&logs.join("sd/error.log"), &t, 1)).remove(0);
+    let line = retry(|| lines_with(&logs.join("sd/app.log"), &t, 1)).remove(0);
     // syslog-ng writes its own host name for local sources; the sender's timestamp is kept.
     assert!(line.starts_with("2026-11-22T20:34:36+01:00 "), "{line:?}");
     // syslog-ng appends its own `[meta sequenceId="N"]` to ${SDATA} in file output.
@@ -990,7 +1000,7 @@ fn access_and_errors_example_with_the_shipped_syslog_ng_conf() {
     assert!(out.status.success(), "{out:?}");
     let tag = format!(" access_and_errors[{pid}]: ");
     let access = retry(|| lines_with(&logs.join("access.log"), &tag, 100));
-    let errors = retry(|| lines_with(&logs.join("error.log"), &tag, 20));
+    let errors = retry(|| lines_with(&logs.join("app.log"), &tag, 20));
     assert_eq!((access.len(), errors.len()), (100, 20));
     assert!(
         access[0].contains(&format!("{tag}GET / method=GET path=/ status=200")),
