@@ -23,6 +23,10 @@ mod log_adapter;
 // archive into the target dir); the shipped example configs; `access_and_errors` against rsyslogd.
 #[cfg(feature = "log")]
 mod daemon_config;
+// The operator's side: two apps' /dev/log snippets and a foreign sender on one daemon (rsyslog and
+// syslog-ng), the deployment variables moving records, the daemons' measured size limits.
+#[cfg(feature = "log")]
+mod operating;
 // The two-tier RELP setup: local rsyslogd -> omrelp (disk-assisted queue) -> central rsyslogd,
 // with the central tier killed and restarted under 100k records.
 #[cfg(feature = "log")]

@@ -1,0 +1,307 @@
+//! The operator's side, against real daemons: the `/dev/log` snippets of two applications and a
+//! foreign `local0` sender on one rsyslogd (and one syslog-ng), each line landing in its own file;
+//! the deployment variables (`FASTSYSLOG_FACILITY`, `FASTSYSLOG_ROUTES`) moving records; and the
+//! daemons' real message-size limits, measured with raw datagrams.
+
+use std::fs;
+use std::path::Path;
+
+use fastsyslog::Builder;
+
+use crate::daemon_config::{
+    lines_with, log_through, retry, rsyslog_prelude, send_raw, start_rsyslogd, syslog_ng,
+    syslog_ng_prelude, token,
+};
+use crate::support::{self, Rsyslogd};
+
+/// Two applications whose idents share a prefix (`web`, `webapi`: a match on the program that
+/// were a prefix match would mix them), both on the default facilities.
+const APPS: [&str; 2] = ["web", "webapi"];
+
+/// The foreign sender: an HAProxy-style line on `local0` (Debian's haproxy.cfg logs there).
+fn foreign_line(t: &str) -> String {
+    format!("<134>Nov 22 20:00:00 haproxy[4242]: 10.0.0.1:5000 GET /{t} 200")
+}
+
+/// Checks the files of one daemon that ran both apps' snippets, then a catch-all into `syslog`.
+fn check_each_line_in_its_own_file(logs: &Path, catch_all: &Path, test: &str) {
+    let pid = std::process::id();
+    for app in APPS {
+        let dir = logs.join(app);
+        let access = retry(|| lines_with(&dir.join("access.log"), test, 2));
+        let other = retry(|| lines_with(&dir.join("app.log"), test, 2));
+        for line in access.iter().chain(&other) {
+            assert!(
+                line.contains(&format!(" {app}[{pid}]: ")),
+                "{app}'s file holds another program's line: {line:?}"
+            );
+        }
+        // The severity is on every line.
+        assert!(access[0].contains(" info "), "{:?}", access[0]);
+        assert!(other[0].contains(" err "), "{:?}", other[0]);
+        let all = fs::read_to_string(dir.join("access.log")).unwrap()
+            + &fs::read_to_string(dir.join("app.log")).unwrap();
+        assert!(
+            !all.contains("haproxy"),
+            "{app} caught the foreign line:\n{all}"
+        );
+    }
+    let t = token(test, 99);
+    let syslog = retry(|| lines_with(catch_all, &t, 1));
+    assert!(syslog[0].contains("haproxy[4242]"), "{syslog:?}");
+    let syslog = fs::read_to_string(catch_all).unwrap();
+    assert!(
+        !syslog.contains(&token(test, 0)),
+        "the apps' records must stop in their snippets:\n{syslog}"
+    );
+}
+
+#[test]
+fn rsyslog_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let logs = dir.path().join("logs");
+    let catch_all = dir.path().join("syslog");
+    let mut conf = rsyslog_prelude(dir.path());
+    for app in APPS {
+        conf += &Builder::new()
+            .ident(app)
+            .rsyslog_config(logs.join(app))
+            .unwrap();
+    }
+    // Debian's `*.*;auth,authpriv.none -/var/log/syslog`, after the snippets in rsyslog.d.
+    conf += &format!("action(type=\"omfile\" file=\"{}\")\n", catch_all.display());
+    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
+
+    let test = "ops_rsyslog_two_apps";
+    for app in APPS {
+        log_through(Builder::new().socket(&syssock).ident(app), test, 2);
+    }
+    send_raw(&syssock, &foreign_line(&token(test, 99)));
+    check_each_line_in_its_own_file(&logs, &catch_all, test);
+}
+
+#[test]
+fn syslog_ng_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
+    let ng = syslog_ng();
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let logs = dir.path().join("logs");
+    let catch_all = dir.path().join("syslog");
+    let mut conf = syslog_ng_prelude(dir.path());
+    for app in APPS {
+        conf += &Builder::new()
+            .ident(app)
+            .syslog_ng_config(logs.join(app))
+            .unwrap();
+        conf += "\n";
+    }
+    conf += &format!(
+        "destination d_syslog {{ file(\"{}\"); }};\nlog {{ source(s_src); destination(d_syslog); }};\n",
+        catch_all.display()
+    );
+    let _daemon = ng.start(dir, &conf, &[&syssock]);
+
+    let test = "ops_ng_two_apps";
+    for app in APPS {
+        log_through(Builder::new().socket(&syssock).ident(app), test, 2);
+    }
+    send_raw(&syssock, &foreign_line(&token(test, 99)));
+    check_each_line_in_its_own_file(&logs, &catch_all, test);
+}
+
+// === the environment moves records ===
+
+/// The child side of [`deployment_variables_move_records`]: logs through `Builder::from_env()`.
+#[test]
+fn deployment_variables_child() {
+    let Some(socket) = support::child_role("operating::deployment_variables_child") else {
+        return;
+    };
+    let t = support::child_token();
+    let logger = Builder::from_env()
+        .socket(socket)
+        .mode(fastsyslog::Mode::Sync)
+        .build()
+        .expect("the parent's variables are valid");
+    for (level, target, what) in [
+        (log::Level::Info, "access", "access"),
+        (log::Level::Warn, "app", "warn"),
+        (log::Level::Info, "app", "info"),
+        (log::Level::Info, "audit::trail", "audit"),
+    ] {
+        support::emit(&logger, level, target, &[], format_args!("{what} {t}"));
+    }
+    log::Log::flush(&logger);
+}
+
+/// Where each of the child's four records landed: (`what`, facility).
+fn facilities(daemon: &Rsyslogd, t: &str) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = daemon
+        .wait_for_token(Rsyslogd::ALL, t, 4)
+        .into_iter()
+        .map(|l| (l.msg.split(' ').next().unwrap().to_owned(), l.facility))
+        .collect();
+    got.sort();
+    got
+}
+
+/// The variables a child gets, and where its records must land: (`what`, facility).
+type Vars = &'static [(&'static str, &'static str)];
+type Landed = [(&'static str, &'static str); 4];
+
+#[test]
+fn deployment_variables_move_records() {
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let table: [(Vars, Landed); 3] = [
+        (
+            &[],
+            [
+                ("access", "local0"),
+                ("audit", "local1"),
+                ("info", "local1"),
+                ("warn", "local1"),
+            ],
+        ),
+        (
+            &[("FASTSYSLOG_FACILITY", "local3")],
+            [
+                ("access", "local0"),
+                ("audit", "local3"),
+                ("info", "local3"),
+                ("warn", "local3"),
+            ],
+        ),
+        (
+            &[
+                (
+                    "FASTSYSLOG_ROUTES",
+                    "audit=local4,warn=local2,access=local5,*=local6",
+                ),
+                ("FASTSYSLOG_ACCESS_FACILITY", ""),
+            ],
+            [
+                ("access", "local5"),
+                ("audit", "local4"),
+                ("info", "local6"),
+                ("warn", "local2"),
+            ],
+        ),
+    ];
+    for (vars, want) in table {
+        let daemon = Rsyslogd::start();
+        let t = support::token("deployment_variables");
+        support::run_child(
+            "operating::deployment_variables_child",
+            &daemon.socket(),
+            &t,
+            vars,
+        );
+        let want: Vec<(String, String)> = pairs(&want);
+        assert_eq!(facilities(&daemon, &t), want, "{vars:?}");
+    }
+}
+
+// === the daemons' size limits, measured ===
+
+/// Sends raw datagrams of `sizes` bytes to `sock` and returns how many bytes of each the daemon
+/// stored (the file holds one line per datagram, `%rawmsg%`/`${MSG}` only after a `size-` tag).
+fn stored_sizes(sock: &Path, file: &Path, test: &str, sizes: &[usize]) -> Vec<usize> {
+    let head = "<134>Nov 22 20:00:00 big[1]: ";
+    for &n in sizes {
+        let tag = format!("{}-{n}-", token(test, 0));
+        let datagram = format!("{head}{tag}{}", "x".repeat(n - head.len() - tag.len()));
+        assert_eq!(datagram.len(), n);
+        send_raw(sock, &datagram);
+    }
+    sizes
+        .iter()
+        .map(|&n| {
+            let tag = format!("{}-{n}-", token(test, 0));
+            let line = retry(|| lines_with(file, &tag, 1)).remove(0);
+            // The line is the datagram as stored, from its tag on; add back the header.
+            head.len() + line.len() - line.find(&tag).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn rsyslog_keeps_8096_bytes_of_a_datagram_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let out = dir.path().join("raw");
+    // No maxMessageSize: the default as Debian installs it.
+    let conf = rsyslog_prelude(dir.path())
+        + &format!(
+            "template(name=\"raw\" type=\"string\" string=\"%msg%\\n\")\n\
+             action(type=\"omfile\" file=\"{}\" template=\"raw\")\n",
+            out.display()
+        );
+    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
+    let got = stored_sizes(&syssock, &out, "rs_limit", &[8000, 8096, 8097, 8192]);
+    assert_eq!(got, [8000, 8096, 8096, 8096], "rsyslog's default limit");
+    assert_eq!(
+        fastsyslog::DEFAULT_MAX_MESSAGE_SIZE,
+        8096,
+        "the crate's default fits it"
+    );
+}
+
+#[test]
+fn syslog_ng_keeps_65536_bytes_of_a_datagram_by_default() {
+    let ng = syslog_ng();
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let out = dir.path().join("raw");
+    let conf = syslog_ng_prelude(dir.path())
+        + &format!(
+            "destination d_raw {{ file(\"{}\" template(\"${{MSG}}\\n\")); }};\n\
+             log {{ source(s_src); destination(d_raw); }};\n",
+            out.display()
+        );
+    let _daemon = ng.start(dir, &conf, &[&syssock]);
+    let got = stored_sizes(&syssock, &out, "ng_limit", &[8192, 65536, 65600]);
+    assert_eq!(
+        got,
+        [8192, 65536, 65536],
+        "syslog-ng's default log-msg-size"
+    );
+}
+
+#[test]
+fn a_record_cut_by_the_default_logger_keeps_its_marker_in_rsyslog() {
+    // The default builder and its generated snippet, on rsyslog's defaults: a record over the
+    // limit is cut by the logger, marked, and stored whole, marker included.
+    let dir = tempfile::tempdir().unwrap();
+    let syssock = dir.path().join("log.sock");
+    let logs = dir.path().join("logs");
+    let conf =
+        rsyslog_prelude(dir.path()) + &Builder::new().ident("big").rsyslog_config(&logs).unwrap();
+    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
+
+    let t = token("ops_cut_marker", 0);
+    let logger = Builder::new()
+        .ident("big")
+        .socket(&syssock)
+        .mode(fastsyslog::Mode::Sync)
+        .build()
+        .unwrap();
+    support::emit(
+        &logger,
+        log::Level::Error,
+        "app",
+        &[],
+        format_args!("{t} {}", "y".repeat(20_000)),
+    );
+    log::Log::flush(&logger);
+    let line = retry(|| lines_with(&logs.join("app.log"), &t, 1)).remove(0);
+    assert!(
+        line.ends_with("y [truncated]"),
+        "cut by the daemon, marker lost: ...{}",
+        &line[line.len() - 40..]
+    );
+}
