@@ -1,0 +1,86 @@
+//! `fastsyslog-config`: prints the rsyslog or syslog-ng snippet matching a fastsyslog logger,
+//! from the same environment the application reads (`FASTSYSLOG_IDENT`, `FASTSYSLOG_SOCKET`,
+//! `FASTSYSLOG_FORMAT`, `FASTSYSLOG_ROUTES`, `FASTSYSLOG_FACILITY`, ...).
+//!
+//! ```text
+//! fastsyslog-config rsyslog   [--ident NAME] [--socket PATH] [--dir LOG_DIR] > /etc/rsyslog.d/30-web.conf
+//! fastsyslog-config syslog-ng [--ident NAME] [--socket PATH] [--dir LOG_DIR] > /etc/syslog-ng/conf.d/web.conf
+//! ```
+//!
+//! Flags override the environment. The ident is needed (flag or `FASTSYSLOG_IDENT`): the system
+//! socket snippet matches the program name, and this tool's own name is not the application's.
+//! `LOG_DIR` defaults to `/var/log/<ident>`. A setting the logger's `build()` would refuse is
+//! refused here, with the same message, and exit code 1; a usage error exits 2.
+//!
+//! Routes set in the application's code are not visible here: an application with its own routes
+//! prints its config itself (see the crate's `print_config` example), or its routes are given as
+//! `FASTSYSLOG_ROUTES` to both.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: fastsyslog-config rsyslog|syslog-ng [--ident NAME] [--socket PATH] [--dir LOG_DIR]";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err((code, msg)) => {
+            eprintln!("fastsyslog-config: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The config text, or an exit code and message.
+fn run(args: Vec<String>) -> Result<String, (u8, String)> {
+    let usage = |msg: String| (2, format!("{msg}\n{USAGE}"));
+    let mut daemon = None;
+    let (mut ident, mut socket, mut dir) = (None, None, None);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| usage(format!("{flag} needs a value")))
+        };
+        match arg.as_str() {
+            "--ident" => ident = Some(value("--ident")?),
+            "--socket" => socket = Some(PathBuf::from(value("--socket")?)),
+            "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+            "-h" | "--help" => return Ok(format!("{USAGE}\n")),
+            "rsyslog" | "syslog-ng" if daemon.is_none() => daemon = Some(arg),
+            other => return Err(usage(format!("unexpected argument {other:?}"))),
+        }
+    }
+    let daemon = daemon.ok_or_else(|| usage("which daemon: rsyslog or syslog-ng?".to_owned()))?;
+    let ident = ident
+        .or_else(|| {
+            std::env::var("FASTSYSLOG_IDENT")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .ok_or_else(|| {
+            usage(
+                "set --ident or FASTSYSLOG_IDENT to the application's program name: \
+                 the snippet matches it"
+                    .to_owned(),
+            )
+        })?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from("/var/log").join(&ident));
+
+    // The application's builder, as `init()` makes it: the environment, then the flags on top.
+    let mut builder = fastsyslog::Builder::from_env().ident(ident);
+    if let Some(socket) = socket {
+        builder = builder.socket(socket);
+    }
+    let config = if daemon == "rsyslog" {
+        builder.rsyslog_config(&dir)
+    } else {
+        builder.syslog_ng_config(&dir)
+    };
+    config.map_err(|e| (1, e.to_string()))
+}
