@@ -14,7 +14,7 @@
 //!   daemon owns rotation, routing and shipping.
 //! - **Access and errors apart.** By default records with target `access` go to `local0` and
 //!   everything else to `local1`; [`Builder::rsyslog_config`] and [`Builder::syslog_ng_config`] turn
-//!   that into `access.log` and `error.log`.
+//!   that into `access.log` and `app.log`.
 //! - **A stalled daemon never stalls the application.** In background mode (the default) the caller
 //!   pays a format and a queue push; one writer thread owns the socket, and anything lost is counted
 //!   ([`stats()`]) and reported.
@@ -152,21 +152,24 @@
 //! | [`ident(s)`](Builder::ident) | `FASTSYSLOG_IDENT` | the program's file name | name in every message (`ident[pid]:`); spaces, `:`, `[`, `]` and control characters become `_`, cut to [`MAX_IDENT_LEN`] (48) bytes; empty or with NUL is an error |
 //! | [`socket(path)`](Builder::socket) | `FASTSYSLOG_SOCKET` | unset: libc `syslog(3)` | a path selects the unix datagram transport (e.g. `/dev/log` or an rsyslog `imuxsock` socket) |
 //! | [`format(f)`](Builder::format) | `FASTSYSLOG_FORMAT` | `logfmt` | [`Format`]: `logfmt`, `json` (`@cee:` + one JSON object) or `rfc5424` (STRUCTURED-DATA; unix transport only) |
-//! | [`header(h)`](Builder::header) | — | `Rfc3164` | [`Header`] of the unix transport: `Rfc3164` (glibc-identical) or `Rfc5424` |
+//! | [`header(h)`](Builder::header) | `FASTSYSLOG_HEADER` | `Rfc3164` | [`Header`] of the unix transport: `Rfc3164` (glibc-identical) or `Rfc5424` |
 //! | [`filter(s)`](Builder::filter) | `FASTSYSLOG_LOG`, else `RUST_LOG` | `info` | directives in `RUST_LOG` syntax |
 //! | [`mode(m)`](Builder::mode) | `FASTSYSLOG_MODE` | `background` | [`Mode`]: `sync` or `background` |
-//! | [`access_facility(f)`](Builder::access_facility) | — | `local0` | facility of the built-in `access` target rule |
-//! | [`default_facility(f)`](Builder::default_facility) | — | `local1` | facility of records no rule matches |
-//! | [`route(m, f)`](Builder::route) / [`clear_routes()`](Builder::clear_routes) | — | `access` → `local0` | routing rules, first match wins |
+//! | [`access_facility(f)`](Builder::access_facility) | `FASTSYSLOG_ACCESS_FACILITY` | `local0` | facility of the built-in `access` target rule |
+//! | [`default_facility(f)`](Builder::default_facility) | `FASTSYSLOG_FACILITY` | `local1` | facility of records no rule matches |
+//! | [`route(m, f)`](Builder::route) / [`clear_routes()`](Builder::clear_routes) | `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`) | `access` → `local0` | routing rules, first match wins |
 //! | [`severity_mapping(m)`](Builder::severity_mapping) | — | [`SeverityMapping::new()`] | level → severity |
-//! | [`max_message_size(n)`](Builder::max_message_size) | — | 8192 | most bytes per message, header included, from 64 to 131072 (`MESSAGE_SIZE_MIN` to `MESSAGE_SIZE_MAX`) |
+//! | [`max_message_size(n)`](Builder::max_message_size) | `FASTSYSLOG_MAX_MESSAGE_SIZE` | 8096 (what rsyslog keeps by default) | most bytes per message, header included, from 64 to 131072 (`MESSAGE_SIZE_MIN` to `MESSAGE_SIZE_MAX`) |
 //! | [`send_timeout(d)`](Builder::send_timeout) | — | 100 ms | bound on one blocking send (unix transport) |
 //! | [`flush_timeout(d)`](Builder::flush_timeout) | — | 2 s | bound on `flush()` and on the guard's drop |
 //! | [`strict(b)`](Builder::strict) | — | `false` | fail at start-up, naming the path, when the socket cannot be reached |
 //!
 //! With the `background` feature, [`queue_capacity(lane, n)`](Builder::queue_capacity) (default
 //! 4096 for [`Lane::Error`], 65536 for [`Lane::Bulk`]) and [`overflow(lane, policy)`](Builder::overflow)
-//! (default [`Overflow::BlockFor`]`(10 ms)` and [`Overflow::Drop`]) shape the background writer.
+//! (default [`Overflow::BlockFor`]`(10 ms)` and [`Overflow::Drop`]) shape the background writer;
+//! `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY`, `FASTSYSLOG_ERROR_OVERFLOW` and
+//! `FASTSYSLOG_BULK_OVERFLOW` set them from the environment. An empty variable counts as unset;
+//! [`Builder::apply_env`] applies the environment over the code's own settings (the environment wins).
 //!
 //! Invalid values are reported by `build()`/`init()` as an [`Error`] that names the variable or
 //! setting and the value (`invalid FASTSYSLOG_FORMAT: unknown format "yaml" (expected logfmt, json
@@ -252,51 +255,57 @@
 //! configuration: [`Builder::rsyslog_config`], [`Builder::syslog_ng_config`], or
 //! [`Builder::daemon_config`] for the [`DaemonConfig`] (its [`files()`](DaemonConfig::files) list
 //! which facility lands in which file). Each facility gets one file: the `access` rule's facility →
-//! `access.log`, the default facility → `error.log`, any further rule's facility →
-//! `<facility>.log` (`local2.log`).
+//! `access.log`, the default facility → `app.log`, any further rule's facility → a file named for
+//! the rule (`warn.log`, `audit.log`). On the system socket the snippets match the program name as
+//! well as the facility, so several applications' snippets and foreign senders coexist.
 //!
 //! ```
 //! use fastsyslog::{Builder, Facility, Match};
 //!
-//! let builder = Builder::new().route(Match::Target("audit".into()), Facility::Local2);
+//! let builder = Builder::new().ident("web").route(Match::Target("audit".into()), Facility::Local2);
 //! let files: Vec<_> = builder
-//!     .daemon_config("/var/log/web")
+//!     .daemon_config("/var/log/web")?
 //!     .files()
 //!     .into_iter()
 //!     .map(|(facility, path)| (facility, path.display().to_string()))
 //!     .collect();
 //! assert_eq!(files, [
 //!     (Facility::Local0, "/var/log/web/access.log".to_owned()),
-//!     (Facility::Local2, "/var/log/web/local2.log".to_owned()),
-//!     (Facility::Local1, "/var/log/web/error.log".to_owned()),
+//!     (Facility::Local2, "/var/log/web/audit.log".to_owned()),
+//!     (Facility::Local1, "/var/log/web/app.log".to_owned()),
 //! ]);
 //!
-//! let rsyslog = builder.rsyslog_config("/var/log/web");
-//! assert!(rsyslog.contains(r#"if prifilt("local0.*") then {"#));
-//! assert!(builder.syslog_ng_config("/var/log/web").contains("facility(local0)"));
+//! let rsyslog = builder.rsyslog_config("/var/log/web")?;
+//! assert!(rsyslog.contains(r#"if $programname == "web" and prifilt("local0.*") then {"#));
+//! assert!(builder.syslog_ng_config("/var/log/web")?.contains("facility(local0)"));
+//! # Ok::<(), fastsyslog::Error>(())
 //! ```
 //!
-//! The repository's `daemon_config` example does the same from the command line, reading the same
-//! environment variables as the application's logger:
+//! The repository's `fastsyslog-config` command does the same from the command line, reading the
+//! same environment variables as the application's logger (it builds without the test and bench
+//! dependencies); an application with routes in its code prints its own config (the `print_config`
+//! example, `--print-rsyslog-config`):
 //!
 //! ```text
-//! cargo run --example daemon_config -- rsyslog   /var/log/web > /etc/rsyslog.d/30-fastsyslog.conf
-//! cargo run --example daemon_config -- syslog-ng /var/log/web > /etc/syslog-ng/conf.d/fastsyslog.conf
+//! cargo install --path fastsyslog-config
+//! FASTSYSLOG_IDENT=web fastsyslog-config rsyslog   --dir /var/log/web > /etc/rsyslog.d/30-web.conf
+//! FASTSYSLOG_IDENT=web fastsyslog-config syslog-ng --dir /var/log/web > /etc/syslog-ng/conf.d/web.conf
 //! rsyslogd -N1                  # or: syslog-ng --syntax-only
 //! ```
 //!
-//! For the defaults (libc transport through `/dev/log`, logfmt, 8 KiB) the rsyslog snippet is:
+//! For the defaults (libc transport through `/dev/log`, logfmt, 8096 bytes) and ident `app` the
+//! rsyslog snippet is:
 //!
 //! ```text
-//! template(name="fastsyslog" type="string"
-//!          string="%timereported:::date-rfc3339% %hostname% %app-name%[%procid%]:%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
+//! template(name="fastsyslog_app" type="string"
+//!          string="%timereported:::date-rfc3339% %hostname% %syslogseverity-text% %app-name%[%procid%]:%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
 //!
-//! if prifilt("local0.*") then {
-//!     action(type="omfile" file="/var/log/app/access.log" template="fastsyslog")
+//! if $programname == "app" and prifilt("local0.*") then {
+//!     action(type="omfile" file="/var/log/app/access.log" template="fastsyslog_app")
 //!     stop
 //! }
-//! if prifilt("local1.*") then {
-//!     action(type="omfile" file="/var/log/app/error.log" template="fastsyslog")
+//! if $programname == "app" and prifilt("local1.*") then {
+//!     action(type="omfile" file="/var/log/app/app.log" template="fastsyslog_app")
 //!     stop
 //! }
 //! ```
@@ -305,23 +314,23 @@
 //! distributions call it `s_sys` or `src`):
 //!
 //! ```text
-//! template t_fastsyslog { template("${ISODATE} ${HOST} ${PROGRAM}[${PID}]: ${MSG}\n"); };
+//! template t_fastsyslog_app { template("${ISODATE} ${HOST} ${LEVEL} ${PROGRAM}[${PID}]: ${MSG}\n"); };
 //!
-//! filter f_fastsyslog_local0 { facility(local0); };
-//! destination d_fastsyslog_local0 { file("/var/log/app/access.log" create-dirs(yes) template(t_fastsyslog)); };
-//! log { source(s_src); filter(f_fastsyslog_local0); destination(d_fastsyslog_local0); flags(final); };
-//! # ... the same for local1 -> error.log
+//! filter f_fastsyslog_app_local0 { facility(local0) and program("app" type(string)); };
+//! destination d_fastsyslog_app_local0 { file("/var/log/app/access.log" create-dirs(yes) template(t_fastsyslog_app)); };
+//! log { source(s_src); filter(f_fastsyslog_app_local0); destination(d_fastsyslog_app_local0); flags(final); };
+//! # ... the same for local1 -> app.log
 //! ```
 //!
-//! Both write `TIMESTAMP HOST ident[pid]: MESSAGE key=value ...` lines, and stop there (`stop`,
+//! Both write `TIMESTAMP HOST SEVERITY ident[pid]: MESSAGE key=value ...` lines, and stop there (`stop`,
 //! `flags(final)`) so the records are not also copied into `/var/log/syslog`. What else the
 //! generated configuration says, depending on the builder:
 //!
 //! | builder | rsyslog | syslog-ng |
 //! |---|---|---|
 //! | `socket(path)` other than `/dev/log` | its own `imuxsock` input on `path`, bound to its own ruleset, `RateLimit.Interval="0"` | its own `unix-dgram(path)` source |
-//! | no socket / `/dev/log` | routes the system socket by facility; keep `SysSock.RateLimit.Interval="0"` (rsyslog's default) in `rsyslog.conf` | reads `s_src` |
-//! | `max_message_size` > 8192 | `global(maxMessageSize=…)` (rsyslog wants it before any input, and only once) | `log-msg-size(…)` (default 65536) |
+//! | no socket / `/dev/log` | routes the system socket by facility and program name; keep `SysSock.RateLimit.Interval="0"` (rsyslog's default) in `rsyslog.conf` | reads `s_src` |
+//! | `max_message_size` > 8096 | `global(maxMessageSize=…)` (rsyslog wants it before any input, and only once) | `log-msg-size(…)` (default 65536) |
 //! | `Format::Rfc5424` / `Header::Rfc5424` | `UseSpecialParser="off"` (RFC 5424 parser) and `IgnoreTimestamp="off"`; STRUCTURED-DATA kept in the file | `flags(syslog-protocol)`; `${SDATA}` kept (syslog-ng appends its own `[meta sequenceId=…]`) |
 //! | `Format::Json` | `mmjsonparse` (cookie `@cee:`); the file line ends with the parsed object | `json-parser(marker("@cee:"))`; the object written as the app sent it |
 //!
@@ -479,7 +488,7 @@
 //!
 //! Export them with your metrics (a gauge per field, scraped every few seconds) rather than logging
 //! them through the same logger: when the daemon is down, a log line about it is dropped with the
-//! rest. `grep 'fastsyslog: dropped' error.log` (or a daemon-side alert on that text) catches drops
+//! rest. `grep 'fastsyslog: dropped' app.log` (or a daemon-side alert on that text) catches drops
 //! even without metrics.
 //!
 //! ```no_run
