@@ -6,6 +6,7 @@
 //! - [`syslog`]: what another library in the process does with glibc's `openlog`/`syslog`/`closelog`.
 //! - [`alloc`]: a global allocator that counts allocations per thread.
 //! - [`rsyslogd`]: a private rsyslogd in its own temp dir, never on the machine's `/dev/log`.
+//! - [`syslog_ng`]: syslog-ng, installed or unpacked from Debian's packages into the target dir.
 //! - [`devlog`]: a private mount namespace whose `/dev/log` is a socket of ours (for glibc's
 //!   `syslog(3)`, which only ever connects to `/dev/log`).
 //! - [`sink`]: in-process datagram receivers that count what arrives (unix and UDP).
@@ -20,6 +21,7 @@ pub mod retry;
 pub mod rsyslogd;
 pub mod sink;
 pub mod syslog;
+pub mod syslog_ng;
 
 pub use retry::{retry, retry_n};
 

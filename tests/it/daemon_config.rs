@@ -12,10 +12,10 @@ use std::io::Read as _;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fastsyslog::{Builder, Facility, Format, Header, Match, Mode};
+use fastsyslog_testkit::syslog_ng::SyslogNg;
 
 // === harness ===
 
@@ -600,192 +600,28 @@ fn access_and_errors_example_with_the_shipped_rsyslog_conf() {
 
 // === syslog-ng ===
 
-/// syslog-ng, from the machine or fetched from the Debian archive into the target dir.
-pub(crate) struct SyslogNg {
-    bin: PathBuf,
-    /// `LD_LIBRARY_PATH` and `--module-path` for an unpacked copy.
-    env: Vec<(String, String)>,
-    args: Vec<String>,
-}
-
-/// Finds or fetches syslog-ng once per test process.
+/// syslog-ng, from the machine or fetched from the Debian archive into the target dir (once per
+/// test process; see `fastsyslog_testkit::syslog_ng`).
 pub(crate) fn syslog_ng() -> &'static SyslogNg {
-    static NG: OnceLock<Result<SyslogNg, String>> = OnceLock::new();
-    match NG.get_or_init(find_or_fetch_syslog_ng) {
-        Ok(ng) => ng,
-        Err(e) => panic!("syslog-ng unavailable: {e}"),
-    }
+    fastsyslog_testkit::syslog_ng::shared(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
-fn find_or_fetch_syslog_ng() -> Result<SyslogNg, String> {
-    if Path::new("/usr/sbin/syslog-ng").exists() {
-        return Ok(SyslogNg {
-            bin: "/usr/sbin/syslog-ng".into(),
-            env: vec![],
-            args: vec![],
-        });
-    }
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("syslog-ng");
-    let root = cache.join("root");
-    if !root.join("usr/sbin/syslog-ng").exists() {
-        fetch_syslog_ng(&cache)?;
-    }
-    let mut libs = Vec::new();
-    for base in ["usr/lib", "lib"] {
-        for entry in fs::read_dir(root.join(base))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry.file_name().to_string_lossy().ends_with("-linux-gnu") {
-                libs.push(entry.path());
-            }
-        }
-    }
-    libs.push(root.join("usr/lib/syslog-ng"));
-    let modules = fs::read_dir(root.join("usr/lib/syslog-ng"))
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join("libaffile.so").exists())
-        .ok_or("no module dir with libaffile.so in the unpacked syslog-ng")?;
-    let ld = libs
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
-    Ok(SyslogNg {
-        bin: root.join("usr/sbin/syslog-ng"),
-        env: vec![("LD_LIBRARY_PATH".into(), ld)],
-        args: vec![format!("--module-path={}", modules.display())],
-    })
-}
-
-/// `apt-get download` syslog-ng-core and the libraries it needs that the machine lacks, then
-/// `dpkg -x` them into `cache/root`. syslog-ng conflicts with rsyslog as an installed package,
-/// so it is never installed.
-fn fetch_syslog_ng(cache: &Path) -> Result<(), String> {
-    let hint = "syslog-ng is fetched with `apt-get download` from the Debian archive; check that \
-                apt works (`apt-get update`) and the archive is reachable";
-    let run = |cmd: &mut Command| -> Result<String, String> {
-        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}; {hint}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "{cmd:?} failed: {}; {hint}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
-    };
-    // Unpack into a fresh dir, then rename: parallel test processes never see half a tree.
-    let work = cache.join(format!("tmp-{}", std::process::id()));
-    let debs = work.join("debs");
-    fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
-    let depends = run(Command::new("apt-cache").args(["depends", "syslog-ng-core"]))?;
-    let mut packages = vec!["syslog-ng-core".to_owned()];
-    for line in depends.lines() {
-        let Some(name) = line.trim().strip_prefix("Depends: ") else {
-            continue;
-        };
-        let installed = Command::new("dpkg-query")
-            .args(["-W", "-f=${Status}", name])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-            .unwrap_or(false);
-        if name.starts_with("lib") && !installed && !packages.iter().any(|p| p == name) {
-            packages.push(name.to_owned());
-        }
-    }
-    let download = |packages: &[String]| {
-        run(Command::new("apt-get")
-            .arg("download")
-            .args(packages)
-            .current_dir(&debs))
-    };
-    if download(&packages).is_err() {
-        // A fresh machine (a new container) has no package lists yet.
-        run(Command::new("apt-get").arg("update"))?;
-        download(&packages)?;
-    }
-    for deb in fs::read_dir(&debs).map_err(|e| e.to_string())?.flatten() {
-        run(Command::new("dpkg")
-            .arg("-x")
-            .arg(deb.path())
-            .arg(work.join("root")))?;
-    }
-    // Another process may have won the race; its tree is as good as ours.
-    if fs::rename(work.join("root"), cache.join("root")).is_err()
-        && !cache.join("root/usr/sbin/syslog-ng").exists()
-    {
-        return Err(format!(
-            "could not move the unpacked tree into {}",
-            cache.display()
-        ));
-    }
-    // Leftovers only cost disk space in the target dir.
-    let _ = fs::remove_dir_all(&work);
-    Ok(())
-}
-
-impl SyslogNg {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.envs(self.env.iter().cloned()).args(&self.args);
-        cmd
-    }
-
-    /// `syslog-ng --syntax-only` on `conf`.
-    pub(crate) fn check(&self, conf: &str) -> Result<(), String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("syslog-ng.conf");
-        fs::write(&path, conf).unwrap();
-        let out = self
-            .command()
-            .arg("--syntax-only")
-            .arg("-f")
-            .arg(&path)
-            .output()
-            .unwrap();
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}{}\n--- config ---\n{conf}",
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout)
-            ))
-        }
-    }
-
-    /// Starts syslog-ng in the foreground with `conf`, everything in `dir`.
-    pub(crate) fn start(&self, dir: tempfile::TempDir, conf: &str, ready: &[&Path]) -> Daemon {
-        let d = dir.path();
-        let path = d.join("syslog-ng.conf");
-        fs::write(&path, conf).unwrap();
-        let mut cmd: Vec<std::ffi::OsString> = vec![self.bin.clone().into()];
-        cmd.extend(self.args.iter().map(Into::into));
-        for arg in [
-            "-F".into(),
-            "--no-caps".into(),
-            format!("--cfgfile={}", path.display()),
-            format!("--persist-file={}", d.join("persist").display()),
-            format!("--pidfile={}", d.join("pid").display()),
-            format!("--control={}", d.join("ctl").display()),
-        ] {
-            cmd.push(arg.into());
-        }
-        Daemon::spawn(dir, cmd, self.env.clone(), ready)
-    }
+/// Starts syslog-ng in the foreground with `conf`, everything in `dir`.
+pub(crate) fn start_syslog_ng(
+    ng: &SyslogNg,
+    dir: tempfile::TempDir,
+    conf: &str,
+    ready: &[&Path],
+) -> Daemon {
+    let path = dir.path().join("syslog-ng.conf");
+    fs::write(&path, conf).unwrap();
+    let cmd = ng.foreground_command(dir.path(), &path);
+    Daemon::spawn(dir, cmd, ng.env().to_vec(), ready)
 }
 
 /// What Debian's syslog-ng.conf does, inside `dir`: a system source `s_src` on `dir/log.sock`.
 pub(crate) fn syslog_ng_prelude(dir: &Path) -> String {
-    format!(
-        "@version: 3.38\n\
-         source s_src {{ unix-dgram(\"{}/log.sock\"); }};\n",
-        dir.display()
-    )
+    fastsyslog_testkit::syslog_ng::debian_prelude(&dir.join("log.sock"))
 }
 
 #[test]
@@ -827,7 +663,7 @@ fn syslog_ng_routes_per_facility() {
             .ident("ded")
             .syslog_ng_config(logs.join("ded"))
             .unwrap();
-    let _daemon = ng.start(dir, &conf, &[&syssock, &sock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock, &sock]);
 
     let test = "syslog_ng_sys";
     let pid = log_through(Builder::new().socket(&syssock).ident("e2e-ng"), test, 2);
@@ -871,7 +707,7 @@ fn syslog_ng_json_and_rfc5424_are_parsed() {
             .format(Format::Rfc5424)
             .syslog_ng_config(logs.join("sd"))
             .unwrap();
-    let _daemon = ng.start(dir, &conf, &[&json_sock, &sd_sock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&json_sock, &sd_sock]);
 
     let t = token("syslog_ng_json", 0);
     send_raw(
@@ -983,7 +819,7 @@ fn access_and_errors_example_with_the_shipped_syslog_ng_conf() {
             .unwrap()
             .replace("/var/log/app", &logs.display().to_string());
     let conf = syslog_ng_prelude(dir.path()) + &shipped;
-    let _daemon = ng.start(dir, &conf, &[&syssock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock]);
 
     let child = Command::new(&exe)
         .args(["--count", "100"])

@@ -9,8 +9,8 @@ use std::path::Path;
 use fastsyslog::Builder;
 
 use crate::daemon_config::{
-    lines_with, log_through, retry, rsyslog_prelude, send_raw, start_rsyslogd, syslog_ng,
-    syslog_ng_prelude, token,
+    lines_with, log_through, retry, rsyslog_prelude, send_raw, start_rsyslogd, start_syslog_ng,
+    syslog_ng, syslog_ng_prelude, token,
 };
 use crate::support::{self, Rsyslogd};
 
@@ -100,7 +100,7 @@ fn syslog_ng_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() 
         "destination d_syslog {{ file(\"{}\"); }};\nlog {{ source(s_src); destination(d_syslog); }};\n",
         catch_all.display()
     );
-    let _daemon = ng.start(dir, &conf, &[&syssock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock]);
 
     let test = "ops_ng_two_apps";
     for app in APPS {
@@ -263,7 +263,7 @@ fn syslog_ng_keeps_65536_bytes_of_a_datagram_by_default() {
              log {{ source(s_src); destination(d_raw); }};\n",
             out.display()
         );
-    let _daemon = ng.start(dir, &conf, &[&syssock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock]);
     let got = stored_sizes(&syssock, &out, "ng_limit", &[8192, 65536, 65600]);
     assert_eq!(
         got,
