@@ -103,6 +103,7 @@ impl Default for Mode {
 /// | [`send_timeout`](Builder::send_timeout) | 100 ms | — |
 /// | [`flush_timeout`](Builder::flush_timeout) | 2 s | — |
 /// | [`strict`](Builder::strict) | `false` | — |
+/// | [`target_field`](Builder::target_field) | `false` | `FASTSYSLOG_TARGET_FIELD` (`true`, `false`) |
 /// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY` |
 /// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | `FASTSYSLOG_ERROR_OVERFLOW`, `FASTSYSLOG_BULK_OVERFLOW` (`drop`, `block`, `block_for=10ms`) |
 ///
@@ -137,6 +138,7 @@ pub struct Builder {
     pub(crate) send_timeout: Option<Duration>,
     pub(crate) flush_timeout: Duration,
     pub(crate) strict: bool,
+    pub(crate) target_field: bool,
     pub(crate) mode: Mode,
     #[cfg(feature = "background")]
     pub(crate) worker: crate::worker::Config,
@@ -175,6 +177,7 @@ impl Builder {
             send_timeout: Some(DEFAULT_SEND_TIMEOUT),
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             strict: false,
+            target_field: false,
             mode: Mode::default(),
             #[cfg(feature = "background")]
             worker: crate::worker::Config::default(),
@@ -317,6 +320,14 @@ impl Builder {
                         _ => return Err(invalid(format!("{v:?}: expected rfc3164 or rfc5424"))),
                     })
                 }
+                "FASTSYSLOG_TARGET_FIELD" => {
+                    let v = text(name, &value)?;
+                    builder.target_field = match v.trim().to_ascii_lowercase().as_str() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" => false,
+                        _ => return Err(invalid(format!("{v:?}: expected true or false"))),
+                    }
+                }
                 "FASTSYSLOG_ERROR_CAPACITY"
                 | "FASTSYSLOG_BULK_CAPACITY"
                 | "FASTSYSLOG_ERROR_OVERFLOW"
@@ -338,6 +349,7 @@ impl Builder {
             "FASTSYSLOG_FACILITY",
             "FASTSYSLOG_MAX_MESSAGE_SIZE",
             "FASTSYSLOG_HEADER",
+            "FASTSYSLOG_TARGET_FIELD",
             "FASTSYSLOG_ERROR_CAPACITY",
             "FASTSYSLOG_BULK_CAPACITY",
             "FASTSYSLOG_ERROR_OVERFLOW",
@@ -594,6 +606,26 @@ impl Builder {
         self
     }
 
+    /// Whether every record carries its target as its first field: `target=db::pool` in logfmt, a
+    /// `"target"` member in JSON, a `target` parameter in RFC 5424. Default `false`.
+    ///
+    /// Off by default because the target is usually known from the file a line lands in
+    /// (`access.log`), and the line stays as the application wrote it; an operator who reads
+    /// `app.log`, where every module's records meet, turns it on for that host with
+    /// `FASTSYSLOG_TARGET_FIELD=true`, without a rebuild. A key-value the record itself calls
+    /// `target` then follows it as a second `target` field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// assert!(Builder::new().target_field(true).mode(Mode::Sync).build().is_ok());
+    /// ```
+    pub fn target_field(mut self, on: bool) -> Self {
+        self.target_field = on;
+        self
+    }
+
     /// Sync or background sending. Default [`Mode::Background`] with the `background` feature.
     ///
     /// # Examples
@@ -773,6 +805,7 @@ impl Builder {
             sink,
             counters,
             flush_timeout: self.flush_timeout,
+            target_field: self.target_field,
         }))
     }
 }
@@ -948,6 +981,7 @@ mod tests {
             ("FASTSYSLOG_FACILITY", "local3"),
             ("FASTSYSLOG_MAX_MESSAGE_SIZE", "65536"),
             ("FASTSYSLOG_HEADER", "rfc5424"),
+            ("FASTSYSLOG_TARGET_FIELD", "true"),
         ]));
         assert!(b.env_error.is_none(), "{:?}", b.env_error);
         assert_eq!(
@@ -966,6 +1000,7 @@ mod tests {
         );
         assert_eq!(b.max_message_size, 65536);
         assert_eq!(b.header, Some(Header::Rfc5424));
+        assert!(b.target_field);
     }
 
     #[test]
@@ -1023,6 +1058,7 @@ mod tests {
             ("FASTSYSLOG_MAX_MESSAGE_SIZE", "10"),
             ("FASTSYSLOG_MAX_MESSAGE_SIZE", "8k"),
             ("FASTSYSLOG_HEADER", "rfc9999"),
+            ("FASTSYSLOG_TARGET_FIELD", "maybe"),
             ("FASTSYSLOG_ERROR_CAPACITY", "lots"),
             ("FASTSYSLOG_BULK_CAPACITY", "0"),
             ("FASTSYSLOG_ERROR_OVERFLOW", "sometimes"),

@@ -163,6 +163,7 @@
 //! | [`send_timeout(d)`](Builder::send_timeout) | — | 100 ms | bound on one blocking send (unix transport) |
 //! | [`flush_timeout(d)`](Builder::flush_timeout) | — | 2 s | bound on `flush()` and on the guard's drop |
 //! | [`strict(b)`](Builder::strict) | — | `false` | fail at start-up, naming the path, when the socket cannot be reached |
+//! | [`target_field(b)`](Builder::target_field) | `FASTSYSLOG_TARGET_FIELD` | `false` | put `target=<target>` first in every record's fields (opt-in: the file often says it already) |
 //!
 //! With the `background` feature, [`queue_capacity(lane, n)`](Builder::queue_capacity) (default
 //! 4096 for [`Lane::Error`], 65536 for [`Lane::Bulk`]) and [`overflow(lane, policy)`](Builder::overflow)

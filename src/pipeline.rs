@@ -59,6 +59,24 @@ pub(crate) struct Pipeline {
     #[cfg_attr(not(feature = "background"), allow(dead_code))]
     // Only the background writer uses it.
     pub(crate) flush_timeout: Duration,
+    /// Whether each record's fields start with `target=<target>` ([`Builder::target_field`]).
+    ///
+    /// [`Builder::target_field`]: crate::Builder::target_field
+    pub(crate) target_field: bool,
+}
+
+/// A record's fields with `target=<its target>` first: the renderer sees one more field, so every
+/// format writes it the way it writes any other (logfmt pair, JSON member, SD parameter).
+struct WithTarget<'a> {
+    target: &'a str,
+    fields: &'a dyn Fields,
+}
+
+impl Fields for WithTarget<'_> {
+    fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
+        visitor("target", Value::Str(self.target));
+        self.fields.visit(visitor);
+    }
 }
 
 thread_local! {
@@ -103,10 +121,18 @@ impl Pipeline {
             self.router.route(event.target, event.level, &mut |_| false)
         };
         let priority = Priority::new(facility, self.mapping.for_level(event.level));
+        let with_target = WithTarget {
+            target: event.target,
+            fields: event.fields,
+        };
         let record = Record {
             priority,
             message: event.message,
-            fields: event.fields,
+            fields: if self.target_field {
+                &with_target
+            } else {
+                event.fields
+            },
             spans: event.spans,
         };
         match &self.sink {

@@ -305,3 +305,35 @@ fn a_record_cut_by_the_default_logger_keeps_its_marker_in_rsyslog() {
         &line[line.len() - 40..]
     );
 }
+
+#[test]
+fn target_field_puts_the_target_on_every_line() {
+    let daemon = Rsyslogd::start();
+    let t = support::token("target_field");
+    for (on, target) in [(true, "db::pool"), (false, "db::cache")] {
+        let logger = Builder::new()
+            .socket(daemon.socket())
+            .mode(fastsyslog::Mode::Sync)
+            .target_field(on)
+            .build()
+            .unwrap();
+        support::emit(
+            &logger,
+            log::Level::Warn,
+            target,
+            &[("conns", 3.into())],
+            format_args!("pool exhausted {t}"),
+        );
+        log::Log::flush(&logger);
+    }
+    let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, &t, 2);
+    let msgs: Vec<&str> = lines.iter().map(|l| l.msg.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            format!("pool exhausted {t} target=db::pool conns=3"),
+            format!("pool exhausted {t} conns=3"),
+        ],
+        "opt-in: only the first logger adds it"
+    );
+}
