@@ -169,7 +169,7 @@ pub(crate) fn start_rsyslogd(dir: tempfile::TempDir, conf: &str, ready: &[&Path]
 }
 
 /// `rsyslogd -N1` on `conf`: Ok, or the daemon's complaint.
-fn rsyslog_check(conf: &str) -> Result<(), String> {
+pub(crate) fn rsyslog_check(conf: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rsyslog.conf");
     fs::write(&path, conf).unwrap();

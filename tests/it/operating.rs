@@ -9,14 +9,19 @@ use std::path::Path;
 use fastsyslog::Builder;
 
 use crate::daemon_config::{
-    lines_with, log_through, retry, rsyslog_prelude, send_raw, start_rsyslogd, start_syslog_ng,
-    syslog_ng, syslog_ng_prelude, token,
+    lines_with, log_through, retry, rsyslog_check, rsyslog_prelude, send_raw, start_rsyslogd,
+    start_syslog_ng, syslog_ng, syslog_ng_prelude, token,
 };
 use crate::support::{self, Rsyslogd};
 
-/// Two applications whose idents share a prefix (`web`, `webapi`: a match on the program that
-/// were a prefix match would mix them), both on the default facilities.
-const APPS: [&str; 2] = ["web", "webapi"];
+/// Applications on the default facilities: two whose idents share a prefix (`web`, `webapi`: a
+/// match on the program that were a prefix match would mix them), and one with the longest ident
+/// kept (48 bytes) and punctuation in it.
+const APPS: [&str; 3] = [
+    "web",
+    "webapi",
+    "svc.billing-eu_012345678901234567890123456789012",
+];
 
 /// The foreign sender: an HAProxy-style line on `local0` (Debian's haproxy.cfg logs there).
 fn foreign_line(t: &str) -> String {
@@ -108,6 +113,25 @@ fn syslog_ng_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() 
     }
     send_raw(&syssock, &foreign_line(&token(test, 99)));
     check_each_line_in_its_own_file(&logs, &catch_all, test);
+}
+
+#[test]
+fn several_apps_snippets_together_pass_both_checks() {
+    // Side by side in one daemon, as installed from rsyslog.d / conf.d: no name may clash.
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let (mut rs, mut ng) = (rsyslog_prelude(dir.path()), syslog_ng_prelude(dir.path()));
+    for app in APPS {
+        let b = Builder::new().ident(app).route(
+            fastsyslog::Match::Level(log::Level::Warn),
+            fastsyslog::Facility::Local2,
+        );
+        rs += &b.rsyslog_config(logs.join(app)).unwrap();
+        ng += &b.syslog_ng_config(logs.join(app)).unwrap();
+        ng += "\n";
+    }
+    rsyslog_check(&rs).unwrap();
+    syslog_ng().check(&ng).unwrap();
 }
 
 // === the environment moves records ===
