@@ -8,6 +8,7 @@ use std::path::Path;
 
 use fastsyslog::Builder;
 
+use crate::daemon_config::Daemon;
 use crate::daemon_config::{
     lines_with, log_through, retry, rsyslog_check, rsyslog_prelude, send_raw, start_rsyslogd,
     start_syslog_ng, syslog_ng, syslog_ng_prelude, token,
@@ -61,24 +62,63 @@ fn check_each_line_in_its_own_file(logs: &Path, catch_all: &Path, test: &str) {
     );
 }
 
-#[test]
-fn rsyslog_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
+/// The daemon a shared scenario runs in, with what it needs around the generated snippets.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Rsyslog,
+    SyslogNg,
+}
+
+impl Kind {
+    /// What the distribution's main config provides (the system socket at `dir/log.sock`).
+    fn prelude(self, dir: &Path) -> String {
+        match self {
+            Kind::Rsyslog => rsyslog_prelude(dir),
+            Kind::SyslogNg => syslog_ng_prelude(dir),
+        }
+    }
+
+    /// `builder`'s snippet, writing under `logs`.
+    fn snippet(self, builder: &Builder, logs: &Path) -> String {
+        match self {
+            Kind::Rsyslog => builder.rsyslog_config(logs).unwrap(),
+            Kind::SyslogNg => builder.syslog_ng_config(logs).unwrap() + "\n",
+        }
+    }
+
+    /// Debian's catch-all into `/var/log/syslog`, after the snippets, here into `file`.
+    fn catch_all(self, file: &Path) -> String {
+        match self {
+            Kind::Rsyslog => format!("action(type=\"omfile\" file=\"{}\")\n", file.display()),
+            Kind::SyslogNg => format!(
+                "destination d_syslog {{ file(\"{}\"); }};\nlog {{ source(s_src); destination(d_syslog); }};\n",
+                file.display()
+            ),
+        }
+    }
+
+    fn start(self, dir: tempfile::TempDir, conf: &str, ready: &[&Path]) -> Daemon {
+        match self {
+            Kind::Rsyslog => start_rsyslogd(dir, conf, ready),
+            Kind::SyslogNg => start_syslog_ng(syslog_ng(), dir, conf, ready),
+        }
+    }
+}
+
+/// Every app's `/dev/log` snippet, then the catch-all, in one daemon; each app logs and a foreign
+/// `local0` sender writes one line; each must land in its own file.
+fn apps_and_a_foreign_sender(kind: Kind, test: &str) {
     let dir = tempfile::tempdir().unwrap();
     let syssock = dir.path().join("log.sock");
     let logs = dir.path().join("logs");
     let catch_all = dir.path().join("syslog");
-    let mut conf = rsyslog_prelude(dir.path());
+    let mut conf = kind.prelude(dir.path());
     for app in APPS {
-        conf += &Builder::new()
-            .ident(app)
-            .rsyslog_config(logs.join(app))
-            .unwrap();
+        conf += &kind.snippet(&Builder::new().ident(app), &logs.join(app));
     }
-    // Debian's `*.*;auth,authpriv.none -/var/log/syslog`, after the snippets in rsyslog.d.
-    conf += &format!("action(type=\"omfile\" file=\"{}\")\n", catch_all.display());
-    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
+    conf += &kind.catch_all(&catch_all);
+    let _daemon = kind.start(dir, &conf, &[&syssock]);
 
-    let test = "ops_rsyslog_two_apps";
     for app in APPS {
         log_through(Builder::new().socket(&syssock).ident(app), test, 2);
     }
@@ -87,32 +127,13 @@ fn rsyslog_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
 }
 
 #[test]
-fn syslog_ng_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
-    let ng = syslog_ng();
-    let dir = tempfile::tempdir().unwrap();
-    let syssock = dir.path().join("log.sock");
-    let logs = dir.path().join("logs");
-    let catch_all = dir.path().join("syslog");
-    let mut conf = syslog_ng_prelude(dir.path());
-    for app in APPS {
-        conf += &Builder::new()
-            .ident(app)
-            .syslog_ng_config(logs.join(app))
-            .unwrap();
-        conf += "\n";
-    }
-    conf += &format!(
-        "destination d_syslog {{ file(\"{}\"); }};\nlog {{ source(s_src); destination(d_syslog); }};\n",
-        catch_all.display()
-    );
-    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock]);
+fn rsyslog_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
+    apps_and_a_foreign_sender(Kind::Rsyslog, "ops_rsyslog_two_apps");
+}
 
-    let test = "ops_ng_two_apps";
-    for app in APPS {
-        log_through(Builder::new().socket(&syssock).ident(app), test, 2);
-    }
-    send_raw(&syssock, &foreign_line(&token(test, 99)));
-    check_each_line_in_its_own_file(&logs, &catch_all, test);
+#[test]
+fn syslog_ng_two_apps_and_a_foreign_local0_sender_each_land_in_their_own_file() {
+    apps_and_a_foreign_sender(Kind::SyslogNg, "ops_ng_two_apps");
 }
 
 #[test]
@@ -120,18 +141,19 @@ fn several_apps_snippets_together_pass_both_checks() {
     // Side by side in one daemon, as installed from rsyslog.d / conf.d: no name may clash.
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let (mut rs, mut ng) = (rsyslog_prelude(dir.path()), syslog_ng_prelude(dir.path()));
-    for app in APPS {
-        let b = Builder::new().ident(app).route(
-            fastsyslog::Match::Level(log::Level::Warn),
-            fastsyslog::Facility::Local2,
-        );
-        rs += &b.rsyslog_config(logs.join(app)).unwrap();
-        ng += &b.syslog_ng_config(logs.join(app)).unwrap();
-        ng += "\n";
-    }
-    rsyslog_check(&rs).unwrap();
-    syslog_ng().check(&ng).unwrap();
+    let conf = |kind: Kind| {
+        let mut conf = kind.prelude(dir.path());
+        for app in APPS {
+            let b = Builder::new().ident(app).route(
+                fastsyslog::Match::Level(log::Level::Warn),
+                fastsyslog::Facility::Local2,
+            );
+            conf += &kind.snippet(&b, &logs.join(app));
+        }
+        conf
+    };
+    rsyslog_check(&conf(Kind::Rsyslog)).unwrap();
+    syslog_ng().check(&conf(Kind::SyslogNg)).unwrap();
 }
 
 // === the environment moves records ===
@@ -232,22 +254,41 @@ fn deployment_variables_move_records() {
 
 // === the daemons' size limits, measured ===
 
-/// Sends raw datagrams of `sizes` bytes to `sock` and returns how many bytes of each the daemon
-/// stored (the file holds one line per datagram, `%rawmsg%`/`${MSG}` only after a `size-` tag).
-fn stored_sizes(sock: &Path, file: &Path, test: &str, sizes: &[usize]) -> Vec<usize> {
+/// Starts `kind` with its defaults (no size setting, as Debian installs it) and a file that
+/// stores each message's text, sends raw datagrams of `sizes` bytes, and returns how many bytes
+/// of each the daemon kept.
+fn stored_sizes(kind: Kind, test: &str, sizes: &[usize]) -> Vec<usize> {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("log.sock");
+    let file = dir.path().join("raw");
+    let output = match kind {
+        Kind::Rsyslog => format!(
+            "template(name=\"raw\" type=\"string\" string=\"%msg%\\n\")\n\
+             action(type=\"omfile\" file=\"{}\" template=\"raw\")\n",
+            file.display()
+        ),
+        Kind::SyslogNg => format!(
+            "destination d_raw {{ file(\"{}\" template(\"${{MSG}}\\n\")); }};\n\
+             log {{ source(s_src); destination(d_raw); }};\n",
+            file.display()
+        ),
+    };
+    let conf = kind.prelude(dir.path()) + &output;
+    let _daemon = kind.start(dir, &conf, &[&sock]);
+
     let head = "<134>Nov 22 20:00:00 big[1]: ";
     for &n in sizes {
         let tag = format!("{}-{n}-", token(test, 0));
         let datagram = format!("{head}{tag}{}", "x".repeat(n - head.len() - tag.len()));
         assert_eq!(datagram.len(), n);
-        send_raw(sock, &datagram);
+        send_raw(&sock, &datagram);
     }
     sizes
         .iter()
         .map(|&n| {
             let tag = format!("{}-{n}-", token(test, 0));
-            let line = retry(|| lines_with(file, &tag, 1)).remove(0);
-            // The line is the datagram as stored, from its tag on; add back the header.
+            let line = retry(|| lines_with(&file, &tag, 1)).remove(0);
+            // The line is the message as stored, from its tag on; add back the header.
             head.len() + line.len() - line.find(&tag).unwrap()
         })
         .collect()
@@ -255,18 +296,7 @@ fn stored_sizes(sock: &Path, file: &Path, test: &str, sizes: &[usize]) -> Vec<us
 
 #[test]
 fn rsyslog_keeps_8096_bytes_of_a_datagram_by_default() {
-    let dir = tempfile::tempdir().unwrap();
-    let syssock = dir.path().join("log.sock");
-    let out = dir.path().join("raw");
-    // No maxMessageSize: the default as Debian installs it.
-    let conf = rsyslog_prelude(dir.path())
-        + &format!(
-            "template(name=\"raw\" type=\"string\" string=\"%msg%\\n\")\n\
-             action(type=\"omfile\" file=\"{}\" template=\"raw\")\n",
-            out.display()
-        );
-    let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
-    let got = stored_sizes(&syssock, &out, "rs_limit", &[8000, 8096, 8097, 8192]);
+    let got = stored_sizes(Kind::Rsyslog, "rs_limit", &[8000, 8096, 8097, 8192]);
     assert_eq!(got, [8000, 8096, 8096, 8096], "rsyslog's default limit");
     assert_eq!(
         fastsyslog::DEFAULT_MAX_MESSAGE_SIZE,
@@ -277,18 +307,7 @@ fn rsyslog_keeps_8096_bytes_of_a_datagram_by_default() {
 
 #[test]
 fn syslog_ng_keeps_65536_bytes_of_a_datagram_by_default() {
-    let ng = syslog_ng();
-    let dir = tempfile::tempdir().unwrap();
-    let syssock = dir.path().join("log.sock");
-    let out = dir.path().join("raw");
-    let conf = syslog_ng_prelude(dir.path())
-        + &format!(
-            "destination d_raw {{ file(\"{}\" template(\"${{MSG}}\\n\")); }};\n\
-             log {{ source(s_src); destination(d_raw); }};\n",
-            out.display()
-        );
-    let _daemon = start_syslog_ng(ng, dir, &conf, &[&syssock]);
-    let got = stored_sizes(&syssock, &out, "ng_limit", &[8192, 65536, 65600]);
+    let got = stored_sizes(Kind::SyslogNg, "ng_limit", &[8192, 65536, 65600]);
     assert_eq!(
         got,
         [8192, 65536, 65536],
