@@ -540,8 +540,9 @@ impl Builder {
         self
     }
 
-    /// The most bytes one message may take, header included. Default 8192 (rsyslog's default
-    /// `maxMessageSize`). A longer message is cut on a UTF-8 boundary and marked (see [Message formats](crate#message-formats)).
+    /// The most bytes one message may take, header included. Default 8096, the most rsyslog keeps
+    /// of a datagram without a `maxMessageSize` setting, so a cut record is stored with its marker
+    /// (the generated daemon configs raise the daemon's limit when this is larger). A longer message is cut on a UTF-8 boundary and marked (see [Message formats](crate#message-formats)).
     ///
     /// # Errors
     ///

@@ -366,7 +366,7 @@
 //!   message are kept as they are.
 //! - **An interior NUL never cuts the message**: it is written as `\u0000`.
 //! - **`%` arrives verbatim**: the libc transport always calls `syslog(pri, "%s", msg)`.
-//! - **Messages over the limit** (8 KiB by default, rsyslog's default `maxMessageSize`; header
+//! - **Messages over the limit** (8096 bytes by default, what rsyslog keeps by default; header
 //!   included) are cut on a UTF-8 character boundary, never inside an escape sequence, with the
 //!   syntax kept valid, and marked: logfmt and RFC 5424 bodies end with ` [truncated]`, a JSON body
 //!   gets `"truncated":true` as its last key. Each cut is counted in [`Stats::truncated`].
