@@ -812,6 +812,7 @@ impl Builder {
 }
 
 /// The largest lane capacity `FASTSYSLOG_{ERROR,BULK}_CAPACITY` accepts: 16 Mi records.
+#[cfg(feature = "background")]
 const MAX_ENV_QUEUE_CAPACITY: usize = 1 << 24;
 
 /// Parses `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`): the rules, in order, and
