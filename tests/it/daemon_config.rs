@@ -518,7 +518,7 @@ fn rsyslog_takes_messages_up_to_the_loggers_limit() {
 
 /// Builds an example with this test binary's profile and features (so cargo has usually built it
 /// already, and nothing is rebuilt) and returns its path.
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     // Tests run from target/<profile dir>/deps/; examples live in target/<profile dir>/examples/.
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();

@@ -386,3 +386,40 @@ fn target_field_puts_the_target_on_every_line() {
         "opt-in: only the first logger adds it"
     );
 }
+
+#[test]
+fn print_config_example_prints_what_rsyslogd_accepts_and_refuses_bad_variables() {
+    let exe = crate::daemon_config::example("print_config");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: &[(&str, &str)]| {
+        std::process::Command::new(&exe)
+            .args([
+                "--print-rsyslog-config",
+                &dir.path().join("logs").display().to_string(),
+            ])
+            .env_remove("FASTSYSLOG_ROUTES")
+            .env_remove("FASTSYSLOG_FACILITY")
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let conf = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        conf.contains(r#"if $programname == "billing" and prifilt("local4.*") then {"#),
+        "the app's own audit route: {conf}"
+    );
+    rsyslog_check(&(rsyslog_prelude(dir.path()) + &conf)).unwrap();
+
+    // The environment wins over the code's routes (apply_env last), and a bad value is refused.
+    let out = run(&[("FASTSYSLOG_FACILITY", "local6")]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#"prifilt("local6.*")"#));
+    let out = run(&[("FASTSYSLOG_FACILITY", "local66")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("FASTSYSLOG_FACILITY") && err.contains("local66"),
+        "{err}"
+    );
+}
