@@ -423,3 +423,50 @@ fn print_config_example_prints_what_rsyslogd_accepts_and_refuses_bad_variables()
         "{err}"
     );
 }
+
+#[test]
+fn strict_start_refuses_an_absent_daemon_and_lenient_start_delivers_once_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("log.sock");
+    let builder = || {
+        Builder::new()
+            .socket(&sock)
+            .ident("late")
+            .mode(fastsyslog::Mode::Sync)
+    };
+    // Strict: no daemon, no logger, and the error names the socket.
+    let err = builder().strict(true).build().unwrap_err();
+    assert_eq!(err.kind(), fastsyslog::ErrorKind::Connect);
+    assert!(
+        err.to_string().contains(&sock.display().to_string()),
+        "{err}"
+    );
+
+    // Lenient (the default): the logger starts, counts what it cannot send, and delivers once
+    // the daemon is there.
+    let logger = builder().build().unwrap();
+    let t = support::token("lenient_start");
+    support::emit(
+        &logger,
+        log::Level::Error,
+        "app",
+        &[],
+        format_args!("early {t}"),
+    );
+    assert_eq!(logger.guard().stats().written, 0);
+    let daemon = Rsyslogd::builder().socket(&sock).start();
+    // Reconnects are rate-bounded: keep logging until one record lands (bounded by retry).
+    let mut n = 0;
+    support::retry(|| {
+        n += 1;
+        support::emit(
+            &logger,
+            log::Level::Error,
+            "app",
+            &[],
+            format_args!("late {n} {t}"),
+        );
+        Some(daemon.lines_with(Rsyslogd::LOCAL1, &t)).filter(|l| !l.is_empty())
+    })
+    .expect("no record arrived after the daemon appeared");
+}
