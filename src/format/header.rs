@@ -81,7 +81,7 @@ pub(super) fn header_3164(
 pub(super) struct HeaderCache {
     /// Renderer id, pid, priority, and the local time to the second (month to second: the header
     /// shows no year); `None` before the first header.
-    key: Option<(u64, u32, u8, u32)>,
+    key: Option<(u64, u32, u8, u64)>,
     bytes: Vec<u8>,
 }
 
@@ -104,11 +104,11 @@ impl Renderer {
         pid: u32,
         now: &Timestamp,
     ) {
-        let time = u32::from(now.month) << 24
-            | u32::from(now.day) << 16
-            | u32::from(now.hour) << 12
-            | u32::from(now.minute) << 6
-            | u32::from(now.second);
+        // One byte per field, so no two times share a key (packing them in fewer bits once let
+        // `day << 16` and `hour << 12` overlap: Nov 2 22:00 and Nov 3 22:00 had the same key).
+        let time = u64::from_le_bytes([
+            now.second, now.minute, now.hour, now.day, now.month, 0, 0, 0,
+        ]);
         let key = Some((self.id, pid, priority.value(), time));
         let cached = HEADER_3164.try_with(|cell| {
             let Ok(mut cache) = cell.try_borrow_mut() else {
@@ -219,6 +219,29 @@ mod tests {
             header(&a.clone(), info, 7, &t),
             "<134>Nov  2 09:05:01 web[7]: m"
         );
+    }
+
+    #[test]
+    fn cached_header_changes_with_the_day_at_the_same_hour() {
+        let r = renderer(Format::Logfmt, H3164, 8192);
+        let at = |day: u8, hour: u8| Timestamp {
+            month: 11,
+            day,
+            hour,
+            minute: 0,
+            second: 0,
+            ..now()
+        };
+        // Rendered one after the other on this thread, so the second may come from the cache.
+        let (s, _) = render_full(&r, &"x", &[], None, &at(2, 22));
+        assert_eq!(s, "<134>Nov  2 22:00:00 web[4242]: x");
+        let (s, _) = render_full(&r, &"x", &[], None, &at(3, 22));
+        assert_eq!(s, "<134>Nov  3 22:00:00 web[4242]: x");
+        // Another pair whose fields once packed to the same key.
+        let (s, _) = render_full(&r, &"x", &[], None, &at(3, 6));
+        assert_eq!(s, "<134>Nov  3 06:00:00 web[4242]: x");
+        let (s, _) = render_full(&r, &"x", &[], None, &at(2, 22));
+        assert_eq!(s, "<134>Nov  2 22:00:00 web[4242]: x");
     }
 
     #[test]
