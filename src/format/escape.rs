@@ -19,14 +19,65 @@ use super::record::{Message, Value};
 pub(super) const ESCAPE: u8 = 1;
 /// Space or `=`: kept as it is in a logfmt value, but forces quotes around it.
 pub(super) const QUOTES: u8 = 2;
-/// A lead byte (`C2`, `E2`) of a character that may need escaping: the character decides.
+/// A lead byte (`C2`, `D8`, `E2`, `EF`) of a character that may need escaping: the character
+/// decides ([`hidden_at`]).
 pub(super) const LEAD: u8 = 3;
+
+/// The non-ASCII characters text escapes and names replace, as inclusive ranges: the ones that
+/// break a line or are controls, and the ones that reorder or hide text in a viewer (the "Trojan
+/// Source" class). All are below U+10000, so their UTF-8 is 2 or 3 bytes.
+const HIDDEN: [(u32, u32); 6] = [
+    (0x80, 0x9f),     // C1 controls (`C2 80..C2 9F`)
+    (0x61c, 0x61c),   // ARABIC LETTER MARK (`D8 9C`)
+    (0x200b, 0x200f), // zero width space, non-joiner and joiner; LRM, RLM (`E2 80 8B..8F`)
+    (0x2028, 0x202e), // line and paragraph separators; LRE, RLE, PDF, LRO, RLO (`E2 80 A8..AE`)
+    (0x2066, 0x2069), // LRI, RLI, FSI, PDI (`E2 81 A6..A9`)
+    (0xfeff, 0xfeff), // zero width no-break space, the byte order mark (`EF BB BF`)
+];
+
+/// Whether code point `c` is one of [`HIDDEN`].
+#[inline]
+pub(super) const fn hidden(c: u32) -> bool {
+    let mut i = 0;
+    while i < HIDDEN.len() {
+        if c >= HIDDEN[i].0 && c <= HIDDEN[i].1 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The first byte of the UTF-8 encoding of `c` (2 or 3 bytes long).
+const fn lead_byte(c: u32) -> u8 {
+    if c < 0x800 {
+        0xc0 | (c >> 6) as u8
+    } else {
+        0xe0 | (c >> 12) as u8
+    }
+}
+
+/// The character whose 2- or 3-byte encoding starts at `bytes[i]`, a byte a class flags as
+/// [`LEAD`] in valid UTF-8: its code point, its length, and whether it is [`hidden`].
+#[inline]
+pub(super) fn hidden_at(bytes: &[u8], i: usize) -> (u32, usize, bool) {
+    let b = u32::from(bytes[i]);
+    let (c, width) = if b < 0xe0 {
+        ((b & 0x1f) << 6 | u32::from(bytes[i + 1] & 0x3f), 2)
+    } else {
+        (
+            (b & 0x0f) << 12 | u32::from(bytes[i + 1] & 0x3f) << 6 | u32::from(bytes[i + 2] & 0x3f),
+            3,
+        )
+    };
+    (c, width, hidden(c))
+}
 
 /// Which non-ASCII characters a class flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum NonAscii {
-    /// The ones that break a line or are controls: C1 (U+0080..U+009F, encoded `C2 80..C2 9F`)
-    /// and U+2028/U+2029 (`E2 80 A8/A9`). The table flags their lead bytes `C2` and `E2`.
+    /// The [`HIDDEN`] ones: controls, line breaks, bidi controls and invisible characters. The
+    /// table flags their lead bytes (`C2`, `D8`, `E2`, `EF`) and [`hidden_at`] decides.
     Breaks,
     /// Every non-ASCII character (RFC 5424 names are printable US-ASCII).
     All,
@@ -75,11 +126,16 @@ impl Class {
         let mut b = 0x80;
         while b < 256 {
             table[b] = match non_ascii {
-                _ if b == 0xc2 || b == 0xe2 => LEAD,
                 NonAscii::Breaks => 0,
                 NonAscii::All => ESCAPE,
             };
             b += 1;
+        }
+        let mut r = 0;
+        while r < HIDDEN.len() {
+            table[lead_byte(HIDDEN[r].0) as usize] = LEAD;
+            table[lead_byte(HIDDEN[r].1) as usize] = LEAD;
+            r += 1;
         }
         Class {
             below,
@@ -118,7 +174,7 @@ impl Class {
             return self.table[c as usize] == 0;
         }
         match self.non_ascii {
-            NonAscii::Breaks => !matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}'),
+            NonAscii::Breaks => !hidden(u32::from(c)),
             NonAscii::All => false,
         }
     }
@@ -349,22 +405,14 @@ impl Out<'_> {
                     i += 1;
                     continue;
                 }
-                LEAD if b == 0xc2 => {
-                    // `s` is valid UTF-8, so a 2-byte lead is followed by a continuation byte.
-                    let n = bytes[i + 1];
-                    if n >= 0xa0 {
-                        i += 2;
-                        continue;
-                    }
-                    (u32::from(n), 2) // C1: U+0080..U+009F is encoded as C2 80..C2 9F.
-                }
                 LEAD => {
-                    // 0xE2: a 3-byte sequence; only E2 80 A8 and E2 80 A9 are escaped.
-                    if bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9) {
-                        i += 3;
+                    // `s` is valid UTF-8, so the lead is followed by its continuation bytes.
+                    let (c, width, hidden) = hidden_at(bytes, i);
+                    if !hidden {
+                        i += width;
                         continue;
                     }
-                    (0x2000 + u32::from(bytes[i + 2] - 0x80), 3)
+                    (c, width)
                 }
                 _ => (u32::from(b), 1),
             };
@@ -690,8 +738,8 @@ mod tests {
             ),
             (
                 "nbsp\u{a0} \u{2027}\u{202a}",
-                "nbsp\u{a0} \u{2027}\u{202a}",
-                "nbsp\u{a0} \u{2027}\u{202a}",
+                "nbsp\u{a0} \u{2027}\\u202a",
+                "nbsp\u{a0} \u{2027}\\u202a",
             ),
             (
                 "back\\slash \"q\"",
@@ -723,6 +771,60 @@ mod tests {
                 format!("{prefix} {text}")
             };
             assert_eq!(render(&r, msg, &[]).0, expected, "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_and_invisible_characters_are_escaped_in_every_format() {
+        // Every listed character, and its neighbours that stay as they are.
+        let hidden = [
+            '\u{61c}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}',
+            '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}', '\u{feff}',
+        ];
+        for c in hidden {
+            let esc = format!("\\u{:04x}", u32::from(c));
+            let raw = format!("{c}toor");
+            let fields = [("user", Value::Str(&raw)), ("d", Value::Display(&raw))];
+            assert_eq!(
+                body(Format::Logfmt, &raw, &fields),
+                format!("{esc}toor user=\"{esc}toor\" d=\"{esc}toor\"\0"),
+                "{c:?}"
+            );
+            assert_eq!(
+                body(Format::Json, &raw, &fields),
+                format!(
+                    "@cee: {{\"msg\":\"{esc}toor\",\"user\":\"{esc}toor\",\"d\":\"{esc}toor\"}}\0"
+                ),
+                "{c:?}"
+            );
+            let r = renderer(Format::Rfc5424, H5424, 8192);
+            assert!(render(&r, &raw, &fields).0.ends_with(&format!(
+                "[fields@32473 user=\"{esc}toor\" d=\"{esc}toor\"] {esc}toor"
+            )));
+            // Keys and span names are names: the character becomes `_`.
+            let key = format!("k{c}");
+            assert_eq!(
+                body(Format::Logfmt, "m", &[(&key, Value::I64(1))]),
+                "m k_=1\0"
+            );
+            assert!(!KEY.keeps(c) && !MSG.keeps(c) && !IDENT.keeps(c), "{c:?}");
+            // The ident, whatever reaches the renderer.
+            let mut r = renderer(Format::Logfmt, H3164, 8192);
+            r.ident = format!("web{c}");
+            assert_eq!(render(&r, "m", &[]).0, "<134>Nov  2 09:05:01 web_[4242]: m");
+        }
+        for c in [
+            '\u{61b}', '\u{61d}', '\u{200a}', '\u{2010}', '\u{2065}', '\u{206a}', '\u{fefe}',
+            '\u{ff01}',
+        ] {
+            let raw = format!("{c}x");
+            assert_eq!(body(Format::Logfmt, &raw, &[]), format!("{raw}\0"), "{c:?}");
+            assert_eq!(
+                body(Format::Logfmt, "m", &[("k", Value::Str(&raw))]),
+                format!("m k={raw}\0"),
+                "{c:?}"
+            );
         }
     }
 

@@ -58,8 +58,21 @@ pub fn check(input: &Input<'_>, out: &Output) -> Result<(), String> {
     }
 }
 
+/// A character no output holds raw: controls, line breaks, and the bidi and invisible format
+/// characters that make a viewer show other text than the line holds. Restated here rather than
+/// imported, so that the renderer's own list has to agree with it.
 fn breaks_line(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{61c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// The body after the expected header; `None` when the message is shorter than its header.
@@ -328,7 +341,7 @@ mod tests {
     fn any_text() -> impl Strategy<Value = String> {
         prop_oneof![
             ".*",
-            "[a-z =\"\\\\\n\r\t\0\u{1b}\u{7f}\u{85}\u{2028}é日🎉]{0,40}",
+            "[a-z =\"\\\\\n\r\t\0\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\u{200b}\u{feff}\u{61c}é日🎉]{0,40}",
             "[a-z]{0,20}",
         ]
     }
@@ -565,7 +578,8 @@ mod tests {
     fn value() -> impl Strategy<Value = OwnedValue> {
         prop_oneof![
             any::<String>().prop_map(OwnedValue::Str),
-            "[ -~\\n\\r\\t\\x00\\x1b\\u{85}\\u{2028}é\"\\\\=\\]]{0,40}".prop_map(OwnedValue::Str),
+            "[ -~\\n\\r\\t\\x00\\x1b\\u{85}\\u{2028}\\u{202e}\\u{2066}\\u{200f}é\"\\\\=\\]]{0,40}"
+                .prop_map(OwnedValue::Str),
             any::<i64>().prop_map(OwnedValue::I64),
             any::<u64>().prop_map(OwnedValue::U64),
             any::<f64>().prop_map(OwnedValue::F64),
@@ -597,7 +611,7 @@ mod tests {
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
             any::<String>(),
-            "[ -~\\n\\r\\t\\x00\\x1b\\u{85}\\u{2028}é€😀\"\\\\=\\]%]{0,300}",
+            "[ -~\\n\\r\\t\\x00\\x1b\\u{85}\\u{2028}\\u{202e}\\u{feff}\\u{61c}é€😀\"\\\\=\\]%]{0,300}",
         ]
     }
 

@@ -1,6 +1,6 @@
 //! The logfmt body: `MESSAGE span.k=v key=value k2="with space"`.
 
-use super::escape::{message, plain, scalar, scan, text, Esc, KEY, LEAD, LOGFMT};
+use super::escape::{hidden_at, message, plain, scalar, scan, text, Esc, KEY, LEAD, LOGFMT};
 use super::out::{u64_digits, Out, TAIL_LOGFMT_QUOTED, TAIL_START, TAIL_TEXT};
 use super::record::{Record, Value};
 
@@ -14,14 +14,11 @@ pub(super) fn logfmt_bare(s: &str) -> bool {
         if i >= bytes.len() {
             return !s.is_empty();
         }
-        let b = bytes[i];
-        match LOGFMT.of(b) {
-            LEAD if b == 0xc2 && bytes[i + 1] >= 0xa0 => i += 2,
-            LEAD if b == 0xe2
-                && (bytes[i + 1] != 0x80 || (bytes[i + 2] != 0xa8 && bytes[i + 2] != 0xa9)) =>
-            {
-                i += 3
-            }
+        match LOGFMT.of(bytes[i]) {
+            LEAD => match hidden_at(bytes, i) {
+                (_, width, false) => i += width,
+                _ => return false,
+            },
             _ => return false,
         }
     }
