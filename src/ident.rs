@@ -9,11 +9,37 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind};
 
 /// The longest ident kept (RFC 5424's APP-NAME limit); longer ones are cut.
+///
+/// An ident keeps only what rsyslog and syslog-ng both keep as the program name: printable
+/// ASCII except space, `:`, `[`, `]` and `/`. Each other character becomes `_` (rsyslog's
+/// `%programname%` stops at the first `/` and is empty for a non-ASCII ident; syslog-ng's
+/// `${PROGRAM}` stops at a space, `:` or `[`), and then the ident is cut to this many bytes.
+///
+/// # Examples
+///
+/// ```no_run
+/// use fastsyslog::{Builder, MAX_IDENT_LEN};
+///
+/// // Logs as `x_y[pid]:` and `caf_[pid]:`.
+/// let a = Builder::new().ident("x/y").build()?;
+/// let b = Builder::new().ident("café").build()?;
+/// assert_eq!(MAX_IDENT_LEN, 48);
+/// # Ok::<(), fastsyslog::Error>(())
+/// ```
 pub const MAX_IDENT_LEN: usize = 48;
 
-/// An ident that follows the rules documented on [`Builder::ident`](crate::Builder::ident):
-/// not empty, no NUL, `_` for each character that would break the header, at most
-/// [`MAX_IDENT_LEN`] bytes cut on a character boundary.
+/// The printable ASCII bytes an ident replaces with `_` (besides space, controls and every
+/// non-ASCII character): the renderer's last-line check on the header's ident is built from the
+/// same list.
+pub(crate) const REPLACED: [u8; 5] = [0x7f, b':', b'[', b']', b'/'];
+
+/// Whether an ident keeps `c` as it is (see [`MAX_IDENT_LEN`]).
+pub(crate) fn keeps(c: char) -> bool {
+    c.is_ascii_graphic() && !REPLACED.contains(&(c as u8))
+}
+
+/// An ident that follows the rules documented on [`MAX_IDENT_LEN`]: not empty, no NUL, `_` for
+/// each character a daemon would not keep in the program name, at most [`MAX_IDENT_LEN`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ident(String);
 
@@ -32,14 +58,11 @@ impl Ident {
                 format!("invalid ident {raw:?}: it contains a NUL byte"),
             ));
         }
-        let mut out = String::with_capacity(raw.len().min(MAX_IDENT_LEN));
-        for c in raw.chars() {
-            let c = if breaks_header(c) { '_' } else { c };
-            if out.len() + c.len_utf8() > MAX_IDENT_LEN {
-                break;
-            }
-            out.push(c);
-        }
+        let out = raw
+            .chars()
+            .take(MAX_IDENT_LEN)
+            .map(|c| if keeps(c) { c } else { '_' })
+            .collect();
         Ok(Ident(out))
     }
 
@@ -76,12 +99,6 @@ impl fmt::Display for Ident {
     }
 }
 
-/// Whether `c` would break the `ident[pid]:` header: white space, control characters, `:`, `[`
-/// and `]`.
-fn breaks_header(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || matches!(c, ':' | '[' | ']')
-}
-
 /// The program's file name, from `argv[0]`, else the executable's path, else `fastsyslog`.
 fn program_name() -> String {
     let from_args = env::args_os().next().and_then(|a| {
@@ -111,6 +128,14 @@ mod tests {
             ("my app", Ok("my_app")),
             ("a:b[1]", Ok("a_b_1_")),
             ("tab\there", Ok("tab_here")),
+            ("x/y", Ok("x_y")),
+            ("café", Ok("caf_")),
+            ("\u{202e}toor", Ok("_toor")),
+            ("del\x7f", Ok("del_")),
+            (
+                "a!\"#$%&'()*+,-.;<=>?@\\^_`{|}~z",
+                Ok("a!\"#$%&'()*+,-.;<=>?@\\^_`{|}~z"),
+            ),
             ("", Err(ErrorKind::InvalidIdent)),
             ("a\0b", Err(ErrorKind::InvalidIdent)),
         ];
@@ -123,9 +148,23 @@ mod tests {
             );
         }
         let long = "é".repeat(300);
-        let cut = Ident::new(&long).unwrap();
-        assert_eq!(cut.as_str().len(), MAX_IDENT_LEN);
-        assert_eq!(cut.as_str(), "é".repeat(24));
+        assert_eq!(
+            Ident::new(&long).unwrap().as_str(),
+            "_".repeat(MAX_IDENT_LEN)
+        );
+        let long = "a".repeat(300);
+        assert_eq!(
+            Ident::new(&long).unwrap().as_str(),
+            "a".repeat(MAX_IDENT_LEN)
+        );
+    }
+
+    #[test]
+    fn idents_keep_only_what_both_daemons_keep() {
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let daemons_keep = c.is_ascii_graphic() && !matches!(c, ':' | '[' | ']' | '/');
+            assert_eq!(keeps(c), daemons_keep, "{c:?}");
+        }
     }
 
     #[test]
