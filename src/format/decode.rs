@@ -476,6 +476,73 @@ fn parse_logfmt_pair(s: &str) -> Result<(String, String, &str), String> {
     }
 }
 
+/// Splits a whole logfmt body into its message and its pairs, as the renderer writes it: the
+/// message first, quoted when it holds `=`, `"` or `\\` (else everything before the first
+/// `key=value` token), then `key=value` pairs separated by one space.
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::testing::decode;
+///
+/// let (msg, pairs) = decode::logfmt_line(r#""x=1 done" status=200 agent="curl 8""#)?;
+/// assert_eq!(msg, "x=1 done");
+/// assert_eq!(pairs, [("status".into(), "200".into()), ("agent".into(), "curl 8".into())]);
+/// # Ok::<(), decode::DecodeError>(())
+/// ```
+///
+/// # Errors
+///
+/// When the message or a pair is malformed (see [`logfmt_pair`]), or something other than one
+/// space separates two pairs.
+pub fn logfmt_line(body: &str) -> Result<(String, Vec<(String, String)>), DecodeError> {
+    parse_logfmt_line(body).map_err(DecodeError::from)
+}
+
+fn parse_logfmt_line(body: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let (msg, mut rest) = if let Some(q) = body.strip_prefix('"') {
+        let end = closing_quote(q, false)?.ok_or("unterminated quoted message")?;
+        let rest = &q[end + 1..];
+        if !rest.is_empty() && !rest.starts_with(' ') {
+            return Err(format!("no space after the quoted message: {rest:?}"));
+        }
+        (
+            unescape(&q[..end], false)?,
+            rest.strip_prefix(' ').unwrap_or(rest),
+        )
+    } else {
+        // The first token with a `=` starts the pairs; a plain message has none.
+        let mut at = 0;
+        let first_pair = loop {
+            let end = body[at..].find(' ').map_or(body.len(), |i| at + i);
+            if body[at..end].contains('=') {
+                break Some(at);
+            }
+            if end == body.len() {
+                break None;
+            }
+            at = end + 1;
+        };
+        let (msg, rest) = match first_pair {
+            None => (body, ""),
+            Some(0) => ("", body),
+            Some(at) => (&body[..at - 1], &body[at..]),
+        };
+        (unescape(msg, false)?, rest)
+    };
+    let mut pairs = Vec::new();
+    while !rest.is_empty() {
+        let (k, v, after) = parse_logfmt_pair(rest)?;
+        pairs.push((k, v));
+        rest = match after.strip_prefix(' ') {
+            Some(next) if !next.is_empty() => next,
+            None if after.is_empty() => after,
+            _ => return Err(format!("bad separator before {after:?}")),
+        };
+    }
+    Ok((msg, pairs))
+}
+
 /// Undoes the logfmt escapes of a message or quoted value (`\"`, `\\`, `\n`, `\r`, `\t`,
 /// `\uXXXX`).
 ///
