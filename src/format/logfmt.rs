@@ -70,9 +70,11 @@ pub(super) fn logfmt_field(
     o.sanitized(key, &KEY, usize::MAX);
     o.push(b"=");
     match value {
-        // A bare value is never cut inside: what was kept would read as a complete value. When it
-        // does not fit, the whole field goes.
-        Value::Str(v) if logfmt_bare(v) => o.run(v.as_bytes(), None),
+        // A bare value is never cut inside: what was kept would read as a complete value. One
+        // too large for what is left is quoted instead, so it can be cut and marked.
+        Value::Str(v) if logfmt_bare(v) && o.buf.len() + v.len() <= o.max => {
+            o.run(v.as_bytes(), None);
+        }
         Value::Str(v) => {
             o.push(b"\"");
             let mut bare = false;
@@ -83,6 +85,7 @@ pub(super) fn logfmt_field(
             // Written quoted; the quotes are taken out again when the value turns out not to
             // need them (the common case), which avoids formatting `Display` values twice.
             let quote = o.buf.len();
+            let before = o.cut;
             o.push(b"\"");
             // The quote may go again: until then it must not count against the budget, or a
             // message exactly at the limit would be cut.
@@ -93,12 +96,10 @@ pub(super) fn logfmt_field(
                 return;
             }
             if bare && o.buf.len() > quote + 1 {
+                // Bare after all, and whole: its cut points were for its quoted form, and a bare
+                // value is never cut inside, so a later overflow cuts before it.
                 o.buf.remove(quote);
-                if let Some((pos, _)) = o.cut {
-                    if pos > quote {
-                        o.cut = Some((pos - 1, TAIL_TEXT));
-                    }
-                }
+                o.cut = before;
             } else {
                 o.push(b"\"");
             }
@@ -143,6 +144,7 @@ pub(super) fn logfmt_number_field(o: &mut Out<'_>, key: &str, value: Value<'_>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::decode;
     use crate::format::tests::*;
     use crate::format::*;
     use std::fmt;
@@ -247,6 +249,43 @@ mod tests {
     }
 
     #[test]
+    fn logfmt_bare_display_value_is_never_cut_by_a_later_field() {
+        let r = |n| renderer(Format::Logfmt, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let path = "/api/v1/users/1234567890/orders";
+        let kept = format!("hi user={path}");
+        let trace = "x".repeat(100);
+        for (user, text) in [
+            (Value::Str(path), path),
+            (Value::Display(&path), path),
+            (Value::Debug(&7u8), "7"),
+        ] {
+            let fields = [("user", user), ("trace", Value::Str(&trace))];
+            // Every limit from the whole field up to just past the room for a marker after it.
+            for n in kept.len()..kept.len() + 16 {
+                let (s, cut) = render(&r(n), "hi", &fields);
+                assert!(cut, "{n}");
+                let kept = s.strip_suffix(" [truncated]").unwrap();
+                for (k, v) in decode::logfmt_line(kept).unwrap().1 {
+                    let whole = if k == "user" { text } else { trace.as_str() };
+                    // Whole, or the last value, cut inside its quotes.
+                    let cut_quoted = kept.ends_with(&format!("{k}=\"{v}\""));
+                    assert!(v == whole || cut_quoted, "{n}: {s}");
+                }
+            }
+        }
+        // The case from the report: the value stays whole or goes whole.
+        let fields = [
+            ("user", Value::Display(&path)),
+            ("trace", Value::Str(&"x".repeat(100))),
+        ];
+        assert_eq!(render(&r(45), "hi", &fields).0, "hi [truncated]");
+        assert_eq!(
+            render(&r(kept.len() + 22), "hi", &fields).0,
+            format!("{kept} trace=\"x\" [truncated]")
+        );
+    }
+
+    #[test]
     fn logfmt_cut_inside_message_and_values() {
         // Header-less for short expectations: the budget is `n`.
         let r = |n| renderer(Format::Logfmt, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
@@ -261,17 +300,18 @@ mod tests {
             render(&r(25), "hi", &fields).0,
             "hi k=\"a b c \" [truncated]"
         );
-        // A bare string value is never cut inside (the rest would pass for a whole value): the
-        // field goes.
-        let fields = [("k", Value::Str("abcdefghijklmnopqrstuvwxyz"))];
-        assert_eq!(render(&r(30), "hi", &fields).0, "hi [truncated]");
-        // A `Display` value is streamed before it is known whether it needs quotes: cut before
-        // its end, it stays quoted, even if what is left would not need quotes.
-        let fields = [("k", Value::Display(&"abcdefghijklmnopqrstuvwxyz"))];
-        assert_eq!(
-            render(&r(30), "hi", &fields).0,
-            "hi k=\"abcdefghijk\" [truncated]"
-        );
+        // A value too large for what is left keeps its key and is cut inside quotes, even when
+        // it would be bare whole: a bare value is never cut (the rest would pass for a whole
+        // value). The same for a string and a `Display` value.
+        for v in [
+            Value::Str("abcdefghijklmnopqrstuvwxyz"),
+            Value::Display(&"abcdefghijklmnopqrstuvwxyz"),
+        ] {
+            assert_eq!(
+                render(&r(30), "hi", &[("k", v)]).0,
+                "hi k=\"abcdefghijk\" [truncated]"
+            );
+        }
         // A number is never split: the whole field goes.
         let fields = [("a", Value::I64(1)), ("k", Value::U64(123_456_789_012))];
         assert_eq!(render(&r(20), "hi", &fields).0, "hi a=1 [truncated]");

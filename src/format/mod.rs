@@ -16,10 +16,12 @@
 //! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
 //!   `name` becomes `_name` in RFC 5424 as in JSON.
 //! - A cut never splits a key, a number, a bare logfmt value or an escape sequence: a field whose
-//!   key, number or bare value does not fit is left out whole, so every kept `key=value` pair is
-//!   complete. A quoted value (logfmt, JSON, SD) may be cut inside (`k="abc" [truncated]`), but
-//!   never right after its opening quote. A logfmt `Display`/`Debug` value is streamed before its
-//!   quoting is known, so when cut it stays quoted even if its kept part would not need quotes.
+//!   key or number does not fit is left out whole, so every kept `key=value` pair is complete.
+//! - A string value (`&str`, `Display` or `Debug`) too large for the room left keeps its key and
+//!   is cut inside quotes, directly before the marker (`k="abc" [truncated]`, as JSON and SD cut
+//!   their strings), but never right after its opening quote; in logfmt such a value is quoted
+//!   even when it would be bare whole. A value that fits whole and is bare in logfmt is never cut
+//!   by what comes after it: a later overflow cuts before its field instead.
 //! - With nothing left of the message body, the marker stands alone (`ident[pid]: [truncated]`).
 //! - If `max_len` cannot even hold the header and the shortest marked body (a tiny limit with a
 //!   long ident or host name), the header alone is sent (RFC 5424: with `-` as STRUCTURED-DATA),
