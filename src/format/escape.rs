@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::fmt;
 
-use super::out::{with_thread_buffer, Out};
+use super::out::{with_thread_buffer, Out, TAIL_LOGFMT_QUOTED, TAIL_TEXT};
 use super::record::{Message, Value};
 
 // === byte classes ===
@@ -189,6 +189,9 @@ pub(super) static LOGFMT: Class =
     Class::new(0x20, &[0x7f, b'"', b'\\', b' ', b'='], NonAscii::Breaks);
 /// RFC 5424 PARAM-VALUEs: also `"`, `\` and `]`.
 pub(super) static SD: Class = Class::new(0x20, &[0x7f, b'"', b'\\', b']'], NonAscii::Breaks);
+/// What makes a logfmt message other than plain: controls (escaped), and `"`, `\` and `=` (quoted).
+pub(super) static LOGFMT_MSG: Class =
+    Class::new(0x20, &[0x7f, b'"', b'\\', b'='], NonAscii::Breaks);
 /// Logfmt keys and span names: controls, space, `=` and `"` (a `\` is kept).
 pub(super) static KEY: Class = Class::new(0x20, &[0x7f, b' ', b'=', b'"'], NonAscii::Breaks);
 /// The RFC 3164 ident: controls and space (the builder already sanitized it; this only
@@ -503,6 +506,17 @@ pub(super) fn formatted(
         return true;
     }
     let start = out.buf.len();
+    write_raw(out, args);
+    let clean = start + esc.scan(&out.buf[start..], 0);
+    if clean == out.buf.len() {
+        out.ran(start, tail);
+        return true;
+    }
+    escape_from(out, start, clean, esc, tail)
+}
+
+/// Appends `args` as it is, up to one character past the budget ([`Raw`]).
+fn write_raw(out: &mut Out<'_>, args: fmt::Arguments<'_>) {
     let mut raw = Raw {
         limit: out.max + out.slack + 1,
         buf: &mut *out.buf,
@@ -510,11 +524,18 @@ pub(super) fn formatted(
     // An error here is either our own "budget full" signal or a broken user impl; in both cases
     // what was written so far is kept and the cut logic decides.
     let _ = fmt::write(&mut raw, args);
-    let clean = start + esc.scan(&out.buf[start..], 0);
-    if clean == out.buf.len() {
-        out.ran(start, tail);
-        return true;
-    }
+}
+
+/// For raw text at `start..` whose bytes before `clean` need nothing: keeps those (with their cut
+/// points), moves the rest aside and writes it back through [`Out::escaped`]. Returns whether
+/// nothing in it would force quotes around a logfmt value.
+fn escape_from(
+    out: &mut Out<'_>,
+    start: usize,
+    clean: usize,
+    esc: Esc,
+    tail: Option<&'static str>,
+) -> bool {
     let mut bare = true;
     let escape_rest = |rest: &mut Vec<u8>| {
         rest.clear();
@@ -531,6 +552,67 @@ pub(super) fn formatted(
     };
     with_thread_buffer(&SCRATCH, escape_rest);
     bare
+}
+
+/// Whether a logfmt message must be quoted: a `=` could make a parser read a pair in it, a `"`
+/// could make it misread the pairs after it, and a `\` would read as an escape.
+fn ambiguous(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| matches!(b, b'=' | b'"' | b'\\'))
+}
+
+/// Writes the free-text message of a logfmt body: as it is (controls escaped as [`Esc::Msg`]
+/// does) unless it holds a `=`, `"` or `\`; then quoted and escaped as a logfmt value, so a
+/// logfmt parser reads no pair in it and exactly the record's fields after it.
+pub(super) fn logfmt_message(out: &mut Out<'_>, msg: Message<'_>) {
+    match msg {
+        Message::Args(args) => match args.as_str() {
+            Some(literal) => logfmt_message_str(out, literal),
+            None => logfmt_message_fmt(out, *args),
+        },
+        Message::Display(d) => logfmt_message_fmt(out, format_args!("{d}")),
+    }
+}
+
+/// [`logfmt_message`] for formatted text: written as it is, then checked.
+fn logfmt_message_fmt(out: &mut Out<'_>, args: fmt::Arguments<'_>) {
+    if out.full {
+        return;
+    }
+    let start = out.buf.len();
+    write_raw(out, args);
+    let clean = start + scan(&out.buf[start..], 0, &LOGFMT_MSG);
+    if clean == out.buf.len() {
+        out.ran(start, Some(TAIL_TEXT));
+    } else if !ambiguous(&out.buf[clean..]) {
+        escape_from(out, start, clean, Esc::Msg, Some(TAIL_TEXT));
+    } else {
+        // Rare: the quote goes in front of what was written, and all of it is escaped again.
+        out.buf.insert(start, b'"');
+        escape_from(
+            out,
+            start + 1,
+            start + 1,
+            Esc::Logfmt,
+            Some(TAIL_LOGFMT_QUOTED),
+        );
+        out.push(b"\"");
+    }
+}
+
+/// [`logfmt_message`] for a string: scanned first, so the common case is one copy.
+fn logfmt_message_str(out: &mut Out<'_>, s: &str) {
+    let bytes = s.as_bytes();
+    let clean = scan(bytes, 0, &LOGFMT_MSG);
+    let mut bare = true;
+    if clean == bytes.len() {
+        out.run(bytes, Some(TAIL_TEXT));
+    } else if !ambiguous(&bytes[clean..]) {
+        out.escaped(s, Esc::Msg, Some(TAIL_TEXT), &mut bare);
+    } else {
+        out.push(b"\"");
+        out.escaped(s, Esc::Logfmt, Some(TAIL_LOGFMT_QUOTED), &mut bare);
+        out.push(b"\"");
+    }
 }
 
 /// Writes a text-like value (a `&str`, or a `Display`/`Debug` value) escaped for `esc`; returns
@@ -588,6 +670,7 @@ pub(super) fn scalar(o: &mut Out<'_>, value: Value<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::decode;
     use crate::format::tests::*;
     use crate::format::*;
     // The class, not the test ident `web`.
@@ -742,11 +825,6 @@ mod tests {
                 "nbsp\u{a0} \u{2027}\\u202a",
             ),
             (
-                "back\\slash \"q\"",
-                "back\\slash \"q\"",
-                "back\\\\slash \\\"q\\\"",
-            ),
-            (
                 "bell\x07 bs\x08 ff\x0c",
                 "bell\\u0007 bs\\u0008 ff\\u000c",
                 "bell\\u0007 bs\\u0008 ff\\u000c",
@@ -845,11 +923,70 @@ mod tests {
         let args = format!("{}", 1); // keep a runtime value in the arguments
         let (s, _) = render_full(
             &r,
-            &format_args!("a\nb {args} {:?}", "q\""),
+            &format_args!("a\nb {args} {:?}", 'q'),
             &[],
             None,
             &now(),
         );
-        assert_eq!(s, "a\\nb 1 \"q\\\"\"");
+        assert_eq!(s, "a\\nb 1 'q'");
+        // A `"` makes it a quoted logfmt message (see `logfmt_message_cannot_forge_fields`).
+        let (s, _) = render_full(
+            &r,
+            &format_args!("a\nb {args} {:?}", "q"),
+            &[],
+            None,
+            &now(),
+        );
+        assert_eq!(s, "\"a\\nb 1 \\\"q\\\"\"");
+    }
+
+    #[test]
+    fn logfmt_message_cannot_forge_fields() {
+        // (message, logfmt body with one field `status=200`); the RFC 5424 MSG and JSON `msg`
+        // stay as they were: there the message cannot be mistaken for fields.
+        let cases = [
+            (
+                " status=500 user=admin",
+                "\" status=500 user=admin\" status=200",
+            ),
+            ("x=1", "\"x=1\" status=200"),
+            ("say \"hi\"", "\"say \\\"hi\\\"\" status=200"),
+            ("\" a=\"", "\"\\\" a=\\\"\" status=200"),
+            ("back\\slash", "\"back\\\\slash\" status=200"),
+            ("a=b\nc", "\"a=b\\nc\" status=200"),
+            ("plain text", "plain text status=200"),
+            ("line\nbreak", "line\\nbreak status=200"),
+            ("", "status=200"),
+        ];
+        let fields = [("status", Value::U64(200))];
+        for (msg, want) in cases {
+            let (s, _) = render(&renderer(Format::Logfmt, LIBC, 8192), msg, &fields);
+            assert_eq!(s, want, "{msg:?}");
+            // The same through a `Display` that is formatted, not copied.
+            let (d, _) = render_full(
+                &renderer(Format::Logfmt, LIBC, 8192),
+                &format_args!("{msg}{}", ""),
+                &fields,
+                None,
+                &now(),
+            );
+            assert_eq!(d, want, "{msg:?}");
+            let (got, pairs) = decode::logfmt_line(&s).unwrap();
+            assert_eq!(got, msg);
+            assert_eq!(pairs, [("status".to_owned(), "200".to_owned())], "{s}");
+        }
+        let r = renderer(Format::Rfc5424, H5424, 8192);
+        assert!(render(&r, "x=1 \\ \"", &[]).0.ends_with(" - - x=1 \\ \""));
+        // Cut inside a quoted message: the quote is closed before the marker.
+        let r = renderer(
+            Format::Logfmt,
+            LIBC,
+            30 + LIBC_HEADER_OVERHEAD + "web".len(),
+        );
+        let (s, cut) = render(&r, &format!("a=b {}", "c".repeat(40)), &fields);
+        assert_eq!(
+            (s.as_str(), cut),
+            ("\"a=b cccccccccccc\" [truncated]", true)
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The logfmt body: `MESSAGE span.k=v key=value k2="with space"`.
 
-use super::escape::{hidden_at, message, plain, scalar, scan, text, Esc, KEY, LEAD, LOGFMT};
+use super::escape::{hidden_at, logfmt_message, plain, scalar, scan, text, Esc, KEY, LEAD, LOGFMT};
 use super::out::{u64_digits, Out, TAIL_LOGFMT_QUOTED, TAIL_START, TAIL_TEXT};
 use super::record::{Record, Value};
 
@@ -30,7 +30,7 @@ pub(super) fn logfmt_bare(s: &str) -> bool {
 pub(super) fn logfmt_body(o: &mut Out<'_>, rec: &Record<'_>) {
     let start = o.buf.len();
     o.safe(TAIL_START);
-    message(o, rec.message, Esc::Msg, TAIL_TEXT);
+    logfmt_message(o, rec.message);
     if let Some(spans) = rec.spans {
         spans.visit(&mut |name, fields| {
             fields.visit(&mut |key, value| {

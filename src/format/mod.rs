@@ -15,6 +15,11 @@
 //!   `\r` `\t` and `\uXXXX` for every other control character (`\u0008`, not `\b`).
 //! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
 //!   `name` becomes `_name` in RFC 5424 as in JSON.
+//! - A logfmt message that holds a `=`, `"` or `\` is written quoted and escaped as a logfmt
+//!   value (`"retry x=1" status=500`), so a logfmt parser reads no pair in it, and exactly the
+//!   record's fields after it ([`decode::logfmt_line`] is that parser); any other message is
+//!   written as it is, controls escaped. RFC 5424 MSG and the JSON `msg` cannot be mistaken for
+//!   fields, so they are never quoted.
 //! - A cut never splits a key, a number, a bare logfmt value or an escape sequence: a field whose
 //!   key or number does not fit is left out whole, so every kept `key=value` pair is complete.
 //! - A string value (`&str`, `Display` or `Debug`) too large for the room left keeps its key and
