@@ -194,9 +194,9 @@ pub(super) static LOGFMT_MSG: Class =
     Class::new(0x20, &[0x7f, b'"', b'\\', b'='], NonAscii::Breaks);
 /// Logfmt keys and span names: controls, space, `=` and `"` (a `\` is kept).
 pub(super) static KEY: Class = Class::new(0x20, &[0x7f, b' ', b'=', b'"'], NonAscii::Breaks);
-/// The RFC 3164 ident: controls and space (the builder already sanitized it; this only
-/// guarantees a single line whatever the input).
-pub(super) static IDENT: Class = Class::new(0x21, &[0x7f], NonAscii::Breaks);
+/// The RFC 3164 ident: what an ident never holds (the builder already sanitized it; this only
+/// guarantees a header daemons parse whatever the input).
+pub(super) static IDENT: Class = Class::new(0x21, &crate::ident::REPLACED, NonAscii::All);
 /// RFC 5424 APP-NAME and HOSTNAME: printable US-ASCII only.
 pub(super) static PRINT: Class = Class::new(0x21, &[0x7f], NonAscii::All);
 /// RFC 5424 PARAM-NAMEs: printable US-ASCII except `=`, `]` and `"`.
@@ -697,7 +697,7 @@ mod tests {
             (&LOGFMT, " \"=\\"),
             (&SD, "\"\\]"),
             (&KEY, " \"="),
-            (&IDENT, " "),
+            (&IDENT, " /:[]"),
             (&PRINT, " "),
             (&PARAM_NAME, " \"=]"),
         ];
@@ -762,9 +762,13 @@ mod tests {
             assert!(!MSG.keeps(c) && !KEY.keeps(c) && !IDENT.keeps(c), "{c:?}");
         }
         for c in ['\u{a0}', 'é', '日', '\u{2027}'] {
-            assert!(KEY.keeps(c) && IDENT.keeps(c) && !PRINT.keeps(c), "{c:?}");
+            assert!(KEY.keeps(c) && !IDENT.keeps(c) && !PRINT.keeps(c), "{c:?}");
         }
         assert!(IDENT.keeps('=') && !KEY.keeps('=') && KEY.keeps('\\'));
+        // The header's check on the ident is the ident's own rule.
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            assert_eq!(IDENT.keeps(c), crate::ident::keeps(c), "{c:?}");
+        }
     }
 
     #[test]
