@@ -420,8 +420,8 @@ fn closing_quote(s: &str, sd: bool) -> Result<Option<usize>, String> {
     Ok(None)
 }
 
-/// Undoes the logfmt (`\"`, `\\`, `\n`, `\r`, `\t`, `\uXXXX`) or PARAM-VALUE (`\"`, `\\`, `\]`,
-/// `\uXXXX`) escapes.
+/// Undoes the logfmt (`\"`, `\\`, `\n`, `\r`, `\t`, `\uXXXX`) or PARAM-VALUE (also `\]`)
+/// escapes.
 fn unescape(s: &str, sd: bool) -> Result<String, String> {
     let mut out = String::new();
     let mut it = s.chars();
@@ -434,9 +434,9 @@ fn unescape(s: &str, sd: bool) -> Result<String, String> {
             '"' => out.push('"'),
             '\\' => out.push('\\'),
             ']' if sd => out.push(']'),
-            'n' if !sd => out.push('\n'),
-            'r' if !sd => out.push('\r'),
-            't' if !sd => out.push('\t'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
             'u' => {
                 let h: String = it.by_ref().take(4).collect();
                 let c = u32::from_str_radix(&h, 16).map_err(|e| e.to_string())?;

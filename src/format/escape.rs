@@ -342,7 +342,7 @@ impl Esc {
     pub(super) fn sequence(self, c: u32, seq: &mut [u8; 6]) -> usize {
         let short = match (self, c) {
             (Esc::Sd, 0x22 | 0x5c | 0x5d) => Some(c as u8),
-            (Esc::Sd, _) => None,
+            // One rule for every format and place: `\n`, `\r`, `\t`, else `\uXXXX`.
             (_, 0x0a) => Some(b'n'),
             (_, 0x0d) => Some(b'r'),
             (_, 0x09) => Some(b't'),
@@ -908,6 +908,27 @@ mod tests {
                 "{c:?}"
             );
         }
+    }
+
+    #[test]
+    fn line_feed_is_backslash_n_in_every_format_and_place() {
+        let raw = "a\nb\rc\td";
+        let esc = "a\\nb\\rc\\td";
+        let fields = [("k", Value::Str(raw)), ("d", Value::Display(&raw))];
+        assert_eq!(
+            body(Format::Logfmt, raw, &fields),
+            format!("{esc} k=\"{esc}\" d=\"{esc}\"\0")
+        );
+        assert_eq!(
+            body(Format::Json, raw, &fields),
+            format!("@cee: {{\"msg\":\"{esc}\",\"k\":\"{esc}\",\"d\":\"{esc}\"}}\0")
+        );
+        let r = renderer(Format::Rfc5424, H5424, 8192);
+        let (s, _) = render(&r, raw, &fields);
+        assert!(
+            s.ends_with(&format!("[fields@32473 k=\"{esc}\" d=\"{esc}\"] {esc}")),
+            "{s}"
+        );
     }
 
     #[test]

@@ -11,10 +11,13 @@
 //! - Order: message, then span fields (outermost span first), then event fields, in every format
 //!   (RFC 5424: `[span1@32473 ..][span2@32473 ..][fields@32473 ..] MSG`; JSON: `msg`, `spans`,
 //!   then the event fields).
-//! - `\uXXXX` escapes use lowercase hex (`\u001b`). JSON uses the short escapes `\"` `\\` `\n`
-//!   `\r` `\t` and `\uXXXX` for every other control character (`\u0008`, not `\b`).
-//! - RFC 5424 PARAM-VALUEs escape a newline as `\u000a` too (no `\n` there); a span field called
-//!   `name` becomes `_name` in RFC 5424 as in JSON.
+//! - One escape rule in every format and every place (message, value, PARAM-VALUE): a line feed
+//!   is `\n`, a carriage return `\r`, a tab `\t`, and every other control character, DEL, C1,
+//!   U+2028/U+2029 and the bidi and invisible format characters (U+061C, U+200B–U+200F,
+//!   U+202A–U+202E, U+2066–U+2069, U+FEFF) are `\uXXXX` in lowercase hex (`\u001b`, `\u202e`;
+//!   `\u0008`, not `\b`). Quotes and backslashes are escaped where the syntax needs it (JSON
+//!   strings, quoted logfmt values and messages, PARAM-VALUEs, which also escape `]`).
+//! - A span field called `name` becomes `_name` in RFC 5424 as in JSON.
 //! - A logfmt message that holds a `=`, `"` or `\` is written quoted and escaped as a logfmt
 //!   value (`"retry x=1" status=500`), so a logfmt parser reads no pair in it, and exactly the
 //!   record's fields after it ([`decode::logfmt_line`] is that parser); any other message is
