@@ -1003,11 +1003,7 @@ mod tests {
         let r = renderer(Format::Rfc5424, H5424, 8192);
         assert!(render(&r, "x=1 \\ \"", &[]).0.ends_with(" - - x=1 \\ \""));
         // Cut inside a quoted message: the quote is closed before the marker.
-        let r = renderer(
-            Format::Logfmt,
-            LIBC,
-            30 + LIBC_HEADER_OVERHEAD + "web".len(),
-        );
+        let r = renderer(Format::Logfmt, LIBC, libc_budget(30));
         let (s, cut) = render(&r, &format!("a=b {}", "c".repeat(40)), &fields);
         assert_eq!(
             (s.as_str(), cut),

@@ -10,9 +10,14 @@ use super::Renderer;
 use crate::clock::Timestamp;
 use crate::severity::Priority;
 
-/// What glibc's `syslog(3)` puts in front of a body at most, besides the ident:
-/// `<191>Mmm dd hh:mm:ss ` (21 bytes) plus `[` + ten pid digits + `]: ` (14 bytes).
-pub(crate) const LIBC_HEADER_OVERHEAD: usize = 35;
+/// How many bytes glibc's `syslog(3)` puts in front of a body, `<PRI>Mmm dd hh:mm:ss ident[pid]: `
+/// (`openlog` with `LOG_PID`, the priority with its facility), for this priority, ident and pid.
+/// Exact, so a record whose datagram fits the limit is never cut.
+pub(crate) fn libc_header_len(priority: u8, ident: &str, pid: u32) -> usize {
+    let digits = |n: u32| n.checked_ilog10().map_or(1, |l| l as usize + 1);
+    // `<` `>`, `Mmm dd hh:mm:ss ` (16), `[`, `]: ` (3).
+    2 + digits(u32::from(priority)) + 16 + ident.len() + 1 + digits(pid) + 3
+}
 
 /// Longest RFC 5424 APP-NAME and HOSTNAME.
 pub(super) const MAX_APP_NAME: usize = 48;
@@ -253,6 +258,27 @@ mod tests {
         t.hour = 23;
         let (s, _) = render_full(&r, &"x", &[], None, &t);
         assert_eq!(s, "<134>Jan 28 23:05:01 web[4242]: x");
+    }
+
+    #[test]
+    fn libc_header_len_is_what_the_header_takes() {
+        let pri = Priority::new;
+        for (priority, pid) in [
+            (pri(Facility::Kern, Severity::Emergency), 1),
+            (pri(Facility::User, Severity::Alert), 9),
+            (pri(Facility::User, Severity::Critical), 10),
+            (pri(Facility::Local0, Severity::Informational), 4242),
+            (pri(Facility::Local7, Severity::Debug), u32::MAX),
+        ] {
+            let mut out = Vec::new();
+            write_rfc3164_header(&mut out, priority, IDENT, pid, &now());
+            assert_eq!(
+                libc_header_len(priority.value(), IDENT, pid),
+                out.len(),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
     }
 
     #[test]

@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn json_cut_closes_string_and_marks() {
-        let r = |n| renderer(Format::Json, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let r = |n| renderer(Format::Json, LIBC, libc_budget(n));
         let fields = [
             ("a", Value::Str("xyz")),
             ("b", Value::I64(1_234_567_890_123_456_789)),
@@ -212,7 +212,7 @@ mod tests {
             &now(),
         );
         for n in 33..full.len() {
-            let r = renderer(Format::Json, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+            let r = renderer(Format::Json, LIBC, libc_budget(n));
             let (s, cut) = render_full(
                 &r,
                 &"q",

@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn logfmt_bare_display_value_is_never_cut_by_a_later_field() {
-        let r = |n| renderer(Format::Logfmt, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let r = |n| renderer(Format::Logfmt, LIBC, libc_budget(n));
         let path = "/api/v1/users/1234567890/orders";
         let kept = format!("hi user={path}");
         let trace = "x".repeat(100);
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn logfmt_cut_inside_message_and_values() {
         // Header-less for short expectations: the budget is `n`.
-        let r = |n| renderer(Format::Logfmt, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let r = |n| renderer(Format::Logfmt, LIBC, libc_budget(n));
         let fields = [("k", Value::Str("a b c d e f"))];
         assert_eq!(
             render(&r(20), "hello world", &fields),

@@ -65,7 +65,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub(crate) use self::header::{write_rfc3164_header, LIBC_HEADER_OVERHEAD};
+#[cfg(test)]
+pub(crate) use self::header::libc_header_len;
+pub(crate) use self::header::write_rfc3164_header;
 pub(crate) use self::out::with_thread_buffer;
 pub(crate) use self::record::{Fields, Message, Record, Spans, Value};
 // For the writer's own records and span-less tracing paths; unused in some feature sets.
@@ -199,9 +201,12 @@ impl Renderer {
         out.clear();
         let max = match self.framing {
             Framing::Header(_) => self.max_len,
-            Framing::LibcBody => self
-                .max_len
-                .saturating_sub(LIBC_HEADER_OVERHEAD + self.ident.len()),
+            // glibc writes the header: exactly this many bytes, for this priority and pid.
+            Framing::LibcBody => self.max_len.saturating_sub(header::libc_header_len(
+                rec.priority.value(),
+                &self.ident,
+                pid,
+            )),
         };
         let mut o = Out {
             buf: out,
@@ -299,6 +304,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// The `max_len` that leaves `n` bytes for a libc body under [`renderer`]'s header.
+    pub(crate) fn libc_budget(n: usize) -> usize {
+        n + libc_header_len(PRI, IDENT, PID)
+    }
+
     pub(crate) fn renderer(format: Format, framing: Framing, max_len: usize) -> Renderer {
         Renderer::new(
             format,
@@ -353,9 +363,9 @@ pub(crate) mod tests {
         let cut = r.render(&mut out, &rec, PID, now);
         if r.framing == Framing::LibcBody {
             assert_eq!(out.pop(), Some(0), "libc body ends with NUL");
+            let header = libc_header_len(PRI, &r.ident, PID);
             assert!(
-                out.len() + LIBC_HEADER_OVERHEAD + r.ident.len()
-                    <= r.max_len.max(r.ident.len() + LIBC_HEADER_OVERHEAD),
+                out.len() + header <= r.max_len.max(header),
                 "libc body {} bytes over budget",
                 out.len()
             );
@@ -510,6 +520,33 @@ pub(crate) mod tests {
             };
             assert!(!r.render(&mut out, &rec, PID, &now()));
             assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn libc_body_is_cut_only_when_the_datagram_is_over_the_limit() {
+        // glibc's datagram is its header, exact for the priority and pid, then the body.
+        for pid in [7, 4242, 4_000_000_000] {
+            let header = libc_header_len(PRI, IDENT, pid);
+            let r = renderer(Format::Logfmt, LIBC, 1024);
+            for wire in [1000, 1023, 1024, 1025, 1100] {
+                let msg = "x".repeat(wire - header);
+                let mut out = Vec::new();
+                let rec = Record {
+                    priority: Priority::new(Facility::Local0, Severity::Informational),
+                    message: Message::Display(&msg),
+                    fields: &NoFields,
+                    spans: None,
+                };
+                let cut = r.render(&mut out, &rec, pid, &now());
+                assert_eq!(cut, wire > 1024, "pid {pid}, {wire} bytes");
+                let sent = header + out.len() - 1; // without the NUL
+                if cut {
+                    assert!(sent <= 1024 && sent > 1024 - 2, "pid {pid}: {sent}");
+                } else {
+                    assert_eq!(sent, wire, "pid {pid}");
+                }
+            }
         }
     }
 

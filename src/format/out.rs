@@ -229,7 +229,7 @@ mod tests {
         let (s, cut) = render(&big, msg, fields);
         assert!(!cut);
         match r.framing {
-            Framing::LibcBody => s.len() + LIBC_HEADER_OVERHEAD + r.ident.len(),
+            Framing::LibcBody => s.len() + libc_header_len(PRI, &r.ident, PID),
             Framing::Header(_) => s.len(),
         }
     }
@@ -264,14 +264,14 @@ mod tests {
 
     #[test]
     fn multibyte_character_straddling_the_cut() {
-        let r = |n| renderer(Format::Logfmt, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let r = |n| renderer(Format::Logfmt, LIBC, libc_budget(n));
         // "aaaa" + "é" (2 bytes) + "日" (3 bytes) + 20 × "z"; the marker takes 12 bytes.
         let msg = format!("aaaaé日{}", "z".repeat(20));
         assert_eq!(render(&r(17), &msg, &[]).0, "aaaa [truncated]");
         assert_eq!(render(&r(18), &msg, &[]).0, "aaaaé [truncated]");
         assert_eq!(render(&r(20), &msg, &[]).0, "aaaaé [truncated]");
         assert_eq!(render(&r(21), &msg, &[]).0, "aaaaé日 [truncated]");
-        let r = |n| renderer(Format::Json, LIBC, n + LIBC_HEADER_OVERHEAD + IDENT.len());
+        let r = |n| renderer(Format::Json, LIBC, libc_budget(n));
         // `@cee: {"msg":"` is 14 bytes, the tail 19.
         assert_eq!(
             render(&r(14 + 19 + 5), &msg, &[]).0,
