@@ -16,6 +16,10 @@ mod unix_socket;
 // The libc `syslog(3)` transport through `/dev/log` inside a private mount namespace.
 #[cfg(feature = "log")]
 mod libc_devlog;
+// End to end hygiene: records at the size limit through `/dev/log`, idents in rsyslog and
+// syslog-ng.
+#[cfg(feature = "log")]
+mod hygiene;
 // The `log` adapter: directives, `set_max_level`, key-values, message hygiene, truncation.
 #[cfg(feature = "log")]
 mod log_adapter;
