@@ -149,7 +149,7 @@
 //!
 //! | builder | environment | default | meaning |
 //! |---|---|---|---|
-//! | [`ident(s)`](Builder::ident) | `FASTSYSLOG_IDENT` | the program's file name | name in every message (`ident[pid]:`); spaces, `:`, `[`, `]` and control characters become `_`, cut to [`MAX_IDENT_LEN`] (48) bytes; empty or with NUL is an error |
+//! | [`ident(s)`](Builder::ident) | `FASTSYSLOG_IDENT` | the program's file name | name in every message (`ident[pid]:`); only printable ASCII but space, `:`, `[`, `]` and `/` is kept (what rsyslog and syslog-ng both keep), anything else becomes `_`, cut to [`MAX_IDENT_LEN`] (48) characters; empty or with NUL is an error |
 //! | [`socket(path)`](Builder::socket) | `FASTSYSLOG_SOCKET` | unset: libc `syslog(3)` | a path selects the unix datagram transport (e.g. `/dev/log` or an rsyslog `imuxsock` socket) |
 //! | [`format(f)`](Builder::format) | `FASTSYSLOG_FORMAT` | `logfmt` | [`Format`]: `logfmt`, `json` (`@cee:` + one JSON object) or `rfc5424` (STRUCTURED-DATA; unix transport only) |
 //! | [`header(h)`](Builder::header) | `FASTSYSLOG_HEADER` | `Rfc3164` | [`Header`] of the unix transport: `Rfc3164` (glibc-identical) or `Rfc5424` |
@@ -362,14 +362,23 @@
 //!
 //! - **CR, LF and other control characters are escaped** (`\n`, `\r`, `\t`, `\u001b` …), as are
 //!   DEL, the C1 controls and U+2028/U+2029, so an attacker-controlled path cannot forge a second
-//!   log line or send terminal escape sequences to whoever reads the file. Backslashes in the
-//!   message are kept as they are.
+//!   log line or send terminal escape sequences to whoever reads the file. The same rule holds in
+//!   every format and place (a line feed is always `\n`).
+//! - **Bidi controls and invisible characters are escaped** (U+061C, U+200B–U+200F,
+//!   U+202A–U+202E, U+2066–U+2069, U+FEFF as `\u202e` …), so a viewer cannot show other text
+//!   than the line holds; in keys and the ident they become `_`.
+//! - **A logfmt message cannot pass for fields**: one that holds `=`, `"` or `\` is quoted and
+//!   escaped like a value (`"retry x=1" status=500`), so a logfmt parser reads exactly the
+//!   record's fields; any other message is written as it is.
 //! - **An interior NUL never cuts the message**: it is written as `\u0000`.
 //! - **`%` arrives verbatim**: the libc transport always calls `syslog(pri, "%s", msg)`.
 //! - **Messages over the limit** (8096 bytes by default, what rsyslog keeps by default; header
 //!   included) are cut on a UTF-8 character boundary, never inside an escape sequence, with the
 //!   syntax kept valid, and marked: logfmt and RFC 5424 bodies end with ` [truncated]`, a JSON body
-//!   gets `"truncated":true` as its last key. Each cut is counted in [`Stats::truncated`].
+//!   gets `"truncated":true` as its last key. Each cut is counted in [`Stats::truncated`]. A
+//!   string value too large for the room left keeps its key and is cut inside quotes right
+//!   before the marker (`k="abc" [truncated]`); every other kept `key=value` pair is whole. With
+//!   the libc transport the limit counts glibc's header exactly, so only a record over it is cut.
 //! - logfmt values are written bare when they hold no space, `=`, `"`, `\` or control character,
 //!   and quoted otherwise, with `\"` `\\` `\n` `\r` `\t` and `\uXXXX` escapes; keys have those
 //!   characters replaced by `_`. JSON strings are escaped per RFC 8259; a user key named `msg`,
