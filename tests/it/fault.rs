@@ -569,7 +569,8 @@ fn hostile_input_reaches_the_daemon_as_documented() {
         (
             "backslash",
             "C:\\dir\\n".into(),
-            Expect::Exact("C:\\dir\\n".into()),
+            // Quoted and escaped like a logfmt value (the opening quote is before the token).
+            Expect::Exact("C:\\\\dir\\\\n\"".into()),
         ),
     ];
     // Limit cases: the prefix `{token}-{case} ` is part of the message.
@@ -662,18 +663,21 @@ fn hostile_input_reaches_the_daemon_as_documented() {
     assert_eq!(s.truncated, truncated, "{s:?}");
 
     let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, &token, attempted as usize - 1);
+    // A logfmt message with a `=`, `"` or `\` arrives quoted.
+    let msg = |l: &Line| -> String { l.msg.strip_prefix('"').unwrap_or(&l.msg).to_owned() };
     let line = |case: &str| -> &Line {
         let p = format!("{token}-{case} ");
         lines
             .iter()
-            .find(|l| l.msg.starts_with(&p))
+            .find(|l| msg(l).starts_with(&p))
             .unwrap_or_else(|| panic!("{case}: no line in {lines:#?}"))
     };
     for (case, _, expect) in &cases {
         let l = line(case);
         assert_eq!(l.pri, PRI_LOCAL1_INFO, "{case}");
         assert_eq!(l.procid, std::process::id().to_string(), "{case}");
-        let body = &l.msg[prefix_len(case)..];
+        let full = msg(l);
+        let body = &full[prefix_len(case)..];
         match expect {
             Expect::Exact(want) => assert_eq!(body, want.as_str(), "{case}"),
             Expect::Truncated(original) => {
@@ -1003,8 +1007,10 @@ fn concurrent_lossless_through_rsyslogd() {
     let mut next = vec![0usize; threads];
     for l in daemon.lines(Rsyslogd::LOCAL1) {
         // One record per line, whole: a datagram with bytes of two records would not match.
+        // A logfmt message with a `=` arrives quoted.
         let rest = l
             .msg
+            .trim_matches('"')
             .strip_prefix(&format!("{token} t="))
             .unwrap_or_else(|| panic!("{l:?}"));
         let (t, seq) = rest.split_once(" seq=").unwrap_or_else(|| panic!("{l:?}"));
@@ -1104,7 +1110,8 @@ fn fork_case(transport: &str) {
     let child = find(" child pid=");
     // Each record carries the pid of the process that logged it.
     for l in [parent, child] {
-        let pid = l.msg.rsplit_once("pid=").unwrap().1;
+        // A logfmt message with a `=` arrives quoted.
+        let pid = l.msg.rsplit_once("pid=").unwrap().1.trim_end_matches('"');
         assert_eq!(l.procid, pid, "{transport}: {l:?}");
     }
     assert_ne!(parent.procid, child.procid, "{transport}");
@@ -1191,7 +1198,14 @@ fn fork_while_writer_stuck_in_syslog() {
         .iter()
         .find(|l| l.msg.contains(&token) && l.msg.contains(" child pid="))
         .unwrap();
-    assert_eq!(child.procid, child.msg.rsplit_once("pid=").unwrap().1);
+    // A logfmt message with a `=` arrives quoted.
+    let pid = child
+        .msg
+        .rsplit_once("pid=")
+        .unwrap()
+        .1
+        .trim_end_matches('"');
+    assert_eq!(child.procid, pid);
     assert_eq!(child.programname, IDENT);
 }
 

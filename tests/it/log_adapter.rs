@@ -173,7 +173,8 @@ fn hostile_messages_arrive_as_one_escaped_line_each() {
             format!("tab\tesc\x1b[31m del\x7f c1\u{85} ls\u{2028} {t}"),
             format!("tab\\tesc\\u001b[31m del\\u007f c1\\u0085 ls\\u2028 {t}"),
         ),
-        (format!("C:\\dir\\n {t}"), format!("C:\\dir\\n {t}")),
+        // A `\` makes it a quoted logfmt message.
+        (format!("C:\\dir\\n {t}"), format!("\"C:\\\\dir\\\\n {t}\"")),
         (format!("{t} trailing\n"), format!("{t} trailing\\n")),
         (format!("grüße 日本 🦀 {t}"), format!("grüße 日本 🦀 {t}")),
         (t.clone(), t.clone()),

@@ -52,7 +52,8 @@ fn logger(socket: &Path, overflow: Overflow, bulk_capacity: usize) -> Logger {
 fn sequences(lines: &[Line], threads: usize) -> Vec<Vec<u64>> {
     let mut out = vec![Vec::new(); threads];
     for line in lines {
-        let mut fields = line.msg.split(' ');
+        // A logfmt message with a `=` arrives quoted.
+        let mut fields = line.msg.trim_matches('"').split(' ');
         let (Some(t), Some(seq)) = (fields.nth(1), fields.next()) else {
             continue;
         };
