@@ -20,7 +20,7 @@
 //! - A span field called `name` becomes `_name` in RFC 5424 as in JSON.
 //! - A logfmt message that holds a `=`, `"` or `\` is written quoted and escaped as a logfmt
 //!   value (`"retry x=1" status=500`), so a logfmt parser reads no pair in it, and exactly the
-//!   record's fields after it ([`decode::logfmt_line`] is that parser); any other message is
+//!   record's fields after it (`decode::logfmt_line` is that parser); any other message is
 //!   written as it is, controls escaped. RFC 5424 MSG and the JSON `msg` cannot be mistaken for
 //!   fields, so they are never quoted.
 //! - A cut never splits a key, a number, a bare logfmt value or an escape sequence: a field whose
