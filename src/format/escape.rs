@@ -677,8 +677,9 @@ mod tests {
     use super::IDENT;
 
     /// Every class, named for failure messages.
-    const CLASSES: [(&str, &Class); 8] = [
+    const CLASSES: [(&str, &Class); 9] = [
         ("MSG", &MSG),
+        ("LOGFMT_MSG", &LOGFMT_MSG),
         ("JSON", &JSON),
         ("LOGFMT", &LOGFMT),
         ("SD", &SD),
@@ -691,8 +692,9 @@ mod tests {
     #[test]
     fn class_tables_hold_the_specified_ascii_bytes() {
         // (class, its flagged printable ASCII bytes); every class also flags C0 and DEL.
-        let cases: [(&Class, &str); 8] = [
+        let cases: [(&Class, &str); 9] = [
             (&MSG, ""),
+            (&LOGFMT_MSG, "\"=\\"),
             (&JSON, "\"\\"),
             (&LOGFMT, " \"=\\"),
             (&SD, "\"\\]"),
