@@ -2,10 +2,12 @@
 //! by the property tests below and by the fuzz target (through `fastsyslog::invariants::check`).
 //!
 //! - valid UTF-8, within the limit (for the libc body: the limit less glibc's header);
-//! - one message: no raw control character, DEL, C1, U+2028/U+2029 (the libc body ends with
-//!   exactly one NUL and has no other);
+//! - one message: no raw control character, DEL, C1, U+2028/U+2029, bidi control or invisible
+//!   format character (the libc body ends with exactly one NUL and has no other);
 //! - the expected header;
 //! - `truncated` exactly when marked (` [truncated]`, or `"truncated":true` in JSON);
+//! - logfmt bodies read back, with a logfmt parser, as exactly the record's message and fields
+//!   when not cut; when cut, every kept pair is whole but for a last value cut inside quotes;
 //! - JSON bodies are exactly one object that round-trips the message, fields and spans when not
 //!   cut; RFC 5424 STRUCTURED-DATA parses and round-trips every field value when not cut.
 // `check` is public for the fuzz target (`fastsyslog::invariants::check`); the tests need no more.
