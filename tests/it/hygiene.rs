@@ -6,7 +6,7 @@ use std::path::Path;
 use fastsyslog::{Builder, Mode};
 use log::Level;
 
-use crate::daemon_config::{lines_with, retry, syslog_ng};
+use crate::daemon_config::{lines_with, retry, start_syslog_ng, syslog_ng};
 use crate::support::devlog::{assert_private_devlog, host_devlog_exists, run_child_with_devlog};
 use crate::support::{child_role, child_token, emit, token, Rsyslogd};
 
@@ -151,7 +151,7 @@ fn idents_arrive_whole_in_syslog_ng() {
         sock.display(),
         out.display()
     );
-    let _daemon = ng.start(dir, &conf, &[&sock]);
+    let _daemon = start_syslog_ng(ng, dir, &conf, &[&sock]);
     let t = token("idents_ng");
     log_idents(&sock, &t);
     let want = sanitized();
