@@ -371,8 +371,9 @@ impl Builder {
     /// The name every message carries (`ident[pid]:`). Default: the program's file name, as glibc
     /// and `logger` use.
     ///
-    /// Spaces, `:`, `[`, `]` and control characters would break the header, so each becomes `_`;
-    /// an ident longer than 48 bytes is cut to 48 on a character boundary.
+    /// Only printable ASCII except space, `:`, `[`, `]` and `/` is kept (what rsyslog and syslog-ng
+    /// both keep as the program name); each other character becomes `_`, and the ident is cut to
+    /// [`MAX_IDENT_LEN`](crate::MAX_IDENT_LEN) characters.
     ///
     /// # Errors
     ///
