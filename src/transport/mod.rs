@@ -42,6 +42,24 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug {
     }
 }
 
+/// Whether `e` means no daemon is reading at the socket now (absent, restarting, or the socket
+/// was replaced): the unix transport reconnects on these, and the background writer keeps the
+/// records queued until a send succeeds again.
+#[cfg_attr(not(feature = "background"), allow(dead_code))]
+pub(crate) fn daemon_away(e: &io::Error) -> bool {
+    use crate::sys::net::errno;
+    matches!(
+        e.raw_os_error(),
+        Some(
+            errno::ECONNREFUSED
+                | errno::ENOTCONN
+                | errno::ENOENT
+                | errno::ECONNRESET
+                | errno::EDESTADDRREQ
+        )
+    )
+}
+
 /// A transport that could not be created: every send fails with the original error kind, so each
 /// record is counted as a send error instead of vanishing.
 #[derive(Debug)]
