@@ -774,22 +774,13 @@ impl Builder {
         let sink = match self.mode {
             Mode::Sync => Sink::Direct(first),
             #[cfg(feature = "background")]
-            Mode::Background => Sink::Background(
-                crate::worker::Handle::spawn(
-                    make_transport,
-                    first,
-                    crate::worker::summary_renderer(renderer.clone(), router.clone(), self.mapping),
-                    self.worker,
-                    Arc::clone(&counters),
-                )
-                .map_err(|e| {
-                    Error::with_source(
-                        ErrorKind::SpawnWorker,
-                        "could not spawn the background writer thread",
-                        e,
-                    )
-                })?,
-            ),
+            Mode::Background => Sink::Background(crate::worker::Handle::spawn(
+                make_transport,
+                first,
+                crate::worker::summary_renderer(renderer.clone(), router.clone(), self.mapping),
+                self.worker,
+                Arc::clone(&counters),
+            )?),
             #[cfg(not(feature = "background"))]
             Mode::Background => {
                 let _ = make_transport;

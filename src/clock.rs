@@ -108,9 +108,13 @@ const EPOCH: Timestamp = Timestamp {
 /// The current local time. Within one second this is a `clock_gettime` and a thread-local read; the
 /// `localtime_r` call (which takes glibc's time-zone lock) happens once per second per thread.
 pub(crate) fn now() -> Timestamp {
-    let since = SystemTime::now()
+    at(SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// `since` the Unix epoch as local time.
+pub(crate) fn at(since: std::time::Duration) -> Timestamp {
     let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
     local(secs, since.subsec_micros())
 }

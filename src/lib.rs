@@ -612,6 +612,9 @@ pub use crate::worker::{
     Overflow, DEFAULT_BULK_OVERFLOW, DEFAULT_BULK_QUEUE_CAPACITY, DEFAULT_ERROR_OVERFLOW,
     DEFAULT_ERROR_QUEUE_CAPACITY,
 };
+#[cfg(feature = "background")]
+#[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+pub use crate::worker::{DEFAULT_BULK_QUEUE_BYTES, DEFAULT_ERROR_QUEUE_BYTES, MAX_QUEUE_CAPACITY};
 
 // The fuzz harness, only under `--cfg fuzzing` (cargo-fuzz), never in the published API.
 #[cfg(fuzzing)]

@@ -116,16 +116,25 @@ impl Lane {
     }
 }
 
-/// The errno values counted individually in [`Stats::send_errors`]; others are summed under 0.
-const ERRNOS: [i32; 8] = [
-    errno::EAGAIN,
-    errno::ECONNREFUSED,
-    errno::ENOENT,
-    errno::ENOTCONN,
-    errno::EMSGSIZE,
-    errno::ENOBUFS,
-    errno::EACCES,
-    0,
+/// The errno values counted individually in [`Stats::send_errors`], with their names; others are
+/// summed under 0. These are the errors a syslog socket is expected to give: the daemon down or
+/// restarting, a hung daemon, a record too long, a socket of the wrong type (`EPROTOTYPE`: a
+/// stream socket at the path), no permission.
+const ERRNOS: [(i32, &str); 14] = [
+    (errno::EAGAIN, "EAGAIN"),
+    (errno::ECONNREFUSED, "ECONNREFUSED"),
+    (errno::ENOENT, "ENOENT"),
+    (errno::ENOTCONN, "ENOTCONN"),
+    (errno::EMSGSIZE, "EMSGSIZE"),
+    (errno::ENOBUFS, "ENOBUFS"),
+    (errno::EACCES, "EACCES"),
+    (errno::EPROTOTYPE, "EPROTOTYPE"),
+    (errno::ECONNRESET, "ECONNRESET"),
+    (errno::EDESTADDRREQ, "EDESTADDRREQ"),
+    (errno::ENOTSOCK, "ENOTSOCK"),
+    (errno::EPERM, "EPERM"),
+    (errno::ETIMEDOUT, "ETIMEDOUT"),
+    (0, "other"),
 ];
 
 /// The shared live counters behind [`Stats`].
@@ -139,12 +148,16 @@ pub(crate) struct Counters {
     pub(crate) reconnects: AtomicU64,
     pub(crate) queue_depth_high_water: AtomicU64,
     pub(crate) writer_blocked_ns: AtomicU64,
-    pub(crate) writer_stuck: AtomicU64,
     /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
     enqueued_lane: CallerLine<[AtomicU64; 2]>,
-    /// [`monotonic_ns`] when the background writer entered its current send; 0 when it is not in
-    /// one. `snapshot` derives `writer_stuck` from it, so a writer that never returns is still seen.
-    pub(crate) writer_send_started_ns: AtomicU64,
+    /// [`monotonic_ns`] since when the background writer has been trying to send without a
+    /// success: set when a send begins and none is pending, kept while sends fail or time out,
+    /// cleared by the next successful one. `snapshot` derives `writer_stuck` from it, so a writer
+    /// inside a send that never returns is seen as well as one whose every send times out.
+    pub(crate) writer_waiting_since_ns: AtomicU64,
+    /// Microseconds since the Unix epoch of the first drop not yet covered by a dropped-records
+    /// summary; 0 when there is none. The drop summary's "since".
+    first_drop_us: AtomicU64,
 }
 
 /// Keeps counters that every caller bumps on their own cache lines (128 bytes: adjacent-line
@@ -161,10 +174,11 @@ impl<T> std::ops::Deref for CallerLine<T> {
     }
 }
 
-/// A writer inside one send for longer than this is reported as stuck.
+/// A writer that has been trying to send for this long without a success is reported as stuck.
 pub(crate) const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Whether a send that began at `started` ([`monotonic_ns`], 0 for "none") is stuck at `now`.
+/// Whether a writer trying to send since `started` ([`monotonic_ns`], 0 for "not trying") without
+/// a success is stuck at `now`.
 pub(crate) fn is_stuck(started: u64, now: u64) -> bool {
     let limit = u64::try_from(STUCK_AFTER.as_nanos()).unwrap_or(u64::MAX);
     started != 0 && now.saturating_sub(started) > limit
@@ -184,6 +198,39 @@ pub(crate) fn monotonic_ns() -> u64 {
 impl Counters {
     pub(crate) fn drop_record(&self, lane: Lane, reason: DropReason) {
         self.dropped[lane as usize][reason.index()].fetch_add(1, Relaxed);
+        // Shutdown drops come after the writer's last summary; only the others need a "since".
+        if reason != DropReason::Shutdown && self.first_drop_us.load(Relaxed) == 0 {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+            // Another thread's first drop may have won: it is as early as this one.
+            let _ = self
+                .first_drop_us
+                .compare_exchange(0, now.max(1), Relaxed, Relaxed);
+        }
+    }
+
+    /// Counts `n` records of `lane` that a failed send dropped, under `err`'s errno in
+    /// `send_errors` too: the two counts agree by construction.
+    pub(crate) fn send_failed(&self, lane: Lane, err: &std::io::Error, n: u64) {
+        for _ in 0..n {
+            self.drop_record(lane, DropReason::SendError);
+        }
+        self.send_errors[errno_slot(err)].fetch_add(n, Relaxed);
+    }
+
+    /// The time of the first drop not covered by a summary yet (microseconds since the Unix
+    /// epoch), or `None`.
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
+    pub(crate) fn first_drop_us(&self) -> Option<u64> {
+        Some(self.first_drop_us.load(Relaxed)).filter(|&us| us != 0)
+    }
+
+    /// A summary covered the drops since `us`: the next drop starts a new "since".
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
+    pub(crate) fn summarised_drops_since(&self, us: u64) {
+        // A drop may already have started a new period; then this does nothing.
+        let _ = self.first_drop_us.compare_exchange(us, 0, Relaxed, Relaxed);
     }
 
     /// Counts one record queued in `lane` (background mode).
@@ -198,12 +245,7 @@ impl Counters {
     }
 
     pub(crate) fn send_error(&self, err: &std::io::Error) {
-        let errno = err.raw_os_error().unwrap_or(0);
-        let slot = ERRNOS
-            .iter()
-            .position(|&e| e == errno)
-            .unwrap_or(ERRNOS.len() - 1);
-        self.send_errors[slot].fetch_add(1, Relaxed);
+        self.send_errors[errno_slot(err)].fetch_add(1, Relaxed);
     }
 
     #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
@@ -230,14 +272,14 @@ impl Counters {
         let send_errors = ERRNOS
             .iter()
             .zip(&self.send_errors)
-            .map(|(&errno, n)| (errno, n.load(Relaxed)))
+            .map(|(&(errno, _), n)| (errno, n.load(Relaxed)))
             .filter(|&(_, n)| n > 0)
             .collect();
         let enqueued_by_lane: Vec<(Lane, u64)> = [Lane::Error, Lane::Bulk]
             .into_iter()
             .map(|lane| (lane, self.enqueued_lane[lane as usize].load(Relaxed)))
             .collect();
-        let stuck_now = is_stuck(self.writer_send_started_ns.load(Relaxed), monotonic_ns());
+        let stuck = is_stuck(self.writer_waiting_since_ns.load(Relaxed), monotonic_ns());
         Stats {
             enqueued: self.enqueued.load(Relaxed)
                 + enqueued_by_lane.iter().map(|&(_, n)| n).sum::<u64>(),
@@ -250,9 +292,18 @@ impl Counters {
             queue_depth,
             queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
             writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
-            writer_stuck: self.writer_stuck.load(Relaxed) != 0 || stuck_now,
+            writer_stuck: stuck,
         }
     }
+}
+
+/// The slot of `err`'s errno in [`ERRNOS`] (the last one, 0, for any other).
+fn errno_slot(err: &std::io::Error) -> usize {
+    let errno = err.raw_os_error().unwrap_or(0);
+    ERRNOS
+        .iter()
+        .position(|&(e, _)| e == errno)
+        .unwrap_or(ERRNOS.len() - 1)
 }
 
 /// A snapshot of a logger's counters, from [`WorkerGuard::stats`](crate::WorkerGuard::stats) or
@@ -284,7 +335,11 @@ pub struct Stats {
     pub dropped: Vec<(Lane, DropReason, u64)>,
     /// Records cut to the maximum message size (they are also counted in `written` or `dropped`).
     pub truncated: u64,
-    /// Send failures as `(errno, count)`; errno 0 sums every errno not listed separately.
+    /// Records a failed send dropped, as `(errno, count)`: their sum equals the
+    /// [`DropReason::SendError`] drops of both lanes. The expected errnos are counted one by one
+    /// ([`Stats::errno_name`] names them); errno 0 sums every other. Sends that are retried (a
+    /// `Block` lane's timed-out send, a batch held while the daemon is away) and the
+    /// dropped-records summary lose no user record and are not counted here.
     pub send_errors: Vec<(i32, u64)>,
     /// Successful reconnections of the unix transport.
     pub reconnects: u64,
@@ -294,7 +349,9 @@ pub struct Stats {
     pub queue_depth_high_water: u64,
     /// Nanoseconds the background writer spent blocked inside a send.
     pub writer_blocked_ns: u64,
-    /// Whether the background writer is currently stuck inside one send for longer than a second.
+    /// Whether the background writer has been trying to send for more than a second without one
+    /// success: inside one send that does not return, or through sends that time out or fail
+    /// (a hung or absent daemon). It clears with the next successful send.
     pub writer_stuck: bool,
 }
 
@@ -329,6 +386,24 @@ impl Stats {
             .filter(|&&(l, _)| l == lane)
             .map(|&(_, n)| n)
             .sum()
+    }
+
+    /// The name of an errno counted in [`send_errors`](Stats::send_errors) (`"EPROTOTYPE"`,
+    /// `"ECONNREFUSED"` ...), `"other"` for 0, or `None` for an errno not counted one by one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::Stats;
+    /// assert_eq!(Stats::errno_name(0), Some("other"));
+    /// # #[cfg(target_os = "linux")]
+    /// assert_eq!(Stats::errno_name(91), Some("EPROTOTYPE"));
+    /// ```
+    pub fn errno_name(errno: i32) -> Option<&'static str> {
+        ERRNOS
+            .iter()
+            .find(|&&(e, _)| e == errno)
+            .map(|&(_, name)| name)
     }
 
     /// Dropped records of one lane and reason.

@@ -15,6 +15,10 @@ pub(crate) mod errno {
     pub(crate) const EACCES: i32 = libc::EACCES;
     pub(crate) const ECONNRESET: i32 = libc::ECONNRESET;
     pub(crate) const EDESTADDRREQ: i32 = libc::EDESTADDRREQ;
+    pub(crate) const EPROTOTYPE: i32 = libc::EPROTOTYPE;
+    pub(crate) const ENOTSOCK: i32 = libc::ENOTSOCK;
+    pub(crate) const EPERM: i32 = libc::EPERM;
+    pub(crate) const ETIMEDOUT: i32 = libc::ETIMEDOUT;
 }
 
 /// This host's name (`gethostname(2)`), or `None` when it cannot be read or is not UTF-8.

@@ -74,6 +74,10 @@ pub(crate) mod net {
         pub(crate) const EACCES: i32 = -7;
         pub(crate) const ECONNRESET: i32 = -8;
         pub(crate) const EDESTADDRREQ: i32 = -9;
+        pub(crate) const EPROTOTYPE: i32 = -10;
+        pub(crate) const ENOTSOCK: i32 = -11;
+        pub(crate) const EPERM: i32 = -12;
+        pub(crate) const ETIMEDOUT: i32 = -13;
     }
 
     /// Always `None`.

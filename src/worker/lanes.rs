@@ -5,14 +5,14 @@
 //! [`Shared`], which the writer sets.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
 
-use super::Overflow;
+use super::{Config, Overflow};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane};
 
@@ -31,26 +31,55 @@ pub(super) const MAX_RECYCLED_BUFFER: usize = 16 * 1024;
 const BLOCK_SLICE: Duration = Duration::from_millis(100);
 /// How often a flush re-checks whether the writer has exited while it waits.
 const FLUSH_SLICE: Duration = Duration::from_millis(10);
+/// The first and the longest nap of a caller waiting for its lane's bytes to fit.
+const BUDGET_NAP_MIN: Duration = Duration::from_micros(50);
+const BUDGET_NAP_MAX: Duration = Duration::from_millis(1);
 /// How many recycled buffers a thread takes from the free list at once.
 const STASH_REFILL: usize = 8;
 
-/// What travels in a lane.
+/// What travels in a lane. Each message carries its ticket: the writer merges the two lanes by
+/// ticket, so a thread's records leave in the order it logged them (see [`Lanes::push`]).
 pub(super) enum Msg {
     /// A rendered record.
-    Record(Priority, Vec<u8>),
+    Record(u64, Priority, Vec<u8>),
     /// A flush marker: the writer arrives at the waiter once everything queued before it in this
     /// lane was handed to the transport.
-    Flush(Arc<Waiter>),
+    Flush(u64, Arc<Waiter>),
+}
+
+// === impl Msg ===
+
+impl Msg {
+    /// The ticket taken when the message was made.
+    pub(super) fn ticket(&self) -> u64 {
+        match self {
+            Msg::Record(t, ..) | Msg::Flush(t, _) => *t,
+        }
+    }
+
+    /// The bytes a record holds against its lane's byte budget (its buffer's capacity: what it
+    /// keeps allocated); 0 for a marker.
+    pub(super) fn bytes(&self) -> usize {
+        match self {
+            Msg::Record(_, _, buf) => buf.capacity(),
+            Msg::Flush(..) => 0,
+        }
+    }
 }
 
 impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Msg::Record(p, b) => write!(f, "Record({}, {} bytes)", p.value(), b.len()),
-            Msg::Flush(_) => f.write_str("Flush"),
+            Msg::Record(t, p, b) => write!(f, "Record(#{t}, {}, {} bytes)", p.value(), b.len()),
+            Msg::Flush(t, _) => write!(f, "Flush(#{t})"),
         }
     }
 }
+
+/// Keeps what every caller writes (the ticket counter) off the lines the writer writes.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(super) struct Padded<T>(pub(super) T);
 
 /// A flush in progress: how many lanes still have to pass its marker.
 #[derive(Debug)]
@@ -118,6 +147,9 @@ pub(super) struct Shared {
     pub(super) exited: AtomicBool,
     /// The idle writer is parked until a caller wakes it (see the writer's module docs).
     pub(super) parked: AtomicBool,
+    /// Bytes of the records in each lane: callers add before they queue, the writer subtracts
+    /// what it takes, once per batch. Apart from the flags above, which change rarely.
+    pub(super) bytes: Padded<[AtomicUsize; 2]>,
     /// Set with `exit_cv` when the writer thread is about to return.
     pub(super) exit: Mutex<bool>,
     pub(super) exit_cv: Condvar,
@@ -159,6 +191,10 @@ pub(super) struct Lanes {
     /// A caller that finds more than this many records in a lane wakes the writer.
     half: [usize; 2],
     overflow: [Overflow; 2],
+    /// The most bytes of records each lane holds ([`Config::bytes`]).
+    budget: [usize; 2],
+    /// The next ticket: one relaxed `fetch_add` per record on a line only callers write.
+    ticket: Padded<AtomicU64>,
     /// Spare buffers: callers take them, the writer returns them.
     free: Receiver<Vec<u8>>,
     pub(super) recycle: Sender<Vec<u8>>,
@@ -171,10 +207,10 @@ pub(super) struct Lanes {
 // === impl Lanes ===
 
 impl Lanes {
-    /// New queues of `capacity` records each (at least 2) and a prefilled free list, with no
-    /// writer yet.
-    pub(super) fn new(capacity: [usize; 2], overflow: [Overflow; 2]) -> Lanes {
-        let cap = capacity.map(|c| c.max(2));
+    /// New queues of `config.capacity` records and `config.bytes` bytes each and a prefilled free
+    /// list, with no writer yet. The capacities were checked by [`Config::check`].
+    pub(super) fn new(config: &Config) -> Lanes {
+        let cap = config.capacity.map(|c| c.max(2));
         let (error_tx, error_rx) = bounded(cap[0]);
         let (bulk_tx, bulk_rx) = bounded(cap[1]);
         let (recycle, free) = bounded(FREE_BUFFERS);
@@ -186,7 +222,9 @@ impl Lanes {
             tx: [error_tx, bulk_tx],
             rx: [error_rx, bulk_rx],
             half: cap.map(|c| c / 2),
-            overflow,
+            overflow: config.overflow,
+            budget: config.bytes,
+            ticket: Padded::default(),
             free,
             recycle,
             shared: Arc::new(Shared::default()),
@@ -234,25 +272,40 @@ impl Lanes {
 
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
     /// is not queued is counted as dropped.
+    ///
+    /// The record takes a ticket first. A thread takes its next ticket only after this record is
+    /// queued, and the writer always sends the lower ticket of the two lanes' heads, so one
+    /// thread's records leave in the order it logged them whichever lanes they travel in (the
+    /// writer's module docs give the argument).
     #[inline]
     pub(super) fn push(&self, counters: &Counters, lane: Lane, priority: Priority, buf: Vec<u8>) {
-        let msg = Msg::Record(priority, buf);
+        let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
+        let msg = Msg::Record(ticket, priority, buf);
         if self.shared.closed.load(Ordering::Relaxed) {
             counters.drop_record(lane, DropReason::Shutdown);
             self.recycle(msg);
             return;
         }
         let tx = &self.tx[lane as usize];
-        let queued = match tx.try_send(msg) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(msg)) => {
-                // This lane is full: its capacity is a depth the lanes reached (the writer adds
-                // the other lane's when it drains). Reading both lanes' lengths here would pull
-                // four cache lines the writer keeps moving.
-                counters.raise_high_water(tx.capacity().unwrap_or(0) as u64);
-                self.overflow(lane, msg)
+        let size = msg.bytes();
+        let queued = if !self.reserve(lane, size) {
+            self.overflow(lane, msg, size)
+        } else {
+            match tx.try_send(msg) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(msg)) => {
+                    self.release(lane, size);
+                    // This lane is full: its capacity is a depth the lanes reached (the writer
+                    // adds the other lane's when it drains). Reading both lanes' lengths here
+                    // would pull four cache lines the writer keeps moving.
+                    counters.raise_high_water(tx.capacity().unwrap_or(0) as u64);
+                    self.overflow(lane, msg, size)
+                }
+                Err(TrySendError::Disconnected(msg)) => {
+                    self.release(lane, size);
+                    Err((msg, DropReason::Shutdown))
+                }
             }
-            Err(TrySendError::Disconnected(msg)) => Err((msg, DropReason::Shutdown)),
         };
         match queued {
             Ok(()) => {
@@ -282,11 +335,35 @@ impl Lanes {
         }
     }
 
+    /// Counts `size` bytes against `lane`'s budget; false (and nothing counted) when they do not
+    /// fit. A record larger than the whole budget still fits an empty lane, so it is never
+    /// refused for ever.
+    ///
+    /// Callers add before they queue and the writer subtracts after it took a record, so the
+    /// count never goes below zero; racing callers may each pass the check at once, so a lane
+    /// may exceed its budget by one record per thread that logs at that moment.
+    #[inline]
+    fn reserve(&self, lane: Lane, size: usize) -> bool {
+        let bytes = &self.shared.bytes.0[lane as usize];
+        let before = bytes.fetch_add(size, Ordering::Relaxed);
+        if before == 0 || before.saturating_add(size) <= self.budget[lane as usize] {
+            return true;
+        }
+        bytes.fetch_sub(size, Ordering::Relaxed);
+        false
+    }
+
+    /// Gives back `size` bytes of `lane`'s budget.
+    #[inline]
+    pub(super) fn release(&self, lane: Lane, size: usize) {
+        self.shared.bytes.0[lane as usize].fetch_sub(size, Ordering::Relaxed);
+    }
+
     /// Puts the buffer of a record that was not queued back into this thread's stash, or on the
     /// free list when the stash is full. A caller dropping records from a full lane then takes its
     /// next buffer from where it left the last one, without touching the shared free list.
     fn recycle(&self, msg: Msg) {
-        if let Msg::Record(_, mut buf) = msg {
+        if let Msg::Record(_, _, mut buf) = msg {
             if buf.capacity() <= MAX_RECYCLED_BUFFER {
                 buf.clear();
                 let mut spare = Some(buf);
@@ -307,38 +384,47 @@ impl Lanes {
         }
     }
 
-    /// Waits for a full lane under `policy`. Returns the record and the drop reason on failure.
+    /// Waits for room (a slot and the bytes) in a full lane under its policy. Returns the record
+    /// and the drop reason on failure; on success the record's bytes are counted.
     #[cold]
-    fn overflow(&self, lane: Lane, msg: Msg) -> Result<(), (Msg, DropReason)> {
+    fn overflow(&self, lane: Lane, msg: Msg, size: usize) -> Result<(), (Msg, DropReason)> {
         self.wake();
         let tx = &self.tx[lane as usize];
-        match self.overflow[lane as usize] {
-            Overflow::Drop => Err((msg, DropReason::QueueFull)),
-            Overflow::BlockFor(wait) => match tx.send_timeout(msg, wait) {
-                Ok(()) => Ok(()),
-                Err(SendTimeoutError::Timeout(msg)) => Err((msg, DropReason::Timeout)),
-                Err(SendTimeoutError::Disconnected(msg)) => Err((msg, DropReason::Shutdown)),
-            },
-            Overflow::Block => {
-                let mut msg = msg;
-                loop {
-                    // Waiting in slices lets a caller give up once shutdown begins, instead of
-                    // waiting for a writer that will never drain the lane again.
-                    match tx.send_timeout(msg, BLOCK_SLICE) {
-                        Ok(()) => return Ok(()),
-                        Err(SendTimeoutError::Timeout(m)) => {
-                            if self.shared.closed.load(Ordering::Relaxed) {
-                                return Err((m, DropReason::Shutdown));
-                            }
-                            self.wake();
-                            msg = m;
-                        }
-                        Err(SendTimeoutError::Disconnected(m)) => {
-                            return Err((m, DropReason::Shutdown))
-                        }
+        let deadline = match self.overflow[lane as usize] {
+            Overflow::Drop => return Err((msg, DropReason::QueueFull)),
+            Overflow::BlockFor(wait) => Instant::now().checked_add(wait),
+            Overflow::Block => None,
+        };
+        let mut msg = msg;
+        let mut nap = BUDGET_NAP_MIN;
+        loop {
+            // Waiting in slices lets a caller give up once shutdown begins, instead of waiting
+            // for a writer that will never drain the lane again.
+            let slice = Instant::now() + BLOCK_SLICE;
+            let until = deadline.map_or(slice, |d| d.min(slice));
+            if self.reserve(lane, size) {
+                match tx.send_deadline(msg, until) {
+                    Ok(()) => return Ok(()),
+                    Err(SendTimeoutError::Timeout(m)) => msg = m,
+                    Err(SendTimeoutError::Disconnected(m)) => {
+                        self.release(lane, size);
+                        return Err((m, DropReason::Shutdown));
                     }
                 }
+                self.release(lane, size);
+            } else {
+                // The bytes do not fit: nothing signals when the writer frees some, so nap with
+                // a backoff (the writer was woken above and takes a batch within a millisecond).
+                std::thread::sleep(nap.min(until.saturating_duration_since(Instant::now())));
+                nap = (nap * 2).min(BUDGET_NAP_MAX);
             }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err((msg, DropReason::Timeout));
+            }
+            if self.shared.closed.load(Ordering::Relaxed) {
+                return Err((msg, DropReason::Shutdown));
+            }
+            self.wake();
         }
     }
 
@@ -351,7 +437,8 @@ impl Lanes {
         let waiter = Arc::new(Waiter::new(self.tx.len()));
         self.wake();
         for tx in &self.tx {
-            let marker = Msg::Flush(Arc::clone(&waiter));
+            let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
+            let marker = Msg::Flush(ticket, Arc::clone(&waiter));
             let queued = match deadline {
                 Some(d) => tx.send_deadline(marker, d).is_ok(),
                 None => tx.send(marker).is_ok(),
@@ -369,9 +456,10 @@ impl Lanes {
     fn drain_after_exit(&self, counters: &Counters) {
         for (rx, lane) in self.rx.iter().zip([Lane::Error, Lane::Bulk]) {
             while let Ok(msg) = rx.try_recv() {
+                self.release(lane, msg.bytes());
                 match msg {
                     Msg::Record(..) => counters.drop_record(lane, DropReason::Shutdown),
-                    Msg::Flush(waiter) => waiter.arrive(),
+                    Msg::Flush(_, waiter) => waiter.arrive(),
                 }
             }
         }
@@ -404,7 +492,7 @@ fn check_depth() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::tests::{config, fill_while_blocked, pri, push, setup, texts, LONG};
+    use crate::worker::tests::{config, fill_while_blocked, hold, pri, push, setup, texts, LONG};
     use crate::worker::Config;
     use std::thread;
 
@@ -471,10 +559,7 @@ mod tests {
             false,
         );
         let permits = s.permits.clone().unwrap();
-        push(&s.handle, Lane::Bulk, "hold");
-        while s.handle.queue_depth() > 0 {
-            thread::yield_now();
-        }
+        hold(&s);
         for i in 0..4 {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }
@@ -493,6 +578,70 @@ mod tests {
         assert_eq!(stats.written, 6);
         let got = texts(&s.batches);
         assert_eq!(got.last().map(String::as_str), Some("blocked"));
+    }
+
+    /// Pushes a record whose buffer holds exactly `bytes`.
+    fn push_sized(s: &crate::worker::tests::Setup, lane: Lane, bytes: usize) {
+        let mut buf = Vec::with_capacity(bytes);
+        buf.extend_from_slice(b"sized");
+        s.handle
+            .push(lane, pri(crate::Severity::Informational), buf);
+    }
+
+    fn budget(bulk: usize, overflow: Overflow) -> Config {
+        Config {
+            bytes: [1 << 20, bulk],
+            ..config((16, Overflow::Drop), (1000, overflow))
+        }
+    }
+
+    #[test]
+    fn a_lane_over_its_byte_budget_drops_under_drop_policy() {
+        let s = setup(budget(4096, Overflow::Drop), true, false);
+        hold(&s);
+        for _ in 0..6 {
+            push_sized(&s, Lane::Bulk, 1024);
+        }
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.enqueued_for(Lane::Bulk), 1 + 4, "{stats:?}");
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 2);
+        assert_eq!(
+            s.handle.lanes().shared.bytes.0[Lane::Bulk as usize].load(Ordering::Relaxed),
+            4096
+        );
+    }
+
+    #[test]
+    fn a_lane_over_its_byte_budget_waits_under_block_for() {
+        let s = setup(
+            budget(4096, Overflow::BlockFor(Duration::from_millis(5))),
+            true,
+            false,
+        );
+        let permits = s.permits.as_ref().unwrap();
+        hold(&s);
+        for _ in 0..5 {
+            push_sized(&s, Lane::Bulk, 1024);
+        }
+        let stats = s.counters.snapshot(0);
+        assert_eq!(
+            stats.dropped_for(Lane::Bulk, DropReason::Timeout),
+            1,
+            "{stats:?}"
+        );
+        // Once the writer takes the queued records, their bytes are free again.
+        for _ in 0..10 {
+            permits.send(()).unwrap();
+        }
+        assert!(s.handle.flush(LONG));
+        assert_eq!(
+            s.handle.lanes().shared.bytes.0[Lane::Bulk as usize].load(Ordering::Relaxed),
+            0
+        );
+        push_sized(&s, Lane::Bulk, 4096);
+        push_sized(&s, Lane::Bulk, 64 << 10);
+        assert!(s.handle.flush(LONG));
+        assert_eq!(s.counters.snapshot(0).written, 1 + 4 + 2);
     }
 
     #[test]

@@ -58,8 +58,24 @@ pub const DEFAULT_ERROR_QUEUE_CAPACITY: usize = 4096;
 /// The default capacity of the bulk lane (access, INFO, DEBUG and TRACE records).
 ///
 /// 65536 records ride out a daemon pause of tens of milliseconds at high request rates; the slots
-/// cost about 3 MiB, allocated once.
+/// cost about 3 MiB, allocated once. The records waiting in them are bounded by
+/// [`DEFAULT_BULK_QUEUE_BYTES`].
 pub const DEFAULT_BULK_QUEUE_CAPACITY: usize = 65536;
+/// The largest queue capacity [`Builder::queue_capacity`](crate::Builder::queue_capacity) accepts
+/// (16 Mi records, whose slots alone take about 800 MiB); above it `build()` is an error.
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+/// The default byte budget of the error lane: 8 MiB of queued records.
+///
+/// A record holds its buffer's capacity (at least 512 bytes, at most the maximum message size
+/// plus the buffer's slack) until the writer sends it. 8 MiB keeps about 2000 records of 4 KiB,
+/// and every one of the 4096 slots when records are short.
+pub const DEFAULT_ERROR_QUEUE_BYTES: usize = 8 << 20;
+/// The default byte budget of the bulk lane: 64 MiB of queued records.
+///
+/// Records of up to 1 KiB fill the 65536 slots first; longer ones meet this bound, so a stalled
+/// daemon and long records cannot hold more than 64 MiB (the default capacity alone would allow
+/// 65536 × 8 KiB, about 0.5 GiB).
+pub const DEFAULT_BULK_QUEUE_BYTES: usize = 64 << 20;
 /// The default overflow policy of the error lane: wait up to 10 ms for room, then drop (counted).
 ///
 /// Error records are worth a short, bounded wait; an unbounded one would let a hung daemon stall
@@ -124,6 +140,8 @@ pub(crate) struct Config {
     pub(crate) capacity: [usize; 2],
     /// Overflow policy per lane, indexed by `Lane as usize`.
     pub(crate) overflow: [Overflow; 2],
+    /// Byte budget per lane, indexed by `Lane as usize`.
+    pub(crate) bytes: [usize; 2],
     /// How often a parked idle writer looks at its lanes ([`DEEP_SLEEP_POLL`]; tests raise it).
     pub(crate) deep_sleep_poll: Duration,
 }
@@ -133,8 +151,30 @@ impl Default for Config {
         Config {
             capacity: [DEFAULT_ERROR_QUEUE_CAPACITY, DEFAULT_BULK_QUEUE_CAPACITY],
             overflow: [DEFAULT_ERROR_OVERFLOW, DEFAULT_BULK_OVERFLOW],
+            bytes: [DEFAULT_ERROR_QUEUE_BYTES, DEFAULT_BULK_QUEUE_BYTES],
             deep_sleep_poll: DEEP_SLEEP_POLL,
         }
+    }
+}
+
+// === impl Config ===
+
+impl Config {
+    /// The settings `build()` cannot use, as an error naming the setting and the value.
+    fn check(&self) -> Result<(), crate::Error> {
+        for lane in [Lane::Error, Lane::Bulk] {
+            let capacity = self.capacity[lane as usize];
+            if capacity > MAX_QUEUE_CAPACITY {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::InvalidConfig,
+                    format!(
+                        "queue_capacity({}) = {capacity} is above the maximum {MAX_QUEUE_CAPACITY}",
+                        lane.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -144,8 +184,9 @@ impl crate::Builder {
     /// How many records `lane` holds while the writer catches up. Defaults:
     /// [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
     ///
-    /// The slots are allocated once at start-up (about 48 bytes each, plus the rendered records
-    /// that wait in them). Values below 2 are raised to 2.
+    /// The slots are allocated once at start-up (about 48 bytes each); the rendered records that
+    /// wait in them are bounded by [`queue_bytes`](crate::Builder::queue_bytes). Values below 2
+    /// are raised to 2; values above [`MAX_QUEUE_CAPACITY`] make `build()` return an error.
     ///
     /// # Examples
     ///
@@ -176,6 +217,29 @@ impl crate::Builder {
     #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
     pub fn overflow(mut self, lane: Lane, overflow: Overflow) -> Self {
         self.worker.overflow[lane as usize] = overflow;
+        self
+    }
+
+    /// How many bytes of queued records `lane` holds while the writer catches up. Defaults:
+    /// [`DEFAULT_ERROR_QUEUE_BYTES`] (8 MiB) and [`DEFAULT_BULK_QUEUE_BYTES`] (64 MiB).
+    ///
+    /// A record counts its buffer's capacity, which is what it keeps allocated. A record that
+    /// does not fit meets the lane's [`overflow`](crate::Builder::overflow) policy exactly as a
+    /// full queue does (with `Drop` it is counted as
+    /// [`DropReason::QueueFull`](crate::DropReason::QueueFull)). A lane may go over its budget by
+    /// one record per thread logging at that moment, and an empty lane always takes one record,
+    /// however large.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Lane};
+    /// let b = Builder::new().queue_bytes(Lane::Bulk, 16 << 20);
+    /// # let _ = b;
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
+    pub fn queue_bytes(mut self, lane: Lane, bytes: usize) -> Self {
+        self.worker.bytes[lane as usize] = bytes;
         self
     }
 }
@@ -209,14 +273,21 @@ impl Handle {
         summary: SummaryFn,
         config: Config,
         counters: Arc<Counters>,
-    ) -> io::Result<Handle> {
+    ) -> Result<Handle, crate::Error> {
+        config.check()?;
         let spawner = Arc::new(Spawner {
             make,
             summary,
             config,
             counters,
         });
-        let lanes = spawner.start(Some(first))?;
+        let lanes = spawner.start(Some(first)).map_err(|e| {
+            crate::Error::with_source(
+                crate::ErrorKind::SpawnWorker,
+                "could not spawn the background writer thread",
+                e,
+            )
+        })?;
         Ok(Handle {
             lanes: ForkLocal::new(lanes),
             spawner,
@@ -229,7 +300,7 @@ impl Handle {
         self.lanes.get_or_replace(|_inherited| {
             // Never touch `_inherited` here: its locks may be held by threads that are gone.
             let counters = &self.spawner.counters;
-            counters.writer_send_started_ns.store(0, Ordering::Relaxed);
+            counters.writer_waiting_since_ns.store(0, Ordering::Relaxed);
             self.spawner
                 .start(None)
                 .unwrap_or_else(|_| self.spawner.dead())
@@ -326,6 +397,8 @@ mod tests {
         fail: bool,
         /// The first this-many batches fail with a send timeout (EAGAIN).
         timeouts: std::sync::atomic::AtomicUsize,
+        /// The first this-many batches fail as if no daemon were there (ENOENT).
+        away: std::sync::atomic::AtomicUsize,
     }
 
     impl Transport for MockTransport {
@@ -348,13 +421,17 @@ mod tests {
                 }
             }
             if self.fail {
-                return (0, Some(io::Error::from_raw_os_error(libc::ECONNREFUSED)));
+                // A socket of the wrong type: a failure that waiting does not cure.
+                return (0, Some(io::Error::from_raw_os_error(libc::EPROTOTYPE)));
             }
-            let timeouts = &self.timeouts;
-            if timeouts
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
-            {
+            let take = |n: &std::sync::atomic::AtomicUsize| {
+                n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                    .is_ok()
+            };
+            if take(&self.away) {
+                return (0, Some(io::Error::from_raw_os_error(libc::ENOENT)));
+            }
+            if take(&self.timeouts) {
                 return (0, Some(io::Error::from_raw_os_error(libc::EAGAIN)));
             }
             let copy = batch.iter().map(|(p, m)| (p.value(), m.to_vec())).collect();
@@ -373,7 +450,7 @@ mod tests {
     }
 
     pub(super) fn setup(config: Config, gated: bool, fail: bool) -> Setup {
-        setup_with_timeouts(config, gated, fail, 0)
+        setup_with(config, gated, fail, 0, 0)
     }
 
     pub(super) fn setup_with_timeouts(
@@ -382,6 +459,19 @@ mod tests {
         fail: bool,
         timeouts: usize,
     ) -> Setup {
+        setup_with(config, gated, fail, timeouts, 0)
+    }
+
+    /// A handle over a mock transport: `gated` sends wait for a permit each, `fail` ones all fail
+    /// (EPROTOTYPE), and the first `timeouts` batches time out and the first `away` batches find
+    /// no daemon (ENOENT).
+    pub(super) fn setup_with(
+        config: Config,
+        gated: bool,
+        fail: bool,
+        timeouts: usize,
+        away: usize,
+    ) -> Setup {
         let (out, batches) = mpsc::channel();
         let (permits, gate) = mpsc::channel();
         let transport = Arc::new(Mutex::new(Some(MockTransport {
@@ -389,6 +479,7 @@ mod tests {
             gate: gated.then(|| Mutex::new(gate)),
             fail,
             timeouts: std::sync::atomic::AtomicUsize::new(timeouts),
+            away: std::sync::atomic::AtomicUsize::new(away),
         })));
         let make: crate::transport::Factory = Box::new(move || {
             let t = transport.lock().unwrap().take().expect("made once");
@@ -440,12 +531,19 @@ mod tests {
             .collect()
     }
 
-    /// Fills the bulk lane (capacity 4) while the writer is blocked, so the next pushes overflow.
-    pub(super) fn fill_while_blocked(s: &Setup, extra: usize) {
+    /// Pushes "hold" and waits until the writer is inside its send (blocked on the gate), so
+    /// what is pushed next waits in the lanes.
+    pub(super) fn hold(s: &Setup) {
         push(&s.handle, Lane::Bulk, "hold");
-        while s.handle.queue_depth() > 0 {
+        let since = &s.counters.writer_waiting_since_ns;
+        while since.load(Ordering::Relaxed) == 0 {
             thread::yield_now();
         }
+    }
+
+    /// Fills the bulk lane (capacity 4) while the writer is blocked, so the next pushes overflow.
+    pub(super) fn fill_while_blocked(s: &Setup, extra: usize) {
+        hold(&s);
         for i in 0..4 + extra {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }
@@ -468,6 +566,35 @@ mod tests {
         assert_eq!(stats.enqueued, 1000);
         assert_eq!(stats.enqueued_for(Lane::Bulk), 1000);
         assert_eq!(stats.dropped_total(), 0);
+    }
+
+    #[test]
+    fn a_capacity_above_the_maximum_is_an_error_naming_it() {
+        let table = [
+            (
+                usize::MAX,
+                Lane::Bulk,
+                Some("queue_capacity(bulk) = 18446744073709551615"),
+            ),
+            (
+                MAX_QUEUE_CAPACITY + 1,
+                Lane::Error,
+                Some("queue_capacity(error) = 16777217"),
+            ),
+            (MAX_QUEUE_CAPACITY, Lane::Bulk, None),
+        ];
+        for (capacity, lane, want) in table {
+            let mut config = Config::default();
+            config.capacity[lane as usize] = capacity;
+            match (config.check(), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(want)) => {
+                    assert!(e.to_string().contains(want), "{e}");
+                    assert_eq!(e.kind(), crate::ErrorKind::InvalidConfig);
+                }
+                (got, want) => panic!("{capacity}: {got:?}, expected {want:?}"),
+            }
+        }
     }
 
     #[test]

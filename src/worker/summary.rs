@@ -124,6 +124,46 @@ mod tests {
     }
 
     #[test]
+    fn summary_since_is_the_time_of_the_first_drop() {
+        let s = setup(
+            config((4, Overflow::Drop), (4, Overflow::Drop)),
+            true,
+            false,
+        );
+        let permits = s.permits.as_ref().unwrap();
+        let stamp = || {
+            let now = crate::clock::now();
+            String::from_utf8_lossy(now.rfc3339(false).as_bytes()).into_owned()
+        };
+        let before = stamp();
+        fill_while_blocked(&s, 3);
+        let after = stamp();
+        // The writer catches up more than a second after the drops.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        for _ in 0..100 {
+            permits.send(()).unwrap();
+        }
+        assert!(s.handle.flush(LONG));
+        let summary = loop {
+            let batch = s.batches.recv_timeout(LONG).expect("a summary record");
+            if let Some((_, m)) = batch
+                .into_iter()
+                .find(|(_, m)| m.starts_with(b"fastsyslog:"))
+            {
+                break String::from_utf8(m).unwrap();
+            }
+        };
+        let since = summary.rsplit(" since ").next().unwrap();
+        assert!(
+            since == before || since == after,
+            "{summary} ({before} .. {after})"
+        );
+        // Covered: the next drop starts a new period (checked once the writer has exited).
+        s.handle.shutdown(LONG);
+        assert_eq!(s.counters.first_drop_us(), None);
+    }
+
+    #[test]
     fn summary_text_lists_each_lane_and_reason() {
         let before = [[0; 5]; 2];
         let mut now = [[0; 5]; 2];

@@ -33,11 +33,10 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER};
 use super::summary::{dropped_counts, summary_text, SummaryFn};
 use super::{Config, Overflow};
-use crate::clock::Timestamp;
 use crate::severity::Priority;
-use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
+use crate::stats::{monotonic_ns, Counters, Lane};
 use crate::transport::Factory as TransportFactory;
-use crate::transport::Transport;
+use crate::transport::{daemon_away, Transport};
 
 /// The writer's first sleep once a backlog is gone and its short spin found nothing.
 const MIN_IDLE_SLEEP: Duration = Duration::from_micros(50);
@@ -64,6 +63,9 @@ const MAX_BATCH: usize = 256;
 const IDLE_SPINS: u32 = 64;
 /// After a failed dropped-records summary, the next attempt waits this long.
 const SUMMARY_RETRY: Duration = Duration::from_secs(1);
+/// While the daemon is away, the writer tries its held batch again this often (the transport's
+/// own reconnect rate limit applies on top).
+const HOLD_RETRY: Duration = Duration::from_millis(20);
 
 /// Everything needed to start a writer, kept so that a forked child can start its own.
 pub(super) struct Spawner {
@@ -79,7 +81,7 @@ impl Spawner {
     /// New lanes and a writer thread for this process, sending through `first` when given (the
     /// transport built at start-up), else through a new one from [`Spawner::make`].
     pub(super) fn start(self: &Arc<Self>, first: Option<Box<dyn Transport>>) -> io::Result<Lanes> {
-        let mut lanes = Lanes::new(self.config.capacity, self.config.overflow);
+        let mut lanes = Lanes::new(&self.config);
         let writer = Writer::new(self, &lanes, first);
         let handle = thread::Builder::new()
             .name("fastsyslog-writer".into())
@@ -92,14 +94,16 @@ impl Spawner {
 
     /// Lanes whose writer could not be started: closed from the start.
     pub(super) fn dead(&self) -> Lanes {
-        let lanes = Lanes::new(self.config.capacity, self.config.overflow);
+        let lanes = Lanes::new(&self.config);
         lanes.shared.closed.store(true, Ordering::SeqCst);
         lanes.shared.exited.store(true, Ordering::SeqCst);
         lanes
     }
 }
 
-/// Marks "a writer is inside a transport call" for the stuck indicator and the blocked time.
+/// Marks "a writer is inside a transport call": adds the time to the blocked time, and starts
+/// the stuck clock ([`Counters::writer_waiting_since_ns`]) unless it runs already. Only a
+/// successful send stops that clock ([`sent`]).
 struct InSend<'a> {
     counters: &'a Counters,
     started: Instant,
@@ -107,9 +111,13 @@ struct InSend<'a> {
 
 impl<'a> InSend<'a> {
     fn enter(counters: &'a Counters) -> Self {
-        counters
-            .writer_send_started_ns
-            .store(monotonic_ns(), Ordering::Relaxed);
+        // Already running: an earlier send failed and none has succeeded since.
+        let _ = counters.writer_waiting_since_ns.compare_exchange(
+            0,
+            monotonic_ns(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         InSend {
             counters,
             started: Instant::now(),
@@ -119,9 +127,6 @@ impl<'a> InSend<'a> {
 
 impl Drop for InSend<'_> {
     fn drop(&mut self) {
-        self.counters
-            .writer_send_started_ns
-            .store(0, Ordering::Relaxed);
         let blocked = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.counters
             .writer_blocked_ns
@@ -129,9 +134,16 @@ impl Drop for InSend<'_> {
     }
 }
 
+/// A send succeeded: the writer is not stuck.
+fn sent(counters: &Counters) {
+    counters.writer_waiting_since_ns.store(0, Ordering::Relaxed);
+}
+
 /// The writer thread's state.
 struct Writer {
     rx: [Receiver<Msg>; 2],
+    /// The next message of each lane, taken but not yet placed: the merge compares their tickets.
+    heads: [Option<Msg>; 2],
     recycle: Sender<Vec<u8>>,
     shared: Arc<Shared>,
     spawner: Arc<Spawner>,
@@ -139,8 +151,6 @@ struct Writer {
     waiters: Vec<Arc<Waiter>>,
     /// Drop counts already covered by a summary (or present when this writer started).
     reported: [[u64; 5]; 2],
-    /// When drops not yet summarised were first seen.
-    unreported_since: Option<Timestamp>,
     summary_retry_at: Option<Instant>,
     summary_buf: Vec<u8>,
     /// The transport built at start-up, taken by [`Writer::open_transport`]; `None` in a forked
@@ -155,13 +165,13 @@ impl Writer {
     fn new(spawner: &Arc<Spawner>, lanes: &Lanes, first: Option<Box<dyn Transport>>) -> Writer {
         Writer {
             rx: lanes.rx.clone(),
+            heads: [None, None],
             recycle: lanes.recycle.clone(),
             shared: Arc::clone(&lanes.shared),
             spawner: Arc::clone(spawner),
             batch: Vec::with_capacity(MAX_BATCH),
             waiters: Vec::new(),
             reported: dropped_counts(&spawner.counters),
-            unreported_since: None,
             summary_retry_at: None,
             summary_buf: Vec::new(),
             first,
@@ -177,8 +187,17 @@ impl Writer {
             return first;
         }
         // `openlog` takes glibc's syslog lock too, so it can get stuck like a send.
-        let _in_send = InSend::enter(&self.spawner.counters);
-        (self.spawner.make)()
+        let counters = &self.spawner.counters;
+        let waiting = counters.writer_waiting_since_ns.load(Ordering::Relaxed) != 0;
+        let transport = {
+            let _in_send = InSend::enter(counters);
+            (self.spawner.make)()
+        };
+        if !waiting {
+            // Opening is not sending: only a send's failure keeps the stuck clock running.
+            sent(counters);
+        }
+        transport
     }
 
     fn run(mut self) {
@@ -186,9 +205,17 @@ impl Writer {
         let mut sleep = MIN_IDLE_SLEEP;
         let mut spins = 0;
         let mut idle_since = Instant::now();
+        let mut held = false;
         loop {
-            let (got, disconnected) = self.drain();
-            self.send(&*transport);
+            // A held batch goes first: nothing behind it may overtake it.
+            let (got, disconnected) = if held { (0, false) } else { self.drain() };
+            held = !self.send(&*transport);
+            if held {
+                // The daemon is away: keep the records (the lanes fill up meanwhile, under their
+                // policies) and try again soon. `shutdown` unparks at once.
+                thread::park_timeout(HOLD_RETRY);
+                continue;
+            }
             if got >= MAX_BATCH {
                 // A backlog: straight on, and spin before sleeping once it is gone.
                 sleep = MIN_IDLE_SLEEP;
@@ -250,93 +277,179 @@ impl Writer {
         self.shared.exit_cv.notify_all();
     }
 
-    /// Moves up to a batch of records into `self.batch`, error lane first. Returns how many
-    /// messages (records and markers) it took and whether both lanes are disconnected.
+    /// Moves up to a batch of records into `self.batch`, merging the lanes by ticket. Returns
+    /// how many messages (records and markers) it took and whether both lanes are disconnected.
+    ///
+    /// The merge takes the lower ticket of the two heads, and a head alone only after the other
+    /// lane was seen empty since that head was taken. That keeps each thread's order: a thread
+    /// queues a record before it takes the ticket of its next one, so no record of another thread
+    /// with a higher ticket than that next one can be ahead of the first in its lane.
     fn drain(&mut self) -> (usize, bool) {
         let mut got = 0;
-        let mut disconnected = 0;
-        for (rx, lane) in self.rx.iter().zip([Lane::Error, Lane::Bulk]) {
-            while self.batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(Msg::Record(priority, buf)) => self.batch.push((lane, priority, buf)),
-                    Ok(Msg::Flush(waiter)) => self.waiters.push(waiter),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        disconnected += 1;
-                        break;
+        let mut taken = [0usize; 2];
+        let mut disconnected = [false; 2];
+        while self.batch.len() < MAX_BATCH {
+            for (i, rx) in self.rx.iter().enumerate() {
+                if self.heads[i].is_none() {
+                    match rx.try_recv() {
+                        Ok(msg) => {
+                            taken[i] += msg.bytes();
+                            self.heads[i] = Some(msg);
+                        }
+                        Err(TryRecvError::Empty) => {}
+                        Err(TryRecvError::Disconnected) => disconnected[i] = true,
                     }
                 }
-                got += 1;
+            }
+            let pick = match &self.heads {
+                [Some(error), Some(bulk)] => usize::from(bulk.ticket() < error.ticket()),
+                [Some(_), None] => 0,
+                [None, Some(_)] => 1,
+                [None, None] => break,
+            };
+            let lane = [Lane::Error, Lane::Bulk][pick];
+            match self.heads[pick].take() {
+                Some(Msg::Record(_, priority, buf)) => self.batch.push((lane, priority, buf)),
+                Some(Msg::Flush(_, waiter)) => self.waiters.push(waiter),
+                None => {}
+            }
+            got += 1;
+        }
+        for (bytes, n) in self.shared.bytes.0.iter().zip(taken) {
+            if n > 0 {
+                bytes.fetch_sub(n, Ordering::Relaxed);
             }
         }
         if got > 0 {
             let depth = got as u64 + (self.rx[0].len() + self.rx[1].len()) as u64;
             self.counters().raise_high_water(depth);
         }
-        (got, disconnected == self.rx.len())
+        (got, disconnected == [true; 2])
+    }
+
+    /// Whether records can no longer wait for the daemon: shutdown began, or the logger is gone.
+    fn giving_up(&self) -> bool {
+        self.shared.stop.load(Ordering::SeqCst) || Arc::strong_count(&self.shared) == 1
+    }
+
+    /// Whether `lane` waits for room rather than dropping: its records survive a send timeout.
+    fn lossless(&self, lane: Lane) -> bool {
+        self.spawner.config.overflow[lane as usize] == Overflow::Block
     }
 
     /// Sends the batch, counts the outcome, recycles the buffers and releases flush waiters.
-    fn send(&mut self, transport: &dyn Transport) {
-        if !self.batch.is_empty() {
-            let counters = &*self.spawner.counters;
-            let refs: Vec<(Priority, &[u8])> = self
-                .batch
-                .iter()
-                .map(|(_, priority, buf)| (*priority, buf.as_slice()))
-                .collect();
-            let mut at = 0;
-            while at < refs.len() {
-                let (sent, err) = {
-                    let _in_send = InSend::enter(counters);
-                    transport.send_batch(&refs[at..])
-                };
-                let sent = sent.min(refs.len() - at);
+    ///
+    /// Returns false, keeping the unsent records in `self.batch`, when the daemon is away (the
+    /// socket is missing, refused or replaced) and the logger is still running: the caller tries
+    /// again later. After a send timeout (the daemon is alive but not reading), every record of a
+    /// lossy lane left in the batch is dropped at once rather than each waiting its own timeout;
+    /// a `Block` lane's records are retried.
+    fn send(&mut self, transport: &dyn Transport) -> bool {
+        let counters = Arc::clone(&self.spawner.counters);
+        let mut at = 0;
+        while at < self.batch.len() {
+            let (sent, err) = {
+                let refs: Vec<(Priority, &[u8])> = self.batch[at..]
+                    .iter()
+                    .map(|(_, priority, buf)| (*priority, buf.as_slice()))
+                    .collect();
+                let _in_send = InSend::enter(&counters);
+                transport.send_batch(&refs)
+            };
+            let sent = sent.min(self.batch.len() - at);
+            if sent > 0 {
+                self::sent(&counters);
                 counters.written.fetch_add(sent as u64, Ordering::Relaxed);
                 at += sent;
-                match err {
-                    Some(e) => {
-                        counters.send_error(&e);
-                        if let Some((lane, _, _)) = self.batch.get(at) {
-                            // A lossless lane retries a send that timed out (the daemon is alive
-                            // but slow); anything else is a counted drop.
-                            let lossless =
-                                self.spawner.config.overflow[*lane as usize] == Overflow::Block;
-                            if lossless && is_timeout(&e) {
-                                thread::park_timeout(MIN_IDLE_SLEEP);
-                                continue;
-                            }
-                            counters.drop_record(*lane, DropReason::SendError);
-                            at += 1;
-                        }
-                    }
-                    None if at < refs.len() => {
-                        // A transport that stops without an error: count the rest rather than
-                        // retrying forever.
-                        for (lane, _, _) in &self.batch[at..] {
-                            counters.drop_record(*lane, DropReason::SendError);
-                        }
-                        break;
-                    }
-                    None => {}
+            }
+            let Some(e) = err else {
+                if at < self.batch.len() {
+                    // A transport that stops without an error: count the rest rather than
+                    // retrying forever.
+                    let e = io::Error::from(io::ErrorKind::WriteZero);
+                    self.drop_from(at, &counters, &e, |_| true);
                 }
+                break;
+            };
+            if at >= self.batch.len() {
+                break;
             }
-            drop(refs);
-            for (_, _, mut buf) in self.batch.drain(..) {
-                if buf.capacity() <= MAX_RECYCLED_BUFFER {
-                    buf.clear();
-                    // A full free list just frees this buffer.
-                    let _ = self.recycle.try_send(buf);
+            if daemon_away(&e) {
+                if !self.giving_up() {
+                    self.recycle_first(at);
+                    return false;
                 }
+                self.drop_from(at, &counters, &e, |_| true);
+                break;
             }
-            if self.unreported_since.is_none()
-                && dropped_counts(&self.spawner.counters) != self.reported
-            {
-                self.unreported_since = Some(crate::clock::now());
+            if is_timeout(&e) {
+                if self.lossless(self.batch[at].0) {
+                    // The daemon is alive but slow: a lossless lane waits for it.
+                    thread::park_timeout(MIN_IDLE_SLEEP);
+                    continue;
+                }
+                // The daemon is alive but does not read: another timeout per record would hold
+                // the writer for 100 ms each (25 s for a batch). Drop every lossy record now.
+                let lossless = self.spawner.config.overflow.map(|o| o == Overflow::Block);
+                self.drop_from(at, &counters, &e, |lane| !lossless[lane as usize]);
+                continue;
             }
+            // This record cannot be sent (too long, a socket of the wrong type ...): drop it
+            // alone and go on with the next.
+            let lane = self.batch[at].0;
+            counters.send_failed(lane, &e, 1);
+            at += 1;
         }
+        self.recycle_first(self.batch.len());
         for waiter in self.waiters.drain(..) {
             waiter.arrive();
+        }
+        true
+    }
+
+    /// Counts the records from `at` on whose lane passes `lossy` as dropped by `err` and takes
+    /// them out of the batch (the others stay, in order).
+    fn drop_from(
+        &mut self,
+        at: usize,
+        counters: &Counters,
+        err: &io::Error,
+        lossy: impl Fn(Lane) -> bool,
+    ) {
+        let mut dropped = [0u64; 2];
+        let mut kept = at;
+        for i in at..self.batch.len() {
+            let lane = self.batch[i].0;
+            if lossy(lane) {
+                dropped[lane as usize] += 1;
+                let buf = std::mem::take(&mut self.batch[i].2);
+                self.recycle_buffer(buf);
+            } else {
+                self.batch.swap(kept, i);
+                kept += 1;
+            }
+        }
+        self.batch.truncate(kept);
+        for (lane, n) in [Lane::Error, Lane::Bulk].into_iter().zip(dropped) {
+            if n > 0 {
+                counters.send_failed(lane, err, n);
+            }
+        }
+    }
+
+    /// Returns the buffers of the first `n` records of the batch to the free list.
+    fn recycle_first(&mut self, n: usize) {
+        let done: Vec<Vec<u8>> = self.batch.drain(..n).map(|(_, _, buf)| buf).collect();
+        for buf in done {
+            self.recycle_buffer(buf);
+        }
+    }
+
+    fn recycle_buffer(&self, mut buf: Vec<u8>) {
+        if buf.capacity() <= MAX_RECYCLED_BUFFER && buf.capacity() > 0 {
+            buf.clear();
+            // A full free list just frees this buffer.
+            let _ = self.recycle.try_send(buf);
         }
     }
 
@@ -351,7 +464,11 @@ impl Writer {
                 return;
             }
         }
-        let since = *self.unreported_since.get_or_insert_with(crate::clock::now);
+        // The first drop since the last summary, stamped by whoever dropped it.
+        let first_drop = self.counters().first_drop_us();
+        let since = first_drop.map_or_else(crate::clock::now, |us| {
+            crate::clock::at(Duration::from_micros(us))
+        });
         let text = summary_text(&self.reported, &now, &since);
         let mut buf = std::mem::take(&mut self.summary_buf);
         let priority = (self.spawner.summary)(&text, &mut buf);
@@ -362,14 +479,15 @@ impl Writer {
         self.summary_buf = buf;
         match result {
             Ok(()) => {
+                sent(self.counters());
                 self.reported = now;
-                self.unreported_since = None;
+                if let Some(us) = first_drop {
+                    self.counters().summarised_drops_since(us);
+                }
                 self.summary_retry_at = None;
             }
-            Err(e) => {
-                self.counters().send_error(&e);
-                self.summary_retry_at = Instant::now().checked_add(SUMMARY_RETRY);
-            }
+            // Not a user record: nothing is counted (see `Stats::send_errors`); it is tried again.
+            Err(_) => self.summary_retry_at = Instant::now().checked_add(SUMMARY_RETRY),
         }
     }
 }
@@ -385,7 +503,10 @@ fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::tests::{config, pri, push, setup, setup_with_timeouts, texts, LONG};
+    use crate::stats::DropReason;
+    use crate::worker::tests::{
+        config, hold, pri, push, setup, setup_with, setup_with_timeouts, texts, LONG,
+    };
 
     #[test]
     fn writer_sends_batches() {
@@ -393,10 +514,7 @@ mod tests {
         let permits = s.permits.as_ref().unwrap();
         // "hold" occupies the writer inside send_batch (waiting for a permit) while the next
         // records pile up; they then go out as one batch.
-        push(&s.handle, Lane::Bulk, "hold");
-        while s.handle.queue_depth() > 0 {
-            thread::yield_now();
-        }
+        hold(&s);
         for i in 0..100 {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }
@@ -408,38 +526,63 @@ mod tests {
         assert_eq!(batch[0].0, pri(crate::Severity::Informational).value());
     }
 
-    #[test]
-    fn error_lane_is_drained_first() {
-        let s = setup(Config::default(), true, false);
-        let permits = s.permits.as_ref().unwrap();
-        push(&s.handle, Lane::Bulk, "hold");
-        // Wait until the writer took "hold" (it is now blocked on the gate), so what follows
-        // waits in the queues.
-        while s.handle.queue_depth() > 0 {
-            thread::yield_now();
-        }
-        for i in 0..5 {
-            push(&s.handle, Lane::Bulk, &format!("bulk{i}"));
-        }
-        push(&s.handle, Lane::Error, "err0");
-        push(&s.handle, Lane::Error, "err1");
-        for _ in 0..3 {
-            permits.send(()).unwrap();
-        }
+    /// Everything the batches carried, in order, as text.
+    fn received(s: &crate::worker::tests::Setup, n: usize) -> Vec<String> {
         let mut got = Vec::new();
-        while got.len() < 8 {
+        while got.len() < n {
+            let batch = s.batches.recv_timeout(LONG).expect("a batch");
             got.extend(
-                s.batches
-                    .recv()
-                    .unwrap()
+                batch
                     .into_iter()
                     .map(|(_, m)| String::from_utf8(m).unwrap()),
             );
         }
+        got
+    }
+
+    #[test]
+    fn one_threads_records_leave_in_program_order() {
+        let s = setup(Config::default(), true, false);
+        let permits = s.permits.as_ref().unwrap();
+        hold(&s);
+        push(&s.handle, Lane::Bulk, "info0");
+        push(&s.handle, Lane::Error, "warn0");
+        push(&s.handle, Lane::Bulk, "info1");
+        push(&s.handle, Lane::Error, "err0");
+        push(&s.handle, Lane::Error, "err1");
+        push(&s.handle, Lane::Bulk, "info2");
+        for _ in 0..3 {
+            permits.send(()).unwrap();
+        }
         assert_eq!(
-            got,
-            ["hold", "err0", "err1", "bulk0", "bulk1", "bulk2", "bulk3", "bulk4"]
+            received(&s, 7),
+            ["hold", "info0", "warn0", "info1", "err0", "err1", "info2"]
         );
+    }
+
+    #[test]
+    fn each_threads_order_holds_with_many_threads() {
+        let s = setup(Config::default(), false, false);
+        thread::scope(|scope| {
+            for t in 0..4 {
+                let handle = &s.handle;
+                scope.spawn(move || {
+                    for i in 0..2000 {
+                        let lane = if i % 3 == 0 { Lane::Error } else { Lane::Bulk };
+                        push(handle, lane, &format!("{t} {i}"));
+                    }
+                });
+            }
+        });
+        assert!(s.handle.flush(LONG));
+        let mut next = [0; 4];
+        for text in texts(&s.batches) {
+            let (t, i) = text.split_once(' ').unwrap();
+            let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+            assert_eq!(i, next[t], "thread {t} out of order");
+            next[t] += 1;
+        }
+        assert_eq!(next, [2000; 4]);
     }
 
     #[test]
@@ -482,37 +625,93 @@ mod tests {
     }
 
     #[test]
-    fn send_errors_are_counted_per_record() {
+    fn send_errors_agree_with_send_error_drops() {
         let s = setup(Config::default(), false, true);
         for i in 0..10 {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }
         push(&s.handle, Lane::Error, "e");
         assert!(s.handle.flush(LONG));
+        // The writer tries the dropped-records summary (which fails too) before it exits.
+        s.handle.shutdown(LONG);
         let stats = s.counters.snapshot(0);
         assert_eq!(stats.written, 0);
         assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::SendError), 10);
         assert_eq!(stats.dropped_for(Lane::Error, DropReason::SendError), 1);
-        // 11 records, plus possibly the failed dropped-records summary.
-        let refused = stats.send_errors.iter().find(|e| e.0 == libc::ECONNREFUSED);
-        assert!(matches!(refused, Some((_, 11 | 12))), "{stats:?}");
+        assert_eq!(stats.send_errors, vec![(libc::EPROTOTYPE, 11)]);
+        assert_eq!(
+            crate::Stats::errno_name(libc::EPROTOTYPE),
+            Some("EPROTOTYPE")
+        );
     }
 
     #[test]
     fn stuck_writer_is_reported() {
         let s = setup(Config::default(), true, false);
         push(&s.handle, Lane::Bulk, "stuck");
-        while s.counters.writer_send_started_ns.load(Ordering::Relaxed) == 0 {
+        while s.counters.writer_waiting_since_ns.load(Ordering::Relaxed) == 0 {
             thread::yield_now();
         }
-        let started = s.counters.writer_send_started_ns.load(Ordering::Relaxed);
+        let started = s.counters.writer_waiting_since_ns.load(Ordering::Relaxed);
         assert!(!s.counters.snapshot(0).writer_stuck, "not yet a second");
         assert!(!crate::stats::is_stuck(started, started + 999_000_000));
         assert!(crate::stats::is_stuck(started, started + 1_001_000_000));
-        assert!(
-            !crate::stats::is_stuck(0, u64::MAX),
-            "0 means not in a send"
+        assert!(!crate::stats::is_stuck(0, u64::MAX), "0 means not waiting");
+    }
+
+    #[test]
+    fn stuck_counts_from_the_last_successful_send() {
+        // Every send of the first three batches times out at once, as a hung daemon's do after
+        // the send timeout: the writer is never inside a send for long, yet it is stuck.
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (16, Overflow::Drop)),
+            false,
+            false,
+            3,
         );
+        let since = |s: &crate::worker::tests::Setup| {
+            s.counters.writer_waiting_since_ns.load(Ordering::Relaxed)
+        };
+        push(&s.handle, Lane::Bulk, "lost");
+        assert!(s.handle.flush(LONG));
+        let first = since(&s);
+        assert_ne!(first, 0, "a timed-out send leaves the stuck clock running");
+        push(&s.handle, Lane::Bulk, "lost too");
+        assert!(s.handle.flush(LONG));
+        assert_eq!(since(&s), first, "a second failure does not restart it");
+        assert!(crate::stats::is_stuck(first, first + 1_001_000_000));
+        // The summary may take the third failure; then a record goes through.
+        push(&s.handle, Lane::Bulk, "lost or kept");
+        push(&s.handle, Lane::Bulk, "kept");
+        assert!(s.handle.flush(LONG));
+        assert_eq!(since(&s), 0, "a successful send stops the clock");
+    }
+
+    #[test]
+    fn a_timed_out_batch_drops_its_lossy_rest_at_once() {
+        // The first three sends time out: "hold" alone, the summary of its drop (tried once the
+        // writer finds the lanes empty behind it), then the 200 records queued behind it.
+        let s = setup_with_timeouts(
+            config((16, Overflow::Drop), (1024, Overflow::Drop)),
+            true,
+            false,
+            3,
+        );
+        let permits = s.permits.as_ref().unwrap();
+        hold(&s);
+        for i in 0..200 {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+        for _ in 0..1000 {
+            permits.send(()).unwrap();
+        }
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        // One timeout for the whole batch, not one per record (which would let the third send
+        // deliver r1..r199).
+        assert_eq!(stats.written, 0, "{stats:?}");
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::SendError), 201);
+        assert_eq!(stats.send_errors, vec![(libc::EAGAIN, 201)]);
     }
 
     #[test]
@@ -528,7 +727,8 @@ mod tests {
         assert_eq!(texts(&s.batches), ["kept"]);
         let stats = s.counters.snapshot(0);
         assert_eq!((stats.written, stats.dropped_total()), (1, 0));
-        assert_eq!(stats.send_errors, vec![(libc::EAGAIN, 3)]);
+        // Retried sends lose no record: nothing to count.
+        assert_eq!(stats.send_errors, vec![]);
 
         let s = setup_with_timeouts(
             config((16, Overflow::Drop), (16, Overflow::Block)),
@@ -540,6 +740,61 @@ mod tests {
         assert!(s.handle.flush(LONG));
         let stats = s.counters.snapshot(0);
         assert_eq!(stats.dropped_for(Lane::Error, DropReason::SendError), 1);
+    }
+
+    #[test]
+    fn records_wait_while_the_daemon_is_away_and_go_out_when_it_returns() {
+        let s = setup_with(
+            config((16, Overflow::Drop), (16, Overflow::Drop)),
+            false,
+            false,
+            0,
+            3,
+        );
+        for i in 0..10 {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+        push(&s.handle, Lane::Error, "e");
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!((stats.written, stats.dropped_total()), (11, 0), "{stats:?}");
+        let mut want: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
+        want.push("e".into());
+        assert_eq!(texts(&s.batches), want);
+    }
+
+    #[test]
+    fn a_full_lane_drops_by_its_policy_while_the_daemon_is_away() {
+        let s = setup_with(
+            config((4, Overflow::Drop), (4, Overflow::Drop)),
+            false,
+            false,
+            0,
+            usize::MAX,
+        );
+        for i in 0..20 {
+            push(&s.handle, Lane::Bulk, &format!("r{i}"));
+        }
+        // The writer holds one batch and the lane holds 4; the rest meet the Drop policy.
+        let stats = s.counters.snapshot(0);
+        assert!(
+            stats.dropped_for(Lane::Bulk, DropReason::QueueFull) >= 15,
+            "{stats:?}"
+        );
+        assert!(!s.handle.flush(Duration::from_millis(50)));
+        // Shutdown gives up on the held records and counts them.
+        s.handle.shutdown(Duration::from_millis(50));
+        let settled = (0..500).find_map(|_| {
+            let stats = s.counters.snapshot(0);
+            if stats.dropped_total() == 20 {
+                return Some(stats);
+            }
+            thread::sleep(Duration::from_millis(10));
+            None
+        });
+        let stats = settled.unwrap_or_else(|| s.counters.snapshot(0));
+        assert_eq!(stats.dropped_total() + stats.written, 20, "{stats:?}");
+        assert_eq!(stats.written, 0);
     }
 
     #[test]
