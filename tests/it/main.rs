@@ -39,6 +39,10 @@ mod fleet;
 // summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
 #[cfg(all(feature = "log", feature = "background"))]
 mod worker;
+// The writer at a real rsyslogd: program order across lanes, no loss while the daemon is absent
+// or restarting, a hung daemon (stuck, one timeout per batch), impossible capacities.
+#[cfg(all(feature = "log", feature = "background"))]
+mod writer_faults;
 // Fault tolerance and hostile input: daemon absent, restarting or hung; bad sockets; oversize and
 // malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
 #[cfg(all(feature = "log", feature = "background"))]
