@@ -18,8 +18,9 @@ use crate::stats::{Counters, DropReason, Lane};
 
 /// The free list holds at most this many spare buffers.
 const FREE_BUFFERS: usize = 1024;
-/// A new buffer's capacity: most records fit without growing it.
-const INITIAL_BUFFER: usize = 512;
+/// A new buffer's capacity: most records fit without growing it. Buffers no larger than this
+/// are not counted against a lane's byte budget (see [`Msg::bytes`]).
+pub(super) const INITIAL_BUFFER: usize = 512;
 /// Buffers put on the free list when the lanes are created (128 KiB), so callers do not allocate
 /// while the writer is behind by fewer records than this; beyond it the pool grows by allocation
 /// and keeps what it grew (up to [`FREE_BUFFERS`]).
@@ -57,12 +58,16 @@ impl Msg {
         }
     }
 
-    /// The bytes a record holds against its lane's byte budget (its buffer's capacity: what it
-    /// keeps allocated); 0 for a marker.
+    /// The bytes a record holds against its lane's byte budget: its buffer's capacity (what it
+    /// keeps allocated) when that is more than [`INITIAL_BUFFER`], else 0, as for a marker.
+    ///
+    /// Buffers of the initial size are bounded by the lane's capacity alone (at most 512 bytes
+    /// per slot), and most records fit one: leaving them out spares the caller an atomic
+    /// add on a line the writer writes after every batch.
     pub(super) fn bytes(&self) -> usize {
         match self {
-            Msg::Record(_, _, buf) => buf.capacity(),
-            Msg::Flush(..) => 0,
+            Msg::Record(_, _, buf) if buf.capacity() > INITIAL_BUFFER => buf.capacity(),
+            Msg::Record(..) | Msg::Flush(..) => 0,
         }
     }
 }
@@ -344,6 +349,9 @@ impl Lanes {
     /// may exceed its budget by one record per thread that logs at that moment.
     #[inline]
     fn reserve(&self, lane: Lane, size: usize) -> bool {
+        if size == 0 {
+            return true;
+        }
         let bytes = &self.shared.bytes.0[lane as usize];
         let before = bytes.fetch_add(size, Ordering::Relaxed);
         if before == 0 || before.saturating_add(size) <= self.budget[lane as usize] {
@@ -356,6 +364,9 @@ impl Lanes {
     /// Gives back `size` bytes of `lane`'s budget.
     #[inline]
     pub(super) fn release(&self, lane: Lane, size: usize) {
+        if size == 0 {
+            return;
+        }
         self.shared.bytes.0[lane as usize].fetch_sub(size, Ordering::Relaxed);
     }
 

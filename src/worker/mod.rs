@@ -4,10 +4,32 @@
 //!
 //! A caller renders its record into a buffer taken from a free list, then hands the buffer and
 //! the priority to one of two bounded crossbeam queues ("lanes"): the error lane (WARN and ERROR)
-//! and the bulk lane (everything else). One named thread, `fastsyslog-writer`, owns the transport;
-//! it drains the error lane first, sends what it drained as one batch (`sendmmsg` for the unix
-//! transport), and returns the buffers to the free list, so a steady stream of records allocates
-//! nothing on the caller.
+//! and the bulk lane (everything else), each bounded in records and in bytes. One named thread,
+//! `fastsyslog-writer`, owns the transport; it merges the two lanes by ticket, sends what it took
+//! as one batch (`sendmmsg` for the unix transport), and returns the buffers to the free list, so
+//! a steady stream of records allocates nothing on the caller.
+//!
+//! # Order
+//!
+//! The guarantee: **records from one thread are handed to the transport in the order that thread
+//! logged them**, whichever lanes they travel in. Records of different threads go out in an order
+//! consistent with when their hand-offs completed. Each record takes a ticket (one relaxed
+//! `fetch_add`) before it is queued; the writer always takes the lower ticket of the two lanes'
+//! heads, and a head alone only once it has seen the other lane empty after taking that head.
+//! Since a thread queues a record before it takes its next ticket, no record with a higher
+//! ticket than that next one can be ahead of the first in its lane. The lanes keep separate
+//! capacities, so an error record never waits for room behind bulk records nor is dropped for
+//! them; it goes out after the records logged before it, never after one logged later.
+//!
+//! # An absent daemon, a hung daemon
+//!
+//! When a send finds no daemon (the socket missing, refused or replaced), the writer keeps the
+//! batch and tries again every 20 ms; the lanes fill meanwhile, under their overflow policies,
+//! and what waits goes out, in order, once the daemon is back. Shutdown (or a dropped logger)
+//! gives up and counts what waits as send errors. When a send times out (the daemon is alive but
+//! does not read), the rest of the batch from `Drop` and `BlockFor` lanes is dropped at once; a
+//! `Block` lane's records are retried. `writer_stuck` counts from the first send since the last
+//! successful one.
 //!
 //! - This file: the public settings ([`Overflow`], the `DEFAULT_*` constants and the builder's
 //!   setters for them) and [`Handle`], the caller's side.
@@ -15,7 +37,8 @@
 //!   does when its lane is full.
 //! - [`writer`]: the writer thread, its batching, and its idle backoff and deep sleep (why the
 //!   caller never pays for a wake-up is explained there).
-//! - [`summary`]: the dropped-records summary the writer sends once it has caught up.
+//! - [`summary`]: the dropped-records summary the writer sends once it has caught up (its "since"
+//!   is the time of the first drop it covers).
 //!
 //! # Fork
 //!
@@ -67,13 +90,14 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 /// The default byte budget of the error lane: 8 MiB of queued records.
 ///
 /// A record holds its buffer's capacity (at least 512 bytes, at most the maximum message size
-/// plus the buffer's slack) until the writer sends it. 8 MiB keeps about 2000 records of 4 KiB,
-/// and every one of the 4096 slots when records are short.
+/// plus the buffer's slack) until the writer sends it; buffers of the initial 512 bytes are
+/// bounded by the capacity instead (2 MiB for 4096 slots). 8 MiB keeps about 2000 records of
+/// 4 KiB, so the lane holds at most about 10 MiB.
 pub const DEFAULT_ERROR_QUEUE_BYTES: usize = 8 << 20;
 /// The default byte budget of the bulk lane: 64 MiB of queued records.
 ///
-/// Records of up to 1 KiB fill the 65536 slots first; longer ones meet this bound, so a stalled
-/// daemon and long records cannot hold more than 64 MiB (the default capacity alone would allow
+/// With the 512 bytes per slot that are bounded by the capacity (32 MiB), a stalled daemon and
+/// long records cannot hold more than about 96 MiB (the default capacity alone would allow
 /// 65536 × 8 KiB, about 0.5 GiB).
 pub const DEFAULT_BULK_QUEUE_BYTES: usize = 64 << 20;
 /// The default overflow policy of the error lane: wait up to 10 ms for room, then drop (counted).
@@ -87,7 +111,7 @@ pub const DEFAULT_ERROR_OVERFLOW: Overflow = Overflow::BlockFor(Duration::from_m
 /// keep up, and waiting would only move the backlog into the application.
 pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
 
-/// What a caller does when its lane's queue is full.
+/// What a caller does when its lane's queue is full (in records or in bytes).
 ///
 /// Set per lane with [`Builder::overflow`](crate::Builder::overflow). Every record that is not
 /// queued is counted in [`Stats::dropped`](crate::Stats::dropped) with its lane and reason.
@@ -103,7 +127,8 @@ pub const DEFAULT_BULK_OVERFLOW: Overflow = Overflow::Drop;
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Overflow {
-    /// Wait for room however long it takes (lossless). A hung daemon then stalls the callers.
+    /// Wait for room however long it takes (lossless). A hung or absent daemon then stalls the
+    /// callers once the lane is full.
     Block,
     /// Wait up to this long for room, then drop the record ([`DropReason::Timeout`](crate::DropReason::Timeout)).
     BlockFor(Duration),
@@ -223,12 +248,14 @@ impl crate::Builder {
     /// How many bytes of queued records `lane` holds while the writer catches up. Defaults:
     /// [`DEFAULT_ERROR_QUEUE_BYTES`] (8 MiB) and [`DEFAULT_BULK_QUEUE_BYTES`] (64 MiB).
     ///
-    /// A record counts its buffer's capacity, which is what it keeps allocated. A record that
-    /// does not fit meets the lane's [`overflow`](crate::Builder::overflow) policy exactly as a
-    /// full queue does (with `Drop` it is counted as
+    /// A record counts its buffer's capacity, which is what it keeps allocated; buffers of the
+    /// initial 512 bytes are not counted (the capacity bounds them: at most 512 bytes per slot),
+    /// so a lane holds at most this budget plus 512 bytes per slot. A record that does not fit
+    /// meets the lane's [`overflow`](crate::Builder::overflow) policy exactly as a full queue
+    /// does (with `Drop` it is counted as
     /// [`DropReason::QueueFull`](crate::DropReason::QueueFull)). A lane may go over its budget by
-    /// one record per thread logging at that moment, and an empty lane always takes one record,
-    /// however large.
+    /// one record per thread logging at that moment, and an empty budget always takes one
+    /// record, however large.
     ///
     /// # Examples
     ///
