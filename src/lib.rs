@@ -166,7 +166,8 @@
 //! | [`target_field(b)`](Builder::target_field) | `FASTSYSLOG_TARGET_FIELD` | `false` | put `target=<target>` first in every record's fields (opt-in: the file often says it already) |
 //!
 //! With the `background` feature, [`queue_capacity(lane, n)`](Builder::queue_capacity) (default
-//! 4096 for [`Lane::Error`], 65536 for [`Lane::Bulk`]) and [`overflow(lane, policy)`](Builder::overflow)
+//! 4096 for [`Lane::Error`], 65536 for [`Lane::Bulk`]), [`queue_bytes(lane, n)`](Builder::queue_bytes)
+//! (default 8 MiB and 64 MiB) and [`overflow(lane, policy)`](Builder::overflow)
 //! (default [`Overflow::BlockFor`]`(10 ms)` and [`Overflow::Drop`]) shape the background writer;
 //! `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY`, `FASTSYSLOG_ERROR_OVERFLOW` and
 //! `FASTSYSLOG_BULK_OVERFLOW` set them from the environment. An empty variable counts as unset;
@@ -421,17 +422,29 @@
 //!   logs: dropping it flushes what is queued (bounded by the flush timeout) and stops the writer.
 //!   Records logged after that are dropped and counted ([`DropReason::Shutdown`]), never blocked.
 //! - **Two lanes.** WARN and ERROR records travel in the error lane, everything else (access, info,
-//!   debug) in the bulk lane, each a bounded queue with its own capacity and overflow policy, so a
-//!   flood of access records can never drop or delay an error record. The writer drains the error
-//!   lane first.
+//!   debug) in the bulk lane, each a bounded queue with its own capacity, byte budget and overflow
+//!   policy, so a flood of access records can never make an error record wait for room or be
+//!   dropped.
+//! - **Program order.** Records from one thread arrive in the order that thread logged them,
+//!   whichever lanes they travel in: each record takes a ticket and the writer merges the two
+//!   lanes by ticket. So an error record goes out after the records logged before it (it does
+//!   not overtake them) and before every record logged after it.
+//! - **Daemon absent or restarting.** Records wait in their lane and go out once the daemon is
+//!   back (the writer retries every 20 ms); a full lane meets its overflow policy as usual. A
+//!   short restart loses nothing.
 //! - **Overflow policies** ([`Overflow`]): `Block` (lossless: the caller waits for room),
 //!   `BlockFor(d)` (waits at most `d`, then drops), `Drop` (drops the newest record at once). Every
 //!   drop is counted per lane and reason.
 //!
-//!   | lane | default capacity | default policy | why |
-//!   |---|---|---|---|
-//!   | error | 4096 | `BlockFor(10 ms)` | errors matter, but a hung daemon must not stall request threads for long |
-//!   | bulk | 65536 | `Drop` | access and debug records never stall a request; losses are counted and summarised |
+//!   | lane | default capacity | default byte budget | default policy | why |
+//!   |---|---|---|---|---|
+//!   | error | 4096 | 8 MiB | `BlockFor(10 ms)` | errors matter, but a hung daemon must not stall request threads for long |
+//!   | bulk | 65536 | 64 MiB | `Drop` | access and debug records never stall a request; losses are counted and summarised |
+//!
+//!   A lane is full when either bound is reached ([`queue_bytes`](Builder::queue_bytes) sets the
+//!   budget; buffers of the initial 512 bytes are bounded by the capacity alone), so the queued
+//!   records hold at most about 106 MiB by default (8 + 2 MiB error, 64 + 32 MiB bulk), plus
+//!   about 3 MiB of slots.
 //!
 //! - **Delivery latency.** The writer is not parked in a blocking `recv`, so the caller never pays
 //!   for waking it: it drains what has accumulated, sends it as one batch (`sendmmsg(2)` on Linux
@@ -443,7 +456,7 @@
 //!   back after each send, so a caller allocates only while the writer is further behind than it
 //!   ever was.
 //! - **Drop summary.** After drops, once the writer has caught up, it sends one record to the error
-//!   facility: `fastsyslog: dropped N records (lane, reason) since <time>`.
+//!   facility: `fastsyslog: dropped N records (lane, reason) since <time of the first drop>`.
 //! - **Flush and shutdown.** `log::logger().flush()` and [`WorkerGuard::flush`] return once
 //!   everything enqueued before them was handed to the transport, or after the flush timeout (2 s).
 //!   A hung daemon never makes flush or shutdown hang past that bound; the guard prints to stderr
@@ -491,10 +504,10 @@
 //! | `written` | records handed to the daemon's socket | it stops growing while the app serves |
 //! | `dropped` / `dropped_total()` / `dropped_for(lane, reason)` | records lost, by [`Lane`] (`error`, `bulk`) and [`DropReason`] (`send_error`, `queue_full`, `timeout`, `panic`, `shutdown`) | above 0 on the `error` lane; a rising rate on `bulk` |
 //! | `truncated` | records cut to `max_message_size` (marked `[truncated]`) | raise the limit (and the daemon's) if frequent |
-//! | `send_errors` | socket errors by errno (for example 111 `ECONNREFUSED`: the daemon is down) | any |
+//! | `send_errors` | records a failed send dropped, by errno ([`Stats::errno_name`]: `EPROTOTYPE` is a stream socket at the path); their sum is the `send_error` drops | any |
 //! | `reconnects` | reconnections after a daemon restart | many per minute |
 //! | `queue_depth`, `queue_depth_high_water` | background writer backlog | high water near the lane's capacity |
-//! | `writer_blocked_ns`, `writer_stuck` | time the writer waited on the daemon; `true` when it is stuck now | `writer_stuck` |
+//! | `writer_blocked_ns`, `writer_stuck` | time the writer waited on the daemon; `true` once it has been trying to send for a second without a success (hung or absent daemon) | `writer_stuck` |
 //!
 //! Export them with your metrics (a gauge per field, scraped every few seconds) rather than logging
 //! them through the same logger: when the daemon is down, a log line about it is dropped with the

@@ -1,5 +1,6 @@
-//! The writer thread: how it starts, drains the lanes into batches, sends them, backs off and
-//! sleeps when idle, releases flushes, sends the dropped-records summary, and exits.
+//! The writer thread: how it starts, merges the lanes into batches in ticket order, sends them,
+//! holds them while the daemon is away, backs off and sleeps when idle, releases flushes, sends
+//! the dropped-records summary, and exits.
 //!
 //! # No wake-up on the caller's path
 //!
