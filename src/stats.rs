@@ -197,7 +197,12 @@ pub(crate) fn monotonic_ns() -> u64 {
 
 impl Counters {
     pub(crate) fn drop_record(&self, lane: Lane, reason: DropReason) {
-        self.dropped[lane as usize][reason.index()].fetch_add(1, Relaxed);
+        self.drop_records(lane, reason, 1);
+    }
+
+    /// Counts `n` records of `lane` dropped for `reason`, and stamps the first drop's time.
+    pub(crate) fn drop_records(&self, lane: Lane, reason: DropReason, n: u64) {
+        self.dropped[lane as usize][reason.index()].fetch_add(n, Relaxed);
         // Shutdown drops come after the writer's last summary; only the others need a "since".
         if reason != DropReason::Shutdown && self.first_drop_us.load(Relaxed) == 0 {
             let now = std::time::SystemTime::now()
@@ -212,10 +217,9 @@ impl Counters {
 
     /// Counts `n` records of `lane` that a failed send dropped, under `err`'s errno in
     /// `send_errors` too: the two counts agree by construction.
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
     pub(crate) fn send_failed(&self, lane: Lane, err: &std::io::Error, n: u64) {
-        for _ in 0..n {
-            self.drop_record(lane, DropReason::SendError);
-        }
+        self.drop_records(lane, DropReason::SendError, n);
         self.send_errors[errno_slot(err)].fetch_add(n, Relaxed);
     }
 
