@@ -570,7 +570,7 @@ mod tests {
 
     /// Fills the bulk lane (capacity 4) while the writer is blocked, so the next pushes overflow.
     pub(super) fn fill_while_blocked(s: &Setup, extra: usize) {
-        hold(&s);
+        hold(s);
         for i in 0..4 + extra {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }

@@ -87,6 +87,19 @@ mod tests {
     use crate::worker::tests::{config, fill_while_blocked, pri, setup, LONG};
     use crate::worker::Overflow;
 
+    /// The next summary record the transport got, as `(PRI, text)`.
+    fn summary_record(s: &crate::worker::tests::Setup) -> (u8, String) {
+        loop {
+            let batch = s.batches.recv_timeout(LONG).expect("a summary record");
+            if let Some((p, m)) = batch
+                .into_iter()
+                .find(|(_, m)| m.starts_with(b"fastsyslog:"))
+            {
+                return (p, String::from_utf8(m).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn summary_follows_drops_once_caught_up() {
         let s = setup(
@@ -101,15 +114,7 @@ mod tests {
         }
         assert!(s.handle.flush(LONG));
         // The summary is sent when the writer finds both lanes empty, right after the flush.
-        let summary = loop {
-            let batch = s.batches.recv_timeout(LONG).expect("a summary record");
-            if let Some((p, m)) = batch
-                .into_iter()
-                .find(|(_, m)| m.starts_with(b"fastsyslog:"))
-            {
-                break (p, String::from_utf8(m).unwrap());
-            }
-        };
+        let summary = summary_record(&s);
         assert_eq!(summary.0, pri(crate::Severity::Warning).value());
         assert!(
             summary
@@ -144,15 +149,7 @@ mod tests {
             permits.send(()).unwrap();
         }
         assert!(s.handle.flush(LONG));
-        let summary = loop {
-            let batch = s.batches.recv_timeout(LONG).expect("a summary record");
-            if let Some((_, m)) = batch
-                .into_iter()
-                .find(|(_, m)| m.starts_with(b"fastsyslog:"))
-            {
-                break String::from_utf8(m).unwrap();
-            }
-        };
+        let (_, summary) = summary_record(&s);
         let since = summary.rsplit(" since ").next().unwrap();
         assert!(
             since == before || since == after,

@@ -21,7 +21,7 @@ use fastsyslog::testing::decode::Json;
 use fastsyslog::{Builder, DropReason, ErrorKind, Format, Lane, Logger, Mode, Overflow, Stats};
 use log::Log;
 
-use crate::support::{self, devlog, retry, retry_n, Line, Rsyslogd};
+use crate::support::{self, devlog, flush, retry, retry_n, stats, Line, Rsyslogd};
 
 /// The ident every logger here uses (short, so header lengths are easy to compute).
 const IDENT: &str = "fault";
@@ -51,23 +51,6 @@ macro_rules! info {
     ($logger:expr, $($arg:tt)+) => {
         emit(&$logger, log::Level::Info, "fault", format_args!($($arg)+))
     };
-}
-
-fn stats(logger: &Logger) -> Stats {
-    // A second guard only reads the shared counters; `forget` keeps its drop from shutting the
-    // logger down.
-    let guard = logger.guard();
-    let s = guard.stats();
-    std::mem::forget(guard);
-    s
-}
-
-/// `flush()` through a guard that is not dropped (dropping it would shut the logger down).
-fn flush(logger: &Logger) -> bool {
-    let guard = logger.guard();
-    let ok = guard.flush();
-    std::mem::forget(guard);
-    ok
 }
 
 /// Every record accepted by the gate is, once flushed, exactly one of written or dropped.

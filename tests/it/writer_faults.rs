@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fastsyslog::{Builder, DropReason, ErrorKind, Lane, Logger, Mode, Overflow, Stats};
 use log::{Level, Log};
 
-use crate::support::{self, retry, Rsyslogd};
+use crate::support::{self, flush, retry, stats, Rsyslogd};
 
 fn builder(socket: &Path, mode: Mode) -> Builder {
     Builder::new()
@@ -29,22 +29,6 @@ fn emit(logger: &Logger, level: Level, args: std::fmt::Arguments<'_>) {
             .args(args)
             .build(),
     );
-}
-
-/// Stats and flush through a second guard that is never dropped (dropping it would shut the
-/// logger down).
-fn stats(logger: &Logger) -> Stats {
-    let guard = logger.guard();
-    let s = guard.stats();
-    std::mem::forget(guard);
-    s
-}
-
-fn flush(logger: &Logger) -> bool {
-    let guard = logger.guard();
-    let ok = guard.flush();
-    std::mem::forget(guard);
-    ok
 }
 
 #[test]
@@ -236,8 +220,7 @@ fn an_impossible_queue_capacity_is_a_build_error() {
     let err = builder(&dir.path().join("absent"), Mode::Background)
         .queue_capacity(Lane::Bulk, usize::MAX)
         .build()
-        .err()
-        .expect("usize::MAX records cannot be allocated");
+        .expect_err("usize::MAX records cannot be allocated");
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     assert!(
         err.to_string()
