@@ -17,11 +17,12 @@ use crate::sys::net::errno;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DropReason {
-    /// The transport failed to send it (daemon absent, socket error, send timeout).
+    /// The transport failed to send it (socket error, send timeout, or an absent daemon: in
+    /// background mode only once the logger shuts down, since until then records wait for it).
     SendError,
-    /// Its lane's queue was full under the `Drop` overflow policy.
+    /// Its lane's queue was full, in records or in bytes, under the `Drop` overflow policy.
     QueueFull,
-    /// Its lane's queue stayed full for the whole `BlockFor` wait.
+    /// Its lane stayed full (in records or in bytes) for the whole `BlockFor` wait.
     Timeout,
     /// Formatting it panicked (a `Display` or `Debug` impl panicked).
     Panic,
