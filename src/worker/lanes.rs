@@ -152,6 +152,8 @@ pub(super) struct Shared {
     pub(super) exited: AtomicBool,
     /// The idle writer is parked until a caller wakes it (see the writer's module docs).
     pub(super) parked: AtomicBool,
+    /// Records the writer took and holds because the daemon is away (0 when it holds none).
+    pub(super) held: AtomicUsize,
     /// Bytes of the records in each lane: callers add before they queue, the writer subtracts
     /// what it takes, once per batch. Apart from the flags above, which change rarely.
     pub(super) bytes: Padded<[AtomicUsize; 2]>,
@@ -271,8 +273,10 @@ impl Lanes {
         }
     }
 
+    /// Records (and flush markers) waiting in both lanes, plus those the writer holds for an
+    /// absent daemon.
     pub(super) fn depth(&self) -> usize {
-        self.tx[0].len() + self.tx[1].len()
+        self.tx[0].len() + self.tx[1].len() + self.shared.held.load(Ordering::Relaxed)
     }
 
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that

@@ -378,6 +378,7 @@ impl Writer {
             if daemon_away(&e) {
                 if !self.giving_up() {
                     self.recycle_first(at);
+                    self.set_held(self.batch.len());
                     return false;
                 }
                 self.drop_from(at, &counters, &e, |_| true);
@@ -402,10 +403,20 @@ impl Writer {
             at += 1;
         }
         self.recycle_first(self.batch.len());
+        // Before the waiters: a flush that returns sees the held records gone.
+        self.set_held(0);
         for waiter in self.waiters.drain(..) {
             waiter.arrive();
         }
         true
+    }
+
+    /// Publishes how many records the writer holds for an absent daemon (`queue_depth` adds
+    /// them). Only a change is written.
+    fn set_held(&self, n: usize) {
+        if self.shared.held.load(Ordering::Relaxed) != n {
+            self.shared.held.store(n, Ordering::Relaxed);
+        }
     }
 
     /// Counts the records from `at` on whose lane passes `lossy` as dropped by `err` and takes
@@ -757,8 +768,9 @@ mod tests {
         }
         push(&s.handle, Lane::Error, "e");
         assert!(s.handle.flush(LONG));
-        let stats = s.counters.snapshot(0);
+        let stats = s.counters.snapshot(s.handle.queue_depth());
         assert_eq!((stats.written, stats.dropped_total()), (11, 0), "{stats:?}");
+        assert_eq!(stats.queue_depth, 0);
         let mut want: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
         want.push("e".into());
         assert_eq!(texts(&s.batches), want);
@@ -768,34 +780,47 @@ mod tests {
     fn a_full_lane_drops_by_its_policy_while_the_daemon_is_away() {
         let s = setup_with(
             config((4, Overflow::Drop), (4, Overflow::Drop)),
-            false,
+            true,
             false,
             0,
             usize::MAX,
         );
+        // The writer is inside its first send (of "hold"), so the lane fills: 4 queued, 16 not.
+        hold(&s);
         for i in 0..20 {
             push(&s.handle, Lane::Bulk, &format!("r{i}"));
         }
-        // The writer holds one batch and the lane holds 4; the rest meet the Drop policy.
         let stats = s.counters.snapshot(0);
-        assert!(
-            stats.dropped_for(Lane::Bulk, DropReason::QueueFull) >= 15,
-            "{stats:?}"
-        );
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 16);
+        // The send finds no daemon: the writer holds "hold" and drains nothing more.
+        let permits = s.permits.clone().unwrap();
+        for _ in 0..1000 {
+            permits.send(()).unwrap();
+        }
+        let shared = Arc::clone(&s.handle.lanes().shared);
+        while shared.held.load(Ordering::Relaxed) == 0 {
+            thread::yield_now();
+        }
         assert!(!s.handle.flush(Duration::from_millis(50)));
+        // Held, queued and the error lane's flush marker (the bulk lane had no room for one).
+        assert_eq!(s.handle.queue_depth(), 1 + 4 + 1);
         // Shutdown gives up on the held records and counts them.
         s.handle.shutdown(Duration::from_millis(50));
         let settled = (0..500).find_map(|_| {
             let stats = s.counters.snapshot(0);
-            if stats.dropped_total() == 20 {
+            if stats.dropped_total() == 21 {
                 return Some(stats);
             }
             thread::sleep(Duration::from_millis(10));
             None
         });
         let stats = settled.unwrap_or_else(|| s.counters.snapshot(0));
-        assert_eq!(stats.dropped_total() + stats.written, 20, "{stats:?}");
-        assert_eq!(stats.written, 0);
+        assert_eq!(
+            stats.dropped_for(Lane::Bulk, DropReason::SendError),
+            5,
+            "{stats:?}"
+        );
+        assert_eq!((stats.written, stats.dropped_total()), (0, 21));
     }
 
     #[test]
