@@ -427,8 +427,8 @@
 //!   dropped.
 //! - **Program order.** Records from one thread arrive in the order that thread logged them,
 //!   whichever lanes they travel in: each record takes a ticket and the writer merges the two
-//!   lanes by ticket. So an error record goes out after the records logged before it (it does
-//!   not overtake them) and before every record logged after it.
+//!   lanes by ticket. An error record waits only for the bulk records its own thread logged
+//!   before it; it goes ahead of other threads' queued bulk records.
 //! - **Daemon absent or restarting.** Records wait in their lane and go out once the daemon is
 //!   back (the writer retries every 20 ms); a full lane meets its overflow policy as usual. A
 //!   short restart loses nothing.

@@ -42,7 +42,7 @@ const STASH_REFILL: usize = 8;
 /// ticket, so a thread's records leave in the order it logged them (see [`Lanes::push`]).
 pub(super) enum Msg {
     /// A rendered record.
-    Record(u64, Priority, Vec<u8>),
+    Record(Stamp, Priority, Vec<u8>),
     /// A flush marker: the writer arrives at the waiter once everything queued before it in this
     /// lane was handed to the transport.
     Flush(u64, Arc<Waiter>),
@@ -54,7 +54,8 @@ impl Msg {
     /// The ticket taken when the message was made.
     pub(super) fn ticket(&self) -> u64 {
         match self {
-            Msg::Record(t, ..) | Msg::Flush(t, _) => *t,
+            Msg::Record(stamp, ..) => stamp.ticket,
+            Msg::Flush(t, _) => *t,
         }
     }
 
@@ -75,11 +76,48 @@ impl Msg {
 impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Msg::Record(t, p, b) => write!(f, "Record(#{t}, {}, {} bytes)", p.value(), b.len()),
+            Msg::Record(s, p, b) => {
+                write!(f, "Record(#{}, {}, {} bytes)", s.ticket, p.value(), b.len())
+            }
             Msg::Flush(t, _) => write!(f, "Flush(#{t})"),
         }
     }
 }
+
+/// Where a record stands in its thread's order.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamp {
+    /// From the lanes' counter: the writer's merge order.
+    pub(super) ticket: u64,
+    /// The thread that logged it (a number of this crate's, never 0).
+    pub(super) thread: u64,
+    /// For an error-lane record: the ticket of the last bulk record its thread queued in these
+    /// lanes before it ([`NO_BULK`] for none, [`UNKNOWN`] when the thread is not tracked here).
+    /// The writer may send the record ahead of older bulk records once that one is taken.
+    pub(super) after: u64,
+}
+
+/// [`Stamp::after`]: the thread queued no bulk record in these lanes before this one.
+pub(super) const NO_BULK: u64 = 0;
+/// [`Stamp::after`]: not known; the record keeps the plain ticket order.
+pub(super) const UNKNOWN: u64 = u64::MAX;
+
+/// What a thread knows of its own order: its number, the lanes it tracks (the first it used),
+/// and the ticket of its last bulk record queued there.
+#[derive(Clone, Copy)]
+struct Order {
+    thread: u64,
+    lanes: u64,
+    last_bulk: u64,
+}
+
+thread_local! {
+    static ORDER: std::cell::Cell<Order> =
+        const { std::cell::Cell::new(Order { thread: 0, lanes: 0, last_bulk: NO_BULK }) };
+}
+
+/// Thread numbers and lanes ids, never 0.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Keeps what every caller writes (the ticket counter) off the lines the writer writes.
 #[derive(Debug, Default)]
@@ -202,6 +240,8 @@ pub(super) struct Lanes {
     budget: [usize; 2],
     /// The next ticket: one relaxed `fetch_add` per record on a line only callers write.
     ticket: Padded<AtomicU64>,
+    /// These lanes' id, for the threads' [`Order`].
+    id: u64,
     /// Spare buffers: callers take them, the writer returns them.
     free: Receiver<Vec<u8>>,
     pub(super) recycle: Sender<Vec<u8>>,
@@ -231,7 +271,9 @@ impl Lanes {
             half: cap.map(|c| c / 2),
             overflow: config.overflow,
             budget: config.bytes,
-            ticket: Padded::default(),
+            // Tickets start at 1: 0 is NO_BULK.
+            ticket: Padded(AtomicU64::new(1)),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             free,
             recycle,
             shared: Arc::new(Shared::default()),
@@ -282,14 +324,16 @@ impl Lanes {
     /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
     /// is not queued is counted as dropped.
     ///
-    /// The record takes a ticket first. A thread takes its next ticket only after this record is
-    /// queued, and the writer always sends the lower ticket of the two lanes' heads, so one
-    /// thread's records leave in the order it logged them whichever lanes they travel in (the
-    /// writer's module docs give the argument).
+    /// The record takes a ticket and its thread's [`Stamp`] first. A thread takes its next
+    /// ticket only after this record is queued, and the writer sends the lower ticket of the two
+    /// lanes' heads unless an error record's own thread has nothing older left, so one thread's
+    /// records leave in the order it logged them whichever lanes they travel in (the module docs
+    /// of `worker` give the argument).
     #[inline]
     pub(super) fn push(&self, counters: &Counters, lane: Lane, priority: Priority, buf: Vec<u8>) {
         let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
-        let msg = Msg::Record(ticket, priority, buf);
+        let stamp = self.stamp(ticket, lane);
+        let msg = Msg::Record(stamp, priority, buf);
         if self.shared.closed.load(Ordering::Relaxed) {
             counters.drop_record(lane, DropReason::Shutdown);
             self.recycle(msg);
@@ -319,6 +363,15 @@ impl Lanes {
         match queued {
             Ok(()) => {
                 counters.enqueue(lane);
+                if lane == Lane::Bulk && stamp.after != UNKNOWN {
+                    // During thread teardown the slot may be gone: the thread's later error
+                    // records then keep the plain ticket order, which is always safe.
+                    let _ = ORDER.try_with(|order| {
+                        let mut o = order.get();
+                        o.last_bulk = ticket;
+                        order.set(o);
+                    });
+                }
                 // `len()` reads the lane's head, which the writer moves on every record: a
                 // cache-line transfer. Checking on every 32nd record of a thread still wakes the
                 // writer long before a lane of thousands fills.
@@ -342,6 +395,38 @@ impl Lanes {
                 self.recycle(msg);
             }
         }
+    }
+
+    /// This thread's stamp for a record with `ticket` in `lane`. A thread tracks the first lanes
+    /// it logs to (one logger in most programs); records to others keep the plain ticket order.
+    #[inline]
+    fn stamp(&self, ticket: u64, lane: Lane) -> Stamp {
+        let untracked = Stamp {
+            ticket,
+            thread: 0,
+            after: UNKNOWN,
+        };
+        ORDER
+            .try_with(|order| {
+                let mut o = order.get();
+                if o.thread == 0 {
+                    o.thread = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                    o.lanes = self.id;
+                    order.set(o);
+                }
+                let after = match (o.lanes == self.id, lane) {
+                    (true, Lane::Error) => o.last_bulk,
+                    // A bulk record never goes ahead of anything: `after` is not used.
+                    (true, Lane::Bulk) => NO_BULK,
+                    (false, _) => UNKNOWN,
+                };
+                Stamp {
+                    ticket,
+                    thread: o.thread,
+                    after,
+                }
+            })
+            .unwrap_or(untracked)
     }
 
     /// Counts `size` bytes against `lane`'s budget; false (and nothing counted) when they do not

@@ -12,14 +12,21 @@
 //! # Order
 //!
 //! The guarantee: **records from one thread are handed to the transport in the order that thread
-//! logged them**, whichever lanes they travel in. Records of different threads go out in an order
-//! consistent with when their hand-offs completed. Each record takes a ticket (one relaxed
-//! `fetch_add`) before it is queued; the writer always takes the lower ticket of the two lanes'
-//! heads, and a head alone only once it has seen the other lane empty after taking that head.
-//! Since a thread queues a record before it takes its next ticket, no record with a higher
-//! ticket than that next one can be ahead of the first in its lane. The lanes keep separate
-//! capacities, so an error record never waits for room behind bulk records nor is dropped for
-//! them; it goes out after the records logged before it, never after one logged later.
+//! logged them**, whichever lanes they travel in, and **an error record is never held back by
+//! another thread's bulk records**: it waits only for the bulk records its own thread logged
+//! before it. Records of different threads otherwise go out in an order consistent with when
+//! their hand-offs completed.
+//!
+//! How: each record takes a ticket (one relaxed `fetch_add`) before it is queued, and the
+//! writer merges the lanes by ticket: it takes the lower ticket of the two heads, and a head
+//! alone only once it has seen the other lane empty after taking that head. A thread queues a
+//! record before it takes its next ticket, so no record with a higher ticket than that next one
+//! can be ahead of the first in its lane. An error record also carries the ticket of its
+//! thread's last bulk record (kept in a thread-local, no lock); once the writer has placed that
+//! one, the error record goes next, ahead of older bulk records of other threads. A thread is
+//! tracked for the first logger it logs to; with a second logger in the same process, its error
+//! records there keep the plain ticket order. The lanes keep separate capacities, so an error
+//! record never waits for room behind bulk records nor is dropped for them.
 //!
 //! # An absent daemon, a hung daemon
 //!

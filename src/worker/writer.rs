@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER};
+use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER, NO_BULK, UNKNOWN};
 use super::summary::{dropped_counts, summary_text, SummaryFn};
 use super::{Config, Overflow};
 use crate::severity::Priority;
@@ -64,6 +64,8 @@ const MAX_BATCH: usize = 256;
 const IDLE_SPINS: u32 = 64;
 /// After a failed dropped-records summary, the next attempt waits this long.
 const SUMMARY_RETRY: Duration = Duration::from_secs(1);
+/// Threads tracked for error records going ahead of older bulk records (a collision is safe).
+const PLACED_BULK_SLOTS: usize = 1024;
 /// While the daemon is away, the writer tries its held batch again this often (the transport's
 /// own reconnect rate limit applies on top).
 const HOLD_RETRY: Duration = Duration::from_millis(20);
@@ -145,6 +147,9 @@ struct Writer {
     rx: [Receiver<Msg>; 2],
     /// The next message of each lane, taken but not yet placed: the merge compares their tickets.
     heads: [Option<Msg>; 2],
+    /// Per thread (hashed by its number), the ticket of its last bulk record placed in a batch:
+    /// `(thread, ticket)`. A collision only costs an error record its early place.
+    placed_bulk: Box<[(u64, u64)]>,
     recycle: Sender<Vec<u8>>,
     shared: Arc<Shared>,
     spawner: Arc<Spawner>,
@@ -167,6 +172,7 @@ impl Writer {
         Writer {
             rx: lanes.rx.clone(),
             heads: [None, None],
+            placed_bulk: vec![(0, 0); PLACED_BULK_SLOTS].into_boxed_slice(),
             recycle: lanes.recycle.clone(),
             shared: Arc::clone(&lanes.shared),
             spawner: Arc::clone(spawner),
@@ -284,7 +290,9 @@ impl Writer {
     /// The merge takes the lower ticket of the two heads, and a head alone only after the other
     /// lane was seen empty since that head was taken. That keeps each thread's order: a thread
     /// queues a record before it takes the ticket of its next one, so no record of another thread
-    /// with a higher ticket than that next one can be ahead of the first in its lane.
+    /// with a higher ticket than that next one can be ahead of the first in its lane. An error
+    /// head goes first whenever its own thread's last earlier bulk record is placed already
+    /// ([`Writer::may_go_ahead`]): only its own thread's records constrain it.
     fn drain(&mut self) -> (usize, bool) {
         let mut got = 0;
         let mut taken = [0usize; 2];
@@ -303,6 +311,7 @@ impl Writer {
                 }
             }
             let pick = match &self.heads {
+                [Some(error), _] if self.may_go_ahead(error) => 0,
                 [Some(error), Some(bulk)] => usize::from(bulk.ticket() < error.ticket()),
                 [Some(_), None] => 0,
                 [None, Some(_)] => 1,
@@ -310,7 +319,13 @@ impl Writer {
             };
             let lane = [Lane::Error, Lane::Bulk][pick];
             match self.heads[pick].take() {
-                Some(Msg::Record(_, priority, buf)) => self.batch.push((lane, priority, buf)),
+                Some(Msg::Record(stamp, priority, buf)) => {
+                    if lane == Lane::Bulk && stamp.thread != 0 {
+                        let slot = (stamp.thread % PLACED_BULK_SLOTS as u64) as usize;
+                        self.placed_bulk[slot] = (stamp.thread, stamp.ticket);
+                    }
+                    self.batch.push((lane, priority, buf));
+                }
                 Some(Msg::Flush(_, waiter)) => self.waiters.push(waiter),
                 None => {}
             }
@@ -326,6 +341,24 @@ impl Writer {
             self.counters().raise_high_water(depth);
         }
         (got, disconnected == [true; 2])
+    }
+
+    /// Whether an error-lane head may go ahead of older bulk records: its thread's last bulk
+    /// record before it has been placed (or there was none), so no record of its own thread is
+    /// passed. Markers never go ahead.
+    fn may_go_ahead(&self, head: &Msg) -> bool {
+        let Msg::Record(stamp, ..) = head else {
+            return false;
+        };
+        match stamp.after {
+            NO_BULK => true,
+            UNKNOWN => false,
+            after => {
+                let slot = (stamp.thread % PLACED_BULK_SLOTS as u64) as usize;
+                let (thread, placed) = self.placed_bulk[slot];
+                thread == stamp.thread && placed >= after
+            }
+        }
     }
 
     /// Whether records can no longer wait for the daemon: shutdown began, or the logger is gone.
@@ -569,6 +602,47 @@ mod tests {
         assert_eq!(
             received(&s, 7),
             ["hold", "info0", "warn0", "info1", "err0", "err1", "info2"]
+        );
+    }
+
+    #[test]
+    fn an_error_passes_other_threads_bulk_but_not_its_own() {
+        let s = setup(Config::default(), true, false);
+        let permits = s.permits.as_ref().unwrap();
+        hold(&s);
+        // Another thread floods the bulk lane; this one reports an error; then the flooding
+        // thread reports one too.
+        let (flooded, go_on) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 0..5 {
+                    push(&s.handle, Lane::Bulk, &format!("flood{i}"));
+                }
+                flooded.wait();
+                go_on.wait();
+                push(&s.handle, Lane::Error, "error-there");
+            });
+            flooded.wait();
+            push(&s.handle, Lane::Error, "error-here");
+            go_on.wait();
+        });
+        for _ in 0..3 {
+            permits.send(()).unwrap();
+        }
+        // "error-here" goes ahead of the flood (its thread's "hold" has gone out already);
+        // "error-there" is the flooding thread's: it stays behind that thread's records.
+        assert_eq!(
+            received(&s, 8),
+            [
+                "hold",
+                "error-here",
+                "flood0",
+                "flood1",
+                "flood2",
+                "flood3",
+                "flood4",
+                "error-there"
+            ]
         );
     }
 
