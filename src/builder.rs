@@ -735,6 +735,8 @@ impl Builder {
             })?
             .build();
         let framing = self.framing()?;
+        #[cfg(feature = "background")]
+        self.worker.check()?;
         Ok(Checked {
             ident,
             filter,

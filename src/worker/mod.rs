@@ -193,7 +193,7 @@ impl Default for Config {
 
 impl Config {
     /// The settings `build()` cannot use, as an error naming the setting and the value.
-    fn check(&self) -> Result<(), crate::Error> {
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
         for lane in [Lane::Error, Lane::Bulk] {
             let capacity = self.capacity[lane as usize];
             if capacity > MAX_QUEUE_CAPACITY {
