@@ -2,7 +2,8 @@
 //! integration tests (`tests/it`) and by its benchmarks (`benches/`). Not published: the library
 //! itself carries no test or bench hooks.
 //!
-//! - [`process`]: `fork`/`waitpid`/`_exit` for the fork tests and a bounded wait for child processes.
+//! - [`process`]: `fork`/`waitpid`/`_exit` for the fork tests, bounded waits for child processes,
+//!   and [`process::fork_each`], many forks each under a timeout.
 //! - [`syslog`]: what another library in the process does with glibc's `openlog`/`syslog`/`closelog`.
 //! - [`alloc`]: a global allocator that counts allocations per thread.
 //! - [`rsyslogd`]: a private rsyslogd in its own temp dir, never on the machine's `/dev/log`.

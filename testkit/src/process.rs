@@ -1,5 +1,6 @@
-//! Processes: a raw `fork(2)` with its `waitpid(2)` and `_exit(2)` for the fork tests, signals by
-//! the shell's `kill`, and a bounded wait that collects a child's output.
+//! Processes: a raw `fork(2)` with its `waitpid(2)` and `_exit(2)` for the fork tests, many forks
+//! each under a timeout ([`fork_each`]), signals by the shell's `kill`, and a bounded wait that
+//! collects a child's output.
 
 use std::io::{self, Read};
 use std::process::{Child, Command, Output};
@@ -124,4 +125,88 @@ pub fn wait_with_output_within(mut child: Child, limit: Duration) -> io::Result<
         },
         timed_out,
     })
+}
+
+/// Waits at most `limit` for the forked child `pid` (polling `waitpid(2)` with `WNOHANG`) and
+/// returns its exit code (or `128 + signal`); `None` when it was still running, in which case it
+/// was killed with `SIGKILL` and reaped. Until reaped, a child's pid cannot be reused, so the kill
+/// never reaches another process.
+pub fn wait_within(pid: u32, limit: Duration) -> io::Result<Option<i32>> {
+    let raw = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `status` is a live, aligned local for the whole call; waitpid keeps no pointer
+        // to it.
+        let rc = unsafe { libc::waitpid(raw, &mut status, libc::WNOHANG) };
+        if rc == raw {
+            return Ok(Some(if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            }));
+        }
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(err);
+            }
+        }
+        if start.elapsed() > limit {
+            // SAFETY: kill takes two integers; `raw` is our unreaped child, so the pid is still
+            // its own.
+            unsafe { libc::kill(raw, libc::SIGKILL) };
+            wait(pid)?;
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// How many hung children [`fork_each`] waits for before it gives up.
+pub const FORK_EACH_MAX_HUNG: usize = 3;
+
+/// What [`fork_each`] saw.
+#[derive(Debug, Default)]
+pub struct Forked {
+    /// The pid of every child, in order.
+    pub pids: Vec<u32>,
+    /// Children still running after the limit (killed): each one a hang.
+    pub hung: Vec<u32>,
+    /// Children that exited with a code other than 0, with that code.
+    pub failed: Vec<(u32, i32)>,
+}
+
+/// Forks `n` children one after another; each runs `child` and ends with [`exit_now`] with the
+/// code it returns (a panic in it gives 101). Each child must exit within `limit` or it is killed
+/// and counted as hung, so a deadlock in a child fails the test instead of hanging it; after
+/// [`FORK_EACH_MAX_HUNG`] hangs it stops forking, so a failing test ends quickly.
+///
+/// Keep `child` short: it runs in a copy of a possibly multithreaded process where only the
+/// forking thread exists.
+pub fn fork_each(n: usize, limit: Duration, child: impl Fn() -> i32) -> io::Result<Forked> {
+    let mut seen = Forked::default();
+    for _ in 0..n {
+        let pid = fork()?;
+        if pid == 0 {
+            let code =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(&child)).unwrap_or(101);
+            exit_now(code);
+        }
+        seen.pids.push(pid);
+        match wait_within(pid, limit)? {
+            None => {
+                seen.hung.push(pid);
+                if seen.hung.len() >= FORK_EACH_MAX_HUNG {
+                    break;
+                }
+            }
+            Some(0) => {}
+            Some(code) => seen.failed.push((pid, code)),
+        }
+    }
+    Ok(seen)
 }

@@ -1,6 +1,7 @@
-//! What another library in the process does with glibc's process-wide `syslog(3)` state:
-//! `openlog`, `syslog(pri, "%s", msg)` and `closelog`. The fault tests use it to check that the
-//! crate's libc transport survives them; the benches use it for the raw glibc floor.
+//! What another library in the process does with glibc's process-wide `syslog(3)` state and its
+//! time-zone lock: `openlog`, `syslog(pri, "%s", msg)`, `closelog` and `localtime_r`. The fault
+//! and fork tests use it to check that the crate's libc transport survives them; the benches use
+//! it for the raw glibc floor.
 
 use std::ffi::CStr;
 
@@ -37,4 +38,21 @@ pub fn syslog(priority: libc::c_int, msg: &CStr) {
     // FMT, `msg` is read only as data. glibc masks invalid priority bits itself (it logs an error
     // and clears them), so any `c_int` is accepted.
     unsafe { libc::syslog(priority, FMT.as_ptr(), msg.as_ptr()) }
+}
+
+/// `localtime_r(t)` as another library calls it (chrono's `Local` does): it takes glibc's
+/// time-zone lock, which the crate cannot see. Returns the hour, so the call is not optimised away.
+pub fn localtime_hour(t: i64) -> i32 {
+    // SAFETY: `libc::tm` is a plain C struct of integers and one pointer, for which all-zero bytes
+    // are a valid value; localtime_r overwrites it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let t: libc::time_t = t;
+    // SAFETY: both pointers point to live, aligned locals for the whole call; localtime_r keeps
+    // neither.
+    let res = unsafe { libc::localtime_r(&t, &mut tm) };
+    if res.is_null() {
+        -1
+    } else {
+        tm.tm_hour
+    }
 }
