@@ -4,9 +4,7 @@
 //! Everything the child handler touches is an atomic: it runs right after `fork()`, where only
 //! async-signal-safe work is allowed.
 
-#[cfg(feature = "background")]
-use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::Once;
 
 /// The cached pid; 0 means "not read since start-up or the last fork".
@@ -20,10 +18,19 @@ static ATFORK: Once = Once::new();
 //
 // glibc (verified with 2.36) does not reset its syslog lock or its time-zone lock in a forked
 // child: a child forked while any thread was inside `openlog(3)`/`syslog(3)` or `localtime_r(3)`
-// inherits the lock held by a thread that does not exist there, and its own next call deadlocks.
-// So every such call the crate makes is counted in a `LockWatch`, and the child handler turns a
-// non-zero count into a poisoned flag that the callers check before calling in again. Calls made by
-// other libraries in the process are not seen.
+// (`syslog(3)` calls it for its header) inherits the lock held by a thread that does not exist
+// there, and its own next call deadlocks. Any library can hold them (chrono's `Local` calls
+// `localtime_r`), and the crate sees only its own calls. So:
+//
+// - every call the crate makes is counted in a `LockWatch`; the child handler turns a non-zero
+//   count into a poisoned flag, and a poisoned lock is never asked for again;
+// - in any forked child ([`forked`]) the crate never calls `openlog(3)`/`syslog(3)` (the libc
+//   transport sends through its own socket), whoever may have held the lock;
+// - in a forked child, `localtime_r(3)` is first called on a probe thread with a bound
+//   (`sys::time`): if the probe returns, no dead thread holds the lock and the child may call it;
+//   if not, the lock is poisoned and the clock uses its own arithmetic.
+//
+// Forks made before the crate's first use (before the handler is installed) are not counted.
 
 /// Counts the crate's calls that hold one glibc lock, and remembers in a child whether one was
 /// running at the fork.
@@ -63,6 +70,12 @@ impl LockWatch {
     /// Whether the lock may be held forever in this process, so it must not be asked for.
     pub(crate) fn poisoned(&self) -> bool {
         self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Marks the lock as possibly held forever in this process (and in its future children): a
+    /// probe found it taken by a thread that did not let go within the probe's bound.
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
     }
 
     /// In the child handler: whether a watched call was running at the fork; resets the count.
@@ -110,6 +123,13 @@ fn install_atfork() {
     });
 }
 
+/// Starts counting forks (installs the atfork child handler) if not done yet. Called when a
+/// transport is opened, so every fork after the first logger is built is seen, even by a process
+/// that has not logged yet.
+pub(crate) fn track_forks() {
+    install_atfork();
+}
+
 /// The current process id, cached until the next fork.
 pub(crate) fn pid() -> u32 {
     let cached = PID.load(Ordering::Relaxed);
@@ -124,10 +144,16 @@ pub(crate) fn pid() -> u32 {
 
 /// How many forks this process is removed from the one that first asked (changes in a forked
 /// child).
-#[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
 pub(crate) fn generation() -> u32 {
     install_atfork();
     FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// Whether this process may have been forked from the one where the crate started (or a fork could
+/// not be tracked, because the handler could not be installed): glibc's syslog lock may then be
+/// held by a thread that does not exist here.
+pub(crate) fn forked() -> bool {
+    generation() != 0
 }
 
 // === ForkLocal ===
@@ -138,20 +164,17 @@ pub(crate) fn generation() -> u32 {
 /// Readers pay one acquire load plus the relaxed [`generation`] load. The inherited value is
 /// leaked in the child (its destructor could block on such a lock); only a value created in the
 /// current process is dropped.
-#[cfg(feature = "background")]
 pub(crate) struct ForkLocal<T: Send + Sync + 'static> {
     /// Always a pointer from `Box::into_raw`, never null, never freed while `self` is alive.
     ptr: AtomicPtr<ForkSlot<T>>,
 }
 
 /// A value and the fork generation of the process that created it.
-#[cfg(feature = "background")]
 struct ForkSlot<T> {
     generation: u32,
     value: T,
 }
 
-#[cfg(feature = "background")]
 impl<T: Send + Sync + 'static> ForkLocal<T> {
     /// Wraps `value`, created in the current process.
     pub(crate) fn new(value: T) -> Self {
@@ -204,7 +227,6 @@ impl<T: Send + Sync + 'static> ForkLocal<T> {
     }
 }
 
-#[cfg(feature = "background")]
 impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
     fn drop(&mut self) {
         let ptr = *self.ptr.get_mut();
@@ -220,7 +242,6 @@ impl<T: Send + Sync + 'static> Drop for ForkLocal<T> {
     }
 }
 
-#[cfg(feature = "background")]
 impl<T: Send + Sync + std::fmt::Debug + 'static> std::fmt::Debug for ForkLocal<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("ForkLocal")
@@ -264,7 +285,6 @@ mod tests {
         assert!(!WATCH.reset_in_child());
     }
 
-    #[cfg(feature = "background")]
     #[test]
     fn fork_local_keeps_the_value_of_this_process() {
         let local = ForkLocal::new(7);

@@ -6,7 +6,7 @@
 
 use std::ffi::{c_int, CStr};
 
-use super::fork::SYSLOG_LOCK;
+use super::fork::{forked, SYSLOG_LOCK, TZ_LOCK};
 
 /// `"%s"`, so a message is never read as a printf format.
 const FMT: &CStr = match CStr::from_bytes_with_nul(b"%s\0") {
@@ -14,10 +14,12 @@ const FMT: &CStr = match CStr::from_bytes_with_nul(b"%s\0") {
     Err(_) => panic!("\"%s\\0\" is a valid C string"),
 };
 
-/// Whether glibc's syslog lock may be held forever in this process (a child forked while a thread
-/// was inside one of the calls below), so neither may be called.
+/// Whether glibc's syslog lock, or the time-zone lock `syslog(3)` takes for its header, may be
+/// held forever in this process, so neither call below may be made: in any forked child (another
+/// library's call may have held them at the fork, which the crate cannot see), and wherever a
+/// watched call was running at a fork.
 pub(crate) fn poisoned() -> bool {
-    SYSLOG_LOCK.poisoned()
+    forked() || SYSLOG_LOCK.poisoned() || TZ_LOCK.poisoned()
 }
 
 /// `openlog(ident, LOG_PID | LOG_NDELAY, facility)`: connects now rather than on the first record.

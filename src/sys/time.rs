@@ -1,7 +1,20 @@
-//! Local time from the C library (`localtime_r(3)`, watched for fork) and the coarse real-time
-//! clock.
+//! Local time from the C library (`localtime_r(3)`, watched for fork, probed in a forked child)
+//! and the coarse real-time clock.
 
-use super::fork::TZ_LOCK;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::fork::{generation, TZ_LOCK};
+
+/// The fork generation of the last process in this lineage known to be able to call
+/// `localtime_r(3)`: the one the crate started in (0), or a forked child whose probe returned.
+static TZ_CLEAR: AtomicU32 = AtomicU32::new(0);
+/// The fork generation of the process whose probe has started (one probe per process).
+static TZ_PROBED: AtomicU32 = AtomicU32::new(0);
+/// How long a forked child's first breakdown waits for its probe. A free lock answers in tens of
+/// microseconds (a thread spawn and one call); this leaves room for a loaded machine.
+const PROBE_LIMIT: Duration = Duration::from_millis(100);
 
 /// A moment broken down in the local time zone, as `struct tm` has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +34,12 @@ pub(crate) struct LocalTime {
 
 /// `secs` since the Unix epoch in the local time zone, or `None` if the C library cannot represent
 /// it, or must not be asked because its time-zone lock may be held forever in this process.
+///
+/// In a forked child, the first call asks on a probe thread and waits at most [`PROBE_LIMIT`]:
+/// the lock may be held by a thread of the parent (any library's `localtime_r`) that does not
+/// exist here. If the probe answers, the lock is free for good in this process; if not, it is
+/// poisoned (the probe thread stays blocked) and every call returns `None`. Calls made while
+/// another thread's probe runs return `None` too.
 pub(crate) fn local_time(secs: i64) -> Option<LocalTime> {
     if TZ_LOCK.poisoned() {
         return None;
@@ -28,6 +47,43 @@ pub(crate) fn local_time(secs: i64) -> Option<LocalTime> {
     // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
     #[allow(clippy::useless_conversion)]
     let t: libc::time_t = secs.try_into().ok()?;
+    let generation = generation();
+    if TZ_CLEAR.load(Ordering::Acquire) != generation {
+        return probe(t, generation);
+    }
+    watched_breakdown(t)
+}
+
+/// A forked child's first `localtime_r(t)`, on a thread of its own (see [`local_time`]).
+fn probe(t: libc::time_t, generation: u32) -> Option<LocalTime> {
+    if TZ_PROBED.swap(generation, Ordering::AcqRel) == generation {
+        // Another thread of this process probes (or a failed spawn gave up): do without.
+        return None;
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("fastsyslog-tz-probe".into())
+        .spawn(move || {
+            // The receiver may have given up; then nobody needs the answer.
+            let _ = tx.send(watched_breakdown(t));
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    match rx.recv_timeout(PROBE_LIMIT) {
+        Ok(answer) => {
+            TZ_CLEAR.store(generation, Ordering::Release);
+            answer
+        }
+        Err(_) => {
+            TZ_LOCK.poison();
+            None
+        }
+    }
+}
+
+/// `localtime_r(t)` under the fork watch, broken down.
+fn watched_breakdown(t: libc::time_t) -> Option<LocalTime> {
     let tm = {
         let _watched = TZ_LOCK.enter();
         localtime_r(t)?

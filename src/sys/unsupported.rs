@@ -11,17 +11,20 @@ pub(crate) mod fork {
     }
 
     /// Always 0: there is no fork to tell apart.
-    #[cfg_attr(not(feature = "background"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "background", feature = "tracing")),
+        allow(dead_code)
+    )]
     pub(crate) fn generation() -> u32 {
         0
     }
 
     /// One value per process; without fork that is simply the value.
-    #[cfg(feature = "background")]
+    #[cfg(any(feature = "background", feature = "tracing"))]
     #[derive(Debug)]
     pub(crate) struct ForkLocal<T>(T);
 
-    #[cfg(feature = "background")]
+    #[cfg(any(feature = "background", feature = "tracing"))]
     impl<T> ForkLocal<T> {
         pub(crate) fn new(value: T) -> Self {
             ForkLocal(value)

@@ -14,12 +14,14 @@ use crate::format::write_rfc3164_header;
 use crate::severity::Priority;
 use crate::stats::Counters;
 use crate::sys;
+use crate::sys::fork::ForkLocal;
 use crate::Facility;
 
 /// The `syslog(3)` transport.
 ///
-/// In a process where glibc's syslog lock may be held forever ([`sys::syslog::poisoned`]: a child
-/// forked while a thread was inside `openlog`/`syslog`), in sync and background mode alike, it
+/// In a process where glibc's syslog lock or time-zone lock may be held forever
+/// ([`sys::syslog::poisoned`]: any forked child, since another library's `syslog(3)` or
+/// `localtime_r(3)` call may have held one at the fork), in sync and background mode alike, it
 /// sends through its own [`DevLogTransport`] instead, which writes the same header.
 #[derive(Debug)]
 pub(crate) struct LibcTransport {
@@ -28,9 +30,9 @@ pub(crate) struct LibcTransport {
     /// For the fallback's reconnect count.
     counters: Arc<Counters>,
     /// Created on the first send in a poisoned process, so a healthy process never opens a second
-    /// socket. Its creation (a socket and a connect) is the only moment a fork could inherit this
-    /// cell mid-initialisation, and only from a process that is already poisoned.
-    fallback: OnceLock<DevLogTransport>,
+    /// socket. One per process: a child forked while a thread was creating it (inside the
+    /// `OnceLock`) makes its own instead of waiting for that thread.
+    fallback: ForkLocal<OnceLock<DevLogTransport>>,
 }
 
 impl LibcTransport {
@@ -40,17 +42,22 @@ impl LibcTransport {
         if !sys::syslog::poisoned() {
             sys::syslog::openlog(ident, facility.as_raw());
         }
+        // glibc writes this process's headers, so the crate's clock may never have asked for the
+        // local time; one call here gives a forked child's fallback a recent UTC offset to start
+        // from, should its time-zone lock be unusable (see `clock`).
+        let _ = crate::clock::now();
         LibcTransport {
             ident,
             counters,
-            fallback: OnceLock::new(),
+            fallback: ForkLocal::new(OnceLock::new()),
         }
     }
 
     /// The fallback transport, connected on first use. A failure (no descriptor left) is returned
     /// for this record and retried on the next.
     fn fallback(&self) -> io::Result<&DevLogTransport> {
-        if let Some(fallback) = self.fallback.get() {
+        let fallback = self.fallback.get_or_replace(|_| OnceLock::new());
+        if let Some(fallback) = fallback.get() {
             return Ok(fallback);
         }
         // The builder made the ident from a `&str`, so this never replaces anything.
@@ -61,7 +68,7 @@ impl LibcTransport {
             Arc::clone(&self.counters),
         )?;
         // When another thread won the race, its transport is kept and `made` is dropped.
-        Ok(self.fallback.get_or_init(|| made))
+        Ok(fallback.get_or_init(|| made))
     }
 }
 

@@ -102,6 +102,7 @@ pub(crate) fn open(
     use self::libc::{leak_ident, LibcTransport};
     use self::unix::UnixTransport;
 
+    crate::sys::fork::track_forks();
     let Target {
         socket,
         ident,

@@ -47,6 +47,9 @@ mod writer_faults;
 // malformed input; reentrancy; concurrency; fork; foreign openlog; renderer property tests.
 #[cfg(all(feature = "log", feature = "background"))]
 mod fault;
+// Fork safety: children forked while other threads hold glibc's time-zone lock or the span table
+// log without hanging (200 forks per test, each child under a timeout).
+mod fork_safety;
 // The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
 #[cfg(feature = "tracing")]
 mod tracing_adapter;

@@ -1,0 +1,168 @@
+//! Fork safety: a child forked while another thread holds a lock the crate needs still logs.
+//!
+//! Each test forks [`FORKS`] children from a process where other threads hammer one lock (glibc's
+//! time-zone lock through another library's `localtime_r`).
+//! Each child logs one record and `_exit`s; a child still running after [`CHILD_LIMIT`] is killed
+//! and counted as hung, so a deadlock fails the test instead of hanging it. Then every child's
+//! record must have reached the test's own rsyslogd.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fastsyslog_testkit::process::{fork_each, Forked, FORK_EACH_MAX_HUNG};
+
+use crate::support::Rsyslogd;
+
+/// Children per test.
+const FORKS: usize = 200;
+/// How long one child may run. A healthy one exits within milliseconds; one that waits for its
+/// time-zone probe takes 100 ms.
+const CHILD_LIMIT: Duration = Duration::from_secs(3);
+
+/// Runs `threads` copies of `busy` until [`fork_each`] has forked and reaped [`FORKS`] children
+/// running `child`; asserts that none hung or failed.
+fn fork_while_busy(threads: usize, busy: impl Fn() + Sync, child: impl Fn() -> i32) -> Forked {
+    let stop = AtomicBool::new(false);
+    let forked = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    busy();
+                }
+            });
+        }
+        let forked = fork_each(FORKS, CHILD_LIMIT, child);
+        stop.store(true, Ordering::Relaxed);
+        forked.expect("fork")
+    });
+    assert!(
+        forked.hung.is_empty() && forked.failed.is_empty(),
+        "{} children hung (forking stops at {FORK_EACH_MAX_HUNG}), {} of {} failed ({:?})",
+        forked.hung.len(),
+        forked.failed.len(),
+        forked.pids.len(),
+        forked.failed
+    );
+    forked
+}
+
+/// Another library's `localtime_r` (chrono's `Local` does this), which the crate cannot see.
+fn foreign_localtime() {
+    std::hint::black_box(fastsyslog_testkit::syslog::localtime_hour(1_795_000_000));
+}
+
+/// Checks that every child in `forked` logged `{token} child` once, under its own pid.
+fn every_child_arrived(daemon: &Rsyslogd, token: &str, forked: &Forked) {
+    let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, token, forked.pids.len());
+    let mut got: Vec<u32> = lines
+        .iter()
+        .map(|l| l.procid.parse().expect("a pid"))
+        .collect();
+    got.sort_unstable();
+    let mut want = forked.pids.clone();
+    want.sort_unstable();
+    assert_eq!(got, want, "one record per child, under its own pid");
+}
+
+#[cfg(feature = "log")]
+mod log_adapter {
+    use fastsyslog::{Builder, Mode};
+    use log::Level;
+
+    use super::*;
+    use crate::support::devlog::{assert_private_devlog, run_child_with_devlog};
+    use crate::support::{child_role, child_token, emit, token};
+
+    const LIBC_CHILD: &str = "fork_safety::log_adapter::libc_fork_while_localtime_child";
+    const MODE_ENV: &str = "FASTSYSLOG_IT_FORK_MODE";
+
+    /// Child (private `/dev/log`): a libc-transport logger in the mode the parent names; two
+    /// threads call `localtime_r` all the time while the process forks; each forked child logs one
+    /// record (and flushes it, in background mode). glibc's `syslog(3)` takes the time-zone lock
+    /// for its header, so a child that calls it after a fork that caught the lock held waits for
+    /// ever.
+    #[test]
+    fn libc_fork_while_localtime_child() {
+        if child_role(LIBC_CHILD).is_none() {
+            return;
+        }
+        assert_private_devlog();
+        let t = child_token();
+        let mode = match std::env::var(MODE_ENV).as_deref() {
+            Ok("background") => Mode::Background,
+            _ => Mode::Sync,
+        };
+        let logger = Builder::new()
+            .ident("it-forktz")
+            .mode(mode)
+            .flush_timeout(Duration::from_secs(1))
+            .build()
+            .expect("build the libc logger");
+        let guard = logger.guard();
+        let forked = fork_while_busy(2, foreign_localtime, || {
+            emit(&logger, Level::Warn, "app", &[], format_args!("{t} child"));
+            if guard.flush() {
+                0
+            } else {
+                3
+            }
+        });
+        println!("FORKED {:?}", forked.pids);
+    }
+
+    fn libc_case(mode: &str) {
+        let daemon = Rsyslogd::start();
+        let t = token(&format!("forktz_{mode}"));
+        let out = run_child_with_devlog(
+            LIBC_CHILD,
+            &daemon.socket(),
+            &daemon.dir().join("dev"),
+            &t,
+            &[(MODE_ENV, mode)],
+        );
+        let stdout = String::from_utf8_lossy(&out.output.stdout);
+        let pids = stdout
+            .split("FORKED [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .unwrap_or_else(|| panic!("no forked pids in {stdout}"));
+        let forked = Forked {
+            pids: pids
+                .split(", ")
+                .map(|p| p.parse().expect("a pid"))
+                .collect(),
+            ..Forked::default()
+        };
+        every_child_arrived(&daemon, &t, &forked);
+    }
+
+    #[test]
+    fn a_libc_child_forked_while_another_library_is_inside_localtime_logs_in_sync_mode() {
+        libc_case("sync");
+    }
+
+    #[test]
+    fn a_libc_child_forked_while_another_library_is_inside_localtime_logs_in_background_mode() {
+        libc_case("background");
+    }
+
+    /// The unix transport writes its own header: the child's clock must not wait for the lock.
+    /// This test's thread never logged in the parent, so each child has no cached second and asks
+    /// for the local time.
+    #[test]
+    fn a_unix_child_forked_while_another_library_is_inside_localtime_logs() {
+        let daemon = Rsyslogd::start();
+        let t = token("forktz_unix");
+        let logger = Builder::new()
+            .socket(daemon.socket())
+            .ident("it-forktz")
+            .mode(Mode::Sync)
+            .build()
+            .expect("build the logger");
+        let forked = fork_while_busy(2, foreign_localtime, || {
+            emit(&logger, Level::Warn, "app", &[], format_args!("{t} child"));
+            0
+        });
+        every_child_arrived(&daemon, &t, &forked);
+    }
+}
