@@ -9,6 +9,16 @@
 //!   it is held for microseconds and cannot deadlock with a `Debug` impl that creates a span.
 //! - `new_span`, `record` and the last `try_close` of a span take the write lock; `clone_span` and
 //!   the other `try_close` calls take the read lock and one atomic operation.
+//!
+//! # Fork
+//!
+//! The table is one per process ([`ForkLocal`]): a child forked while another thread held its
+//! lock (a span being created or closed) would otherwise wait for that lock forever. A forked
+//! child starts with an empty table of its own and never touches the inherited one, so a span id
+//! from the parent (one the forking thread had entered, or a `Span` handle it kept) resolves to
+//! "no span" there: the child's events do not carry the parent's span fields, and closing such a
+//! span is a no-op. Ids carry the low 8 bits of the fork generation, so a parent's id never names
+//! a child's span (only a chain of 256 nested forks wraps around).
 
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,19 +29,32 @@ use tracing_core::Metadata;
 
 use super::fields::SpanFields;
 use crate::format::{Fields, Spans};
+use crate::sys::fork::{generation, ForkLocal};
 
 /// The span storage: a slab of slots plus a free list, so closed spans' slots (and their field
-/// vectors' capacity) are reused.
+/// vectors' capacity) are reused; one per process (see the module docs, "Fork").
 ///
-/// A span id is `generation << 32 | (slot index + 1)`: a stale id (a bug in the caller, or a
-/// thread-local stack entry outliving its span) never reaches a reused slot's new span.
-#[derive(Debug, Default)]
+/// A span id is `process << 56 | generation << 32 | (slot index + 1)`, where `process` is the
+/// table's fork tag and `generation` the slot's reuse count (24 bits, wrapping): a stale id (a bug
+/// in the caller, or a thread-local stack entry outliving its span) never reaches a reused slot's
+/// new span, and a parent's id never reaches a child's.
+#[derive(Debug)]
 pub(super) struct SpanTable {
-    inner: RwLock<Slab>,
+    inner: ForkLocal<RwLock<Slab>>,
 }
 
-#[derive(Debug, Default)]
+impl Default for SpanTable {
+    fn default() -> Self {
+        SpanTable {
+            inner: ForkLocal::new(RwLock::new(Slab::new())),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct Slab {
+    /// The low 8 bits of the fork generation of the process that made this table.
+    process: u8,
     slots: Vec<Slot>,
     /// Indices of free slots.
     free: Vec<usize>,
@@ -39,6 +62,7 @@ struct Slab {
 
 #[derive(Debug)]
 struct Slot {
+    /// How often the slot was reused, modulo 2^24.
     generation: u32,
     /// Handles to the span: `Span` clones, and each child span (which keeps its parent alive).
     refs: AtomicUsize,
@@ -56,19 +80,30 @@ struct SpanData {
 /// The deepest span chain an event renders; deeper (pathological) chains lose their outermost spans.
 pub(super) const MAX_DEPTH: usize = 64;
 
-fn encode(index: usize, generation: u32) -> Id {
+/// The bits of a slot's reuse count that an id carries.
+const GENERATION_MASK: u32 = 0x00FF_FFFF;
+
+/// The low 8 bits of this process's fork generation: the tag of the tables it makes.
+fn process_tag() -> u8 {
+    generation().to_le_bytes()[0]
+}
+
+fn encode(process: u8, index: usize, generation: u32) -> Id {
     let low = (index as u64) + 1;
+    let high = u64::from(process) << 24 | u64::from(generation & GENERATION_MASK);
     // `low` is at least 1, so the id is never zero.
-    let raw = NonZeroU64::new(u64::from(generation) << 32 | low).unwrap_or(NonZeroU64::MIN);
+    let raw = NonZeroU64::new(high << 32 | low).unwrap_or(NonZeroU64::MIN);
     Id::from_non_zero_u64(raw)
 }
 
-fn decode(id: &Id) -> (usize, u32) {
+/// `(process, slot index, slot generation)`.
+fn decode(id: &Id) -> (u8, usize, u32) {
     let raw = id.into_u64();
     // `wrapping_sub`: an id that is not ours (low half 0) maps to a slot that never exists.
     (
+        (raw >> 56) as u8,
         ((raw & 0xFFFF_FFFF) as usize).wrapping_sub(1),
-        (raw >> 32) as u32,
+        (raw >> 32) as u32 & GENERATION_MASK,
     )
 }
 
@@ -78,11 +113,17 @@ impl SpanTable {
     // A panic while a lock was held (only possible in the renderer, which is caught) leaves the
     // table consistent: every mutation below is a single assignment or push.
     fn read(&self) -> RwLockReadGuard<'_, Slab> {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+        self.lock().read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Slab> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+        self.lock().write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This process's table; a forked child's first call replaces the inherited one, without
+    /// reading it (its lock may be held by a thread that does not exist in the child).
+    fn lock(&self) -> &RwLock<Slab> {
+        self.inner.get_or_replace(|_| RwLock::new(Slab::new()))
     }
 
     pub(super) fn insert(
@@ -118,12 +159,13 @@ impl SpanTable {
                 });
                 slab.slots.len() - 1
             }
-            None => return encode(u32::MAX as usize - 1, u32::MAX),
+            None => return encode(slab.process, u32::MAX as usize - 1, GENERATION_MASK),
         };
+        let process = slab.process;
         let slot = &mut slab.slots[index];
         slot.refs = AtomicUsize::new(1);
         slot.span = Some(data);
-        encode(index, slot.generation)
+        encode(process, index, slot.generation)
     }
 
     pub(super) fn update(&self, id: &Id, update: SpanFields) {
@@ -161,7 +203,7 @@ impl SpanTable {
                 break;
             }
             let mut slab = self.write();
-            let (index, _) = decode(&id);
+            let (_, index, _) = decode(&id);
             // Re-checked under the write lock: a child created in between (from a stale id; never
             // through a live `Span`) may have taken a reference again, and then the span stays.
             match slab.get(&id) {
@@ -170,7 +212,7 @@ impl SpanTable {
             }
             let slot = &mut slab.slots[index];
             let span = slot.span.take();
-            slot.generation = slot.generation.wrapping_add(1);
+            slot.generation = slot.generation.wrapping_add(1) & GENERATION_MASK;
             slab.free.push(index);
             drop(slab);
             next = span.and_then(|s| s.parent);
@@ -194,16 +236,30 @@ impl SpanTable {
 // === impl Slab ===
 
 impl Slab {
-    /// The live slot `id` names, if its generation still matches.
+    fn new() -> Self {
+        Slab {
+            process: process_tag(),
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// The live slot `id` names, if it is this process's and its generation still matches.
     fn get(&self, id: &Id) -> Option<&Slot> {
-        let (index, generation) = decode(id);
+        let (process, index, generation) = decode(id);
+        if process != self.process {
+            return None;
+        }
         self.slots
             .get(index)
             .filter(|slot| slot.generation == generation && slot.span.is_some())
     }
 
     fn get_mut(&mut self, id: &Id) -> Option<&mut SpanData> {
-        let (index, generation) = decode(id);
+        let (process, index, generation) = decode(id);
+        if process != self.process {
+            return None;
+        }
         self.slots
             .get_mut(index)
             .filter(|slot| slot.generation == generation)
@@ -303,11 +359,29 @@ mod tests {
         dispatcher::with_default(&sink.dispatch("info"), || {
             let first = tracing::info_span!("a").id().unwrap();
             let second = tracing::info_span!("b").id().unwrap();
-            assert_eq!(decode(&first).0, decode(&second).0, "same slot");
+            assert_eq!(decode(&first).1, decode(&second).1, "same slot");
             assert_ne!(first, second, "different generation");
             with_sub(|sub| {
                 assert!(sub.spans.metadata(&first).is_none(), "stale id");
                 assert_eq!(sub.spans.slots(), 1);
+            });
+        });
+    }
+
+    #[test]
+    fn an_id_from_another_process_names_no_span() {
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let span = tracing::info_span!("mine");
+            let id = span.id().unwrap();
+            let (process, index, generation) = decode(&id);
+            // The same slot and generation, tagged as a parent's (or a child's) id.
+            let foreign = encode(process.wrapping_add(1), index, generation);
+            with_sub(|sub| {
+                assert!(sub.spans.metadata(&id).is_some());
+                assert!(sub.spans.metadata(&foreign).is_none());
+                assert!(!sub.spans.try_close(foreign.clone()), "not ours to close");
+                assert_eq!(sub.spans.live(), 1);
             });
         });
     }

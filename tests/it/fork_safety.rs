@@ -1,7 +1,7 @@
 //! Fork safety: a child forked while another thread holds a lock the crate needs still logs.
 //!
 //! Each test forks [`FORKS`] children from a process where other threads hammer one lock (glibc's
-//! time-zone lock through another library's `localtime_r`).
+//! time-zone lock through another library's `localtime_r`, or the `Subscriber`'s span table).
 //! Each child logs one record and `_exit`s; a child still running after [`CHILD_LIMIT`] is killed
 //! and counted as hung, so a deadlock fails the test instead of hanging it. Then every child's
 //! record must have reached the test's own rsyslogd.
@@ -164,5 +164,56 @@ mod log_adapter {
             0
         });
         every_child_arrived(&daemon, &t, &forked);
+    }
+}
+
+#[cfg(feature = "tracing")]
+mod tracing_adapter {
+    use fastsyslog::{Builder, Mode};
+    use tracing::dispatcher::{self, Dispatch};
+
+    use super::*;
+    use crate::support::token;
+
+    /// Two threads create and close spans all the time (each takes the span table's write lock)
+    /// while this thread, inside a span of its own, forks. Each child opens a span and logs in it:
+    /// the parent's span is not there (its id names no span in the child), the child's is.
+    #[test]
+    fn a_child_forked_while_another_thread_holds_the_span_table_logs_in_a_span() {
+        let daemon = Rsyslogd::start();
+        let t = token("forkspan");
+        let subscriber = Builder::new()
+            .socket(daemon.socket())
+            .ident("it-forkspan")
+            .mode(Mode::Sync)
+            .build_subscriber()
+            .expect("build the subscriber");
+        let dispatch = Dispatch::new(subscriber);
+        let busy = || {
+            dispatcher::with_default(&dispatch, || {
+                for n in 0..100u32 {
+                    let span = tracing::info_span!("busy", n);
+                    drop(span.enter());
+                }
+            });
+        };
+        let forked = dispatcher::with_default(&dispatch, || {
+            let parent = tracing::info_span!("parent", p = 1);
+            let _entered = parent.enter();
+            fork_while_busy(2, busy, || {
+                let span = tracing::info_span!("child", c = 2);
+                let _entered = span.enter();
+                tracing::warn!("{t} child");
+                0
+            })
+        });
+        every_child_arrived(&daemon, &t, &forked);
+        let lines = daemon.lines_with(Rsyslogd::LOCAL1, &t);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.msg == format!("{t} child child.c=2")),
+            "{lines:#?}"
+        );
     }
 }
