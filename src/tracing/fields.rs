@@ -156,13 +156,21 @@ impl OwnedValue {
 pub(crate) struct SpanFields(Vec<(&'static str, OwnedValue)>);
 
 impl SpanFields {
-    /// The fields `record` passes to its visitor. A `Debug` impl that panics loses its own field
-    /// and the ones after it, never the span, and the panic does not reach the caller.
-    pub(crate) fn capture(record: impl FnOnce(&mut Recorder<'_>)) -> SpanFields {
+    /// The fields `record` passes to its visitor, each text value kept to at most `cap` bytes
+    /// (cut on a character boundary): a record is never longer than the maximum message size, so
+    /// nothing past it could ever be rendered, and a span's memory stays bounded however large
+    /// its values. A `Debug` impl that panics loses its own field and the ones after it, never the
+    /// span, and the panic does not reach the caller.
+    pub(crate) fn capture(cap: usize, record: impl FnOnce(&mut Recorder<'_>)) -> SpanFields {
         let mut fields = SpanFields::default();
         // The fields recorded before the panic are complete entries: `set` runs only after the
         // value was formatted. Nothing else to report (the subscriber never logs about itself).
-        let _ = catch_unwind(AssertUnwindSafe(|| record(&mut Recorder(&mut fields))));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            record(&mut Recorder {
+                fields: &mut fields,
+                cap,
+            })
+        }));
         fields
     }
 
@@ -189,43 +197,89 @@ impl Fields for SpanFields {
     }
 }
 
-/// Records tracing values into [`SpanFields`].
-pub(crate) struct Recorder<'a>(&'a mut SpanFields);
+/// Records tracing values into [`SpanFields`], text cut to `cap` bytes.
+pub(crate) struct Recorder<'a> {
+    fields: &'a mut SpanFields,
+    cap: usize,
+}
+
+impl Recorder<'_> {
+    fn set(&mut self, field: &Field, value: OwnedValue) {
+        self.fields.set(field.name(), value);
+    }
+
+    /// `value` formatted into a string of at most `cap` bytes: formatting stops once the cap is
+    /// reached, so a huge `Debug` output is never held in memory whole.
+    fn text(&self, value: fmt::Arguments<'_>) -> OwnedValue {
+        let mut out = Capped {
+            text: String::new(),
+            cap: self.cap,
+        };
+        // An error only means the cap was reached (or the impl failed): keep what was written.
+        let _ = fmt::write(&mut out, value);
+        OwnedValue::Str(out.text)
+    }
+}
+
+/// A `fmt::Write` that keeps at most `cap` bytes, cut on a character boundary, then fails so the
+/// formatting stops.
+struct Capped {
+    text: String,
+    cap: usize,
+}
+
+impl fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.cap.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.push_str(&s[..end]);
+        Err(fmt::Error)
+    }
+}
 
 impl Visit for Recorder<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.set(field.name(), OwnedValue::F64(value));
+        self.set(field, OwnedValue::F64(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.set(field.name(), OwnedValue::I64(value));
+        self.set(field, OwnedValue::I64(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.set(field.name(), OwnedValue::U64(value));
+        self.set(field, OwnedValue::U64(value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.0.set(field.name(), OwnedValue::I128(value));
+        self.set(field, OwnedValue::I128(value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.0.set(field.name(), OwnedValue::U128(value));
+        self.set(field, OwnedValue::U128(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.set(field.name(), OwnedValue::Bool(value));
+        self.set(field, OwnedValue::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.set(field.name(), OwnedValue::Str(value.to_owned()));
+        let value = self.text(format_args!("{value}"));
+        self.set(field, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn StdError + 'static)) {
-        self.0.set(field.name(), OwnedValue::Str(value.to_string()));
+        let value = self.text(format_args!("{value}"));
+        self.set(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .set(field.name(), OwnedValue::Str(format!("{value:?}")));
+        let value = self.text(format_args!("{value:?}"));
+        self.set(field, value);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::tracing::tests::{body, current_chain, kv, Sink};
+    use crate::tracing::tests::{body, current_chain, kv, with_sub, Sink};
     use std::fmt;
     use tracing::dispatcher;
 
@@ -238,6 +292,38 @@ mod tests {
         let got = sink.recv();
         assert!(got.starts_with("<142>"), "local1.info: {got}");
         assert_eq!(body(&got), "GET /a status=200 path=/a");
+    }
+
+    #[test]
+    fn span_field_values_are_capped_at_the_message_size() {
+        struct Endless;
+        impl fmt::Debug for Endless {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // 10 MiB in pieces, as a large collection's `Debug` writes it.
+                for _ in 0..(10 << 20) / 8 {
+                    f.write_str("éééé")?;
+                }
+                Ok(())
+            }
+        }
+        let sink = Sink::new();
+        dispatcher::with_default(&sink.dispatch("info"), || {
+            let big = "é".repeat(1 << 20);
+            let span = tracing::info_span!("s", big = big.as_str(), endless = ?Endless);
+            let _e = span.enter();
+            let max = with_sub(|sub| sub.pipeline.renderer.max_len);
+            let chain = current_chain();
+            assert_eq!(chain[0].1.len(), 2);
+            for (key, value) in &chain[0].1 {
+                assert!(
+                    value.len() <= max && value.len() + 8 > max,
+                    "{key}: {} bytes kept, max {max}",
+                    value.len()
+                );
+            }
+            tracing::info!("capped");
+        });
+        assert!(sink.recv().contains("[truncated]"));
     }
 
     #[test]

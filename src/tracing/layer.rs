@@ -100,7 +100,7 @@ where
             return;
         };
         // Formatted before the extensions lock is taken: a `Debug` impl may touch spans.
-        let fields = SpanFields::capture(|r| attrs.record(r));
+        let fields = SpanFields::capture(self.pipeline.renderer.max_len, |r| attrs.record(r));
         // `replace` rather than `insert`, which panics when a value is already there.
         span.extensions_mut().replace(fields);
     }
@@ -109,7 +109,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let update = SpanFields::capture(|r| values.record(r));
+        let update = SpanFields::capture(self.pipeline.renderer.max_len, |r| values.record(r));
         let mut extensions = span.extensions_mut();
         match extensions.get_mut::<SpanFields>() {
             Some(fields) => fields.merge(update),

@@ -185,7 +185,7 @@ impl tracing_core::Subscriber for Subscriber {
 
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
         // Field values are formatted before the lock is taken: a `Debug` impl may create spans.
-        let fields = SpanFields::capture(|r| attrs.record(r));
+        let fields = SpanFields::capture(self.pipeline.renderer.max_len, |r| attrs.record(r));
         let parent = if attrs.is_contextual() {
             self.current()
         } else {
@@ -196,7 +196,7 @@ impl tracing_core::Subscriber for Subscriber {
 
     fn record(&self, span: &Id, values: &span::Record<'_>) {
         // As in `new_span`, user code runs before the lock is taken.
-        let update = SpanFields::capture(|r| values.record(r));
+        let update = SpanFields::capture(self.pipeline.renderer.max_len, |r| values.record(r));
         self.spans.update(span, update);
     }
 
