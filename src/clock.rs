@@ -183,7 +183,7 @@ fn from_local(t: sys::time::LocalTime, micros: u32) -> Timestamp {
 /// Breaks `secs` since the epoch down at a fixed `utc_offset` without the C library (the
 /// days-to-civil algorithm of H. Hinnant's `chrono`-compatible date library). A DST change after
 /// the offset was last read is not seen.
-fn civil(secs: i64, micros: u32, utc_offset: i32) -> Timestamp {
+pub(crate) fn civil(secs: i64, micros: u32, utc_offset: i32) -> Timestamp {
     let local = secs.saturating_add(i64::from(utc_offset));
     let (days, of_day) = (local.div_euclid(86_400), local.rem_euclid(86_400));
     let z = days + 719_468;

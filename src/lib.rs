@@ -19,7 +19,8 @@
 //!   pays a format and a queue push; one writer thread owns the socket, and anything lost is counted
 //!   ([`stats()`]) and reported.
 //! - **Eager and fork-safe.** The connection is made at start-up, not on the first request; forked
-//!   children of pre-forking servers keep logging under their own pid.
+//!   children of pre-forking servers keep logging under their own pid, whatever lock another
+//!   thread held at the fork. An [emergency path](emergency::Emergency) serves signal handlers.
 //!
 //! # Quick start with `log`
 //!
@@ -463,7 +464,14 @@
 //!   how many records it could not deliver.
 //! - **Fork.** A forked child (pre-fork servers) keeps logging with no user code: its records carry
 //!   its own pid, it starts its own writer on its first record, and records queued in the parent
-//!   before the fork are not sent twice.
+//!   before the fork are not sent twice. A child forked while another thread held a lock the crate
+//!   needs (glibc's syslog or time-zone lock, the span table) does not deadlock: see "Fork" in
+//!   `RELIABILITY.md` in the crate's repository.
+//! - **Signal handlers.** The normal API is not async-signal-safe: it allocates and may take locks,
+//!   so calling it from a signal handler can deadlock (the handler mallocs while the thread it
+//!   interrupted holds the allocator's lock). Crash and signal handlers, and panic hooks that must
+//!   get a last record out, use [`emergency::Emergency`]: a socket opened at start-up, a record
+//!   built on the stack, one non-blocking `sendto(2)`.
 //! - **Sync mode with the libc transport has no time bound.** glibc's `syslog(3)` blocks the caller
 //!   for as long as the daemon does not read. Use the background mode, or the unix transport
 //!   (`socket("/dev/log")`), which has [`send_timeout`](Builder::send_timeout).
@@ -574,6 +582,8 @@ pub struct ReadmeDoctests;
 mod builder;
 mod clock;
 mod daemon_config;
+#[cfg(unix)]
+pub mod emergency;
 mod error;
 mod facility;
 mod format;

@@ -11,12 +11,16 @@
 //! - `syslog`: `openlog(3)` and `syslog(priority, "%s", msg)`, watched for fork.
 //! - `time`: `localtime_r(3)` (watched for fork) and the coarse real-time clock.
 //! - `net`: `sendmmsg(2)`, `gethostname(2)`, and the errno values the crate names.
+//! - `signal`: the emergency path's socket and the async-signal-safe calls it makes (`sendto(2)`,
+//!   `getpid(2)`, `clock_gettime(2)`), keeping `errno`.
 #![allow(unsafe_code)] // The one module allowed it; Cargo.toml denies `unsafe_code` everywhere else.
 
 #[cfg(unix)]
 pub(crate) mod fork;
 #[cfg(unix)]
 pub(crate) mod net;
+#[cfg(unix)]
+pub(crate) mod signal;
 #[cfg(unix)]
 pub(crate) mod syslog;
 #[cfg(unix)]

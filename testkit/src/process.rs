@@ -210,3 +210,41 @@ pub fn fork_each(n: usize, limit: Duration, child: impl Fn() -> i32) -> io::Resu
     }
     Ok(seen)
 }
+
+/// Installs `handler` for `signal` (`sigaction(2)` with `SA_RESTART`, nothing masked).
+pub fn on_signal(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+    // SAFETY: `sigaction` is a plain C struct for which all-zero bytes are a valid value (no
+    // flags, an empty mask once sigemptyset ran, SIG_DFL).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `sa_mask` is a live field of the local `action`.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    // SAFETY: `action` is initialised and lives for the call; the old action is not asked for.
+    // The handler is an `extern "C" fn(c_int)`, the type sa_sigaction has without SA_SIGINFO;
+    // what it does in the handler is the caller's to keep async-signal-safe.
+    let rc = unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The calling thread's `pthread_t`, for [`signal_thread`].
+pub fn current_thread() -> libc::pthread_t {
+    // SAFETY: pthread_self takes no arguments and cannot fail.
+    unsafe { libc::pthread_self() }
+}
+
+/// Sends `signal` to `thread`, a live thread of this process (`pthread_kill(3)`).
+pub fn signal_thread(thread: libc::pthread_t, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: the caller passes a thread of this process that has not exited (one that reported
+    // its own `current_thread()` and is joined only later).
+    let rc = unsafe { libc::pthread_kill(thread, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}

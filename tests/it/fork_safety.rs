@@ -217,3 +217,133 @@ mod tracing_adapter {
         );
     }
 }
+
+/// The emergency path from a signal handler, while other threads log through the normal API.
+#[cfg(feature = "log")]
+mod signals {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::{mpsc, OnceLock};
+    use std::time::Instant;
+
+    use fastsyslog::emergency::Emergency;
+    use fastsyslog::{Builder, Mode, Severity};
+    use fastsyslog_testkit::process::{current_thread, on_signal, signal_thread};
+    use log::Level;
+
+    use super::*;
+    use crate::support::{child_role, child_token, emit, run_child, token};
+
+    const CHILD: &str = "fork_safety::signals::emergency_sends_from_signal_handlers_child";
+    /// Signals delivered, one at a time (each handled before the next is sent).
+    const SIGNALS: u64 = 3000;
+    const LOGGING_THREADS: usize = 3;
+
+    static EMERGENCY: OnceLock<Emergency> = OnceLock::new();
+    static MESSAGE: OnceLock<String> = OnceLock::new();
+    static HANDLED: AtomicU64 = AtomicU64::new(0);
+    static SENT: AtomicU64 = AtomicU64::new(0);
+
+    extern "C" fn on_usr1(_: libc::c_int) {
+        if let (Some(emergency), Some(message)) = (EMERGENCY.get(), MESSAGE.get()) {
+            if emergency.send(Severity::Critical, message).is_ok() {
+                SENT.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        HANDLED.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Child: three threads log through the normal API (allocating and formatting) while the
+    /// main thread delivers [`SIGNALS`] SIGUSR1s to them, one at a time; each handler sends one
+    /// emergency record. A handler that interrupted the allocator's lock and allocated itself
+    /// would deadlock here, and the parent's timeout would fail the test.
+    #[test]
+    fn emergency_sends_from_signal_handlers_child() {
+        let Some(socket) = child_role(CHILD) else {
+            return;
+        };
+        let t = child_token();
+        let builder = Builder::new()
+            .socket(&socket)
+            .ident("it-signal")
+            .mode(Mode::Sync);
+        EMERGENCY
+            .set(Emergency::from_builder(&builder).expect("emergency"))
+            .expect("set once");
+        MESSAGE.set(format!("{t} emergency")).expect("set once");
+        let logger = builder.build().expect("build the logger");
+        on_signal(libc::SIGUSR1, on_usr1).expect("sigaction");
+
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            for n in 0..LOGGING_THREADS {
+                let (tx, logger, stop, t) = (tx.clone(), &logger, &stop, &t);
+                scope.spawn(move || {
+                    tx.send(current_thread()).expect("report the thread");
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        // Mostly inside malloc and free, with blocks past glibc's per-thread
+                        // cache (so under its arena lock); one record in 64 keeps the daemon's
+                        // queue from filling (a full one makes emergency sends fail with EAGAIN).
+                        for size in [4096, 65536, 16384] {
+                            std::hint::black_box(Vec::<u8>::with_capacity(size));
+                        }
+                        if i % 64 == 0 {
+                            emit(
+                                logger,
+                                Level::Info,
+                                "app",
+                                &[],
+                                format_args!("{t} thread={n} i={i}"),
+                            );
+                        }
+                        i += 1;
+                    }
+                });
+            }
+            let threads: Vec<_> = rx.iter().take(LOGGING_THREADS).collect();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            for i in 0..SIGNALS {
+                let thread = threads[usize::try_from(i).unwrap() % LOGGING_THREADS];
+                signal_thread(thread, libc::SIGUSR1).expect("pthread_kill");
+                while HANDLED.load(Ordering::SeqCst) <= i {
+                    assert!(Instant::now() < deadline, "signal {i} was never handled");
+                    std::thread::yield_now();
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        println!("SENT {}", SENT.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn emergency_sends_from_signal_handlers_while_threads_log() {
+        let daemon = Rsyslogd::start();
+        let t = token("signals");
+        let out = run_child(CHILD, &daemon.socket(), &t, &[]);
+        let stdout = String::from_utf8_lossy(&out.output.stdout);
+        let sent: usize = stdout
+            .split("SENT ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {stdout}"));
+        // A full daemon queue makes a send fail with EAGAIN rather than wait; most go out.
+        assert!(sent > 0, "{stdout}");
+        let want = format!("{t} emergency");
+        let lines = daemon.wait_for(Rsyslogd::LOCAL1, |lines| {
+            lines.iter().filter(|l| l.msg == want).count() >= sent
+        });
+        let emergency: Vec<_> = lines.iter().filter(|l| l.msg == want).collect();
+        assert_eq!(emergency.len(), sent);
+        let pid = out.pid.to_string();
+        assert!(
+            emergency
+                .iter()
+                .all(|l| l.severity == "crit" && l.programname == "it-signal" && l.procid == pid),
+            "{:#?}",
+            emergency.first()
+        );
+        println!("{sent} of {SIGNALS} emergency records sent and stored");
+    }
+}
