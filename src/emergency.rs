@@ -214,7 +214,7 @@ impl Emergency {
     /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `.
     fn header(&self, out: &mut StackRecord, severity: Severity) {
         let pri = Priority::new(self.facility, severity).value();
-        let secs = crate::sys::signal::realtime_secs().unwrap_or(0);
+        let secs = crate::sys::time::realtime_coarse_secs().unwrap_or(0);
         let t = crate::clock::civil(secs, 0, self.utc_offset);
         const MONTHS: [&[u8; 3]; 12] = [
             b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",

@@ -12,7 +12,7 @@
 //! - `time`: `localtime_r(3)` (watched for fork) and the coarse real-time clock.
 //! - `net`: `sendmmsg(2)`, `gethostname(2)`, and the errno values the crate names.
 //! - `signal`: the emergency path's socket and the async-signal-safe calls it makes (`sendto(2)`,
-//!   `getpid(2)`, `clock_gettime(2)`), keeping `errno`.
+//!   `getpid(2)`), keeping `errno`.
 #![allow(unsafe_code)] // The one module allowed it; Cargo.toml denies `unsafe_code` everywhere else.
 
 #[cfg(unix)]

@@ -1,5 +1,6 @@
 //! What the emergency path may call from a signal handler: one `sendto(2)` on a socket opened at
-//! start-up, `getpid(2)` and `clock_gettime(2)`, all async-signal-safe, with `errno` kept.
+//! start-up and `getpid(2)`, both async-signal-safe, with `errno` kept (the time comes from
+//! `time::realtime_coarse_secs`, one `clock_gettime(2)`, async-signal-safe too).
 
 use std::ffi::c_int;
 use std::io;
@@ -89,19 +90,6 @@ pub(crate) fn getpid() -> u32 {
     // SAFETY: getpid takes no arguments and cannot fail.
     let pid = unsafe { libc::getpid() };
     u32::try_from(pid).unwrap_or(0)
-}
-
-/// Whole seconds of `CLOCK_REALTIME` (`clock_gettime(2)`, async-signal-safe), or `None`.
-pub(crate) fn realtime_secs() -> Option<i64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a live, aligned local for the whole call; clock_gettime only writes it.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
-    #[allow(clippy::useless_conversion)]
-    (rc == 0).then(|| i64::from(ts.tv_sec))
 }
 
 /// The calling thread's `errno`, saved so a signal handler leaves it as the interrupted code had

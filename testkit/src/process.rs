@@ -41,10 +41,15 @@ pub fn wait(pid: u32) -> io::Result<i32> {
             return Err(err);
         }
     }
+    Ok(exit_code(status))
+}
+
+/// A `waitpid(2)` status as an exit code, or `128 + signal` when a signal ended the process.
+fn exit_code(status: libc::c_int) -> i32 {
     if libc::WIFEXITED(status) {
-        Ok(libc::WEXITSTATUS(status))
+        libc::WEXITSTATUS(status)
     } else {
-        Ok(128 + libc::WTERMSIG(status))
+        128 + libc::WTERMSIG(status)
     }
 }
 
@@ -142,11 +147,7 @@ pub fn wait_within(pid: u32, limit: Duration) -> io::Result<Option<i32>> {
         // to it.
         let rc = unsafe { libc::waitpid(raw, &mut status, libc::WNOHANG) };
         if rc == raw {
-            return Ok(Some(if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            }));
+            return Ok(Some(exit_code(status)));
         }
         if rc < 0 {
             let err = io::Error::last_os_error();
