@@ -46,15 +46,17 @@ const MARKER: &[u8] = b" [truncated]";
 /// background queue will never be drained:
 ///
 /// ```no_run
+/// # #[cfg(feature = "log")] {
 /// use fastsyslog::{emergency::Emergency, Builder, Facility, Severity};
 ///
 /// let builder = Builder::new().ident("web").default_facility(Facility::Local1);
 /// let emergency = Emergency::from_builder(&builder)?;
-/// builder.init()?;
+/// let _guard = builder.try_init()?;
 /// std::panic::set_hook(Box::new(move |info| {
 ///     // A panic hook is not a signal handler: `info` may be formatted freely.
 ///     let _ = emergency.send_fmt(Severity::Critical, format_args!("panic: {info}"));
 /// }));
+/// # }
 /// # Ok::<(), fastsyslog::Error>(())
 /// ```
 ///
