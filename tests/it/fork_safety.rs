@@ -1,10 +1,12 @@
-//! Fork safety: a child forked while another thread holds a lock the crate needs still logs.
+//! Fork and signal safety: a child forked while another thread holds a lock the crate needs still
+//! logs; a signal handler gets its record out through the emergency path while threads log.
 //!
-//! Each test forks [`FORKS`] children from a process where other threads hammer one lock (glibc's
+//! Each fork test forks [`FORKS`] children from a process where other threads hammer one lock (glibc's
 //! time-zone lock through another library's `localtime_r`, or the `Subscriber`'s span table).
 //! Each child logs one record and `_exit`s; a child still running after [`CHILD_LIMIT`] is killed
 //! and counted as hung, so a deadlock fails the test instead of hanging it. Then every child's
-//! record must have reached the test's own rsyslogd.
+//! record must have reached the test's own rsyslogd. The signal test runs in a child process under
+//! the usual timeout, since a handler that deadlocks never returns.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -46,11 +48,6 @@ fn fork_while_busy(threads: usize, busy: impl Fn() + Sync, child: impl Fn() -> i
     forked
 }
 
-/// Another library's `localtime_r` (chrono's `Local` does this), which the crate cannot see.
-fn foreign_localtime() {
-    std::hint::black_box(fastsyslog_testkit::syslog::localtime_hour(1_795_000_000));
-}
-
 /// Checks that every child in `forked` logged `{token} child` once, under its own pid.
 fn every_child_arrived(daemon: &Rsyslogd, token: &str, forked: &Forked) {
     let lines = daemon.wait_for_token(Rsyslogd::LOCAL1, token, forked.pids.len());
@@ -75,6 +72,11 @@ mod log_adapter {
 
     const LIBC_CHILD: &str = "fork_safety::log_adapter::libc_fork_while_localtime_child";
     const MODE_ENV: &str = "FASTSYSLOG_IT_FORK_MODE";
+
+    /// Another library's `localtime_r` (chrono's `Local` does this), which the crate cannot see.
+    fn foreign_localtime() {
+        std::hint::black_box(fastsyslog_testkit::syslog::localtime_hour(1_795_000_000));
+    }
 
     /// Child (private `/dev/log`): a libc-transport logger in the mode the parent names; two
     /// threads call `localtime_r` all the time while the process forks; each forked child logs one

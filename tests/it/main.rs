@@ -48,7 +48,9 @@ mod writer_faults;
 #[cfg(all(feature = "log", feature = "background"))]
 mod fault;
 // Fork safety: children forked while other threads hold glibc's time-zone lock or the span table
-// log without hanging (200 forks per test, each child under a timeout).
+// log without hanging (200 forks per test, each child under a timeout); the emergency path from
+// signal handlers while threads log.
+#[cfg(any(feature = "log", feature = "tracing"))]
 mod fork_safety;
 // The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
 #[cfg(feature = "tracing")]
