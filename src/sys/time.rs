@@ -14,7 +14,7 @@ static TZ_CLEAR: AtomicU32 = AtomicU32::new(0);
 static TZ_PROBED: AtomicU32 = AtomicU32::new(0);
 /// How long a forked child's first breakdown waits for its probe. A free lock answers in tens of
 /// microseconds (a thread spawn and one call); this leaves room for a loaded machine.
-const PROBE_LIMIT: Duration = Duration::from_millis(100);
+const PROBE_LIMIT: Duration = Duration::from_millis(50);
 
 /// A moment broken down in the local time zone, as `struct tm` has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -76,6 +76,11 @@ mod log_adapter {
     /// Another library's `localtime_r` (chrono's `Local` does this), which the crate cannot see.
     fn foreign_localtime() {
         std::hint::black_box(fastsyslog_testkit::syslog::localtime_hour(1_795_000_000));
+        // Outside the lock about as long as inside, so forks catch it held often enough to fail
+        // without the fix, but not so often that each child waits for its probe.
+        for _ in 0..30 {
+            std::hint::spin_loop();
+        }
     }
 
     /// Child (private `/dev/log`): a libc-transport logger in the mode the parent names; two
@@ -101,7 +106,7 @@ mod log_adapter {
             .build()
             .expect("build the libc logger");
         let guard = logger.guard();
-        let forked = fork_while_busy(2, foreign_localtime, || {
+        let forked = fork_while_busy(1, foreign_localtime, || {
             emit(&logger, Level::Warn, "app", &[], format_args!("{t} child"));
             if guard.flush() {
                 0
@@ -161,7 +166,7 @@ mod log_adapter {
             .mode(Mode::Sync)
             .build()
             .expect("build the logger");
-        let forked = fork_while_busy(2, foreign_localtime, || {
+        let forked = fork_while_busy(1, foreign_localtime, || {
             emit(&logger, Level::Warn, "app", &[], format_args!("{t} child"));
             0
         });
