@@ -18,7 +18,7 @@ use crate::support::Rsyslogd;
 /// Children per test.
 const FORKS: usize = 200;
 /// How long one child may run. A healthy one exits within milliseconds; one that waits for its
-/// time-zone probe takes 100 ms.
+/// time-zone probe takes 50 ms.
 const CHILD_LIMIT: Duration = Duration::from_secs(3);
 
 /// Runs `threads` copies of `busy` until [`fork_each`] has forked and reaped [`FORKS`] children
