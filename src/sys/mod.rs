@@ -30,3 +30,20 @@ pub(crate) mod time;
 mod unsupported;
 #[cfg(not(unix))]
 pub(crate) use unsupported::{fork, net, time};
+
+/// A moment broken down in the local time zone, as `struct tm` has it: what `time::local_time`
+/// answers on every platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LocalTime {
+    pub(crate) year: i32,
+    /// 1 to 12.
+    pub(crate) month: u8,
+    /// 1 to 31.
+    pub(crate) day: u8,
+    pub(crate) hour: u8,
+    pub(crate) minute: u8,
+    /// 0 to 59: a leap second is folded into 59.
+    pub(crate) second: u8,
+    /// Seconds east of UTC.
+    pub(crate) utc_offset: i32,
+}

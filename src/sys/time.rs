@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::fork::{generation, TZ_LOCK};
+pub(crate) use super::LocalTime;
 
 /// The fork generation of the last process in this lineage known to be able to call
 /// `localtime_r(3)`: the one the crate started in (0), or a forked child whose probe returned.
@@ -15,22 +16,6 @@ static TZ_PROBED: AtomicU32 = AtomicU32::new(0);
 /// How long a forked child's first breakdown waits for its probe. A free lock answers in tens of
 /// microseconds (a thread spawn and one call); this leaves room for a loaded machine.
 const PROBE_LIMIT: Duration = Duration::from_millis(50);
-
-/// A moment broken down in the local time zone, as `struct tm` has it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LocalTime {
-    pub(crate) year: i32,
-    /// 1 to 12.
-    pub(crate) month: u8,
-    /// 1 to 31.
-    pub(crate) day: u8,
-    pub(crate) hour: u8,
-    pub(crate) minute: u8,
-    /// 0 to 59: a leap second is folded into 59.
-    pub(crate) second: u8,
-    /// Seconds east of UTC.
-    pub(crate) utc_offset: i32,
-}
 
 /// `secs` since the Unix epoch in the local time zone, or `None` if the C library cannot represent
 /// it, or must not be asked because its time-zone lock may be held forever in this process.

@@ -39,17 +39,8 @@ pub(crate) mod fork {
 pub(crate) mod time {
     //! No C library time zone: callers fall back to UTC arithmetic.
 
-    /// Never constructed here; the type keeps callers' code the same on every platform.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(crate) struct LocalTime {
-        pub(crate) year: i32,
-        pub(crate) month: u8,
-        pub(crate) day: u8,
-        pub(crate) hour: u8,
-        pub(crate) minute: u8,
-        pub(crate) second: u8,
-        pub(crate) utc_offset: i32,
-    }
+    // Never constructed here; the type keeps callers' code the same on every platform.
+    pub(crate) use crate::sys::LocalTime;
 
     /// Always `None`: no time-zone database to ask.
     pub(crate) fn local_time(_secs: i64) -> Option<LocalTime> {

@@ -163,25 +163,9 @@ impl Transport for DevLogTransport {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::net::UnixDatagram;
-    use std::time::Duration;
-
     use super::*;
+    use crate::transport::tests::{bind, recv};
     use crate::Severity;
-
-    fn bind(path: &Path) -> UnixDatagram {
-        let rx = UnixDatagram::bind(path).expect("bind receiver");
-        // A bound, not a sleep: a lost datagram fails the test instead of hanging it.
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        rx
-    }
-
-    fn recv(rx: &UnixDatagram) -> Vec<u8> {
-        let mut buf = vec![0; 4096];
-        let n = rx.recv(&mut buf).expect("datagram arrives");
-        buf.truncate(n);
-        buf
-    }
 
     #[test]
     fn each_ident_is_leaked_once() {

@@ -164,3 +164,28 @@ fn connect_error(path: &Path, e: io::Error) -> Error {
         e,
     )
 }
+
+#[cfg(all(test, unix))]
+pub(crate) mod tests {
+    //! Helpers the transports' unit tests share.
+
+    use std::os::unix::net::UnixDatagram;
+    use std::path::Path;
+    use std::time::Duration;
+
+    /// A receiver bound at `path`, with a read timeout: a lost datagram fails the test instead of
+    /// hanging it.
+    pub(crate) fn bind(path: &Path) -> UnixDatagram {
+        let rx = UnixDatagram::bind(path).expect("bind receiver");
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        rx
+    }
+
+    /// The next datagram `rx` receives.
+    pub(crate) fn recv(rx: &UnixDatagram) -> Vec<u8> {
+        let mut buf = vec![0; 4096];
+        let n = rx.recv(&mut buf).expect("datagram arrives");
+        buf.truncate(n);
+        buf
+    }
+}

@@ -240,25 +240,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::transport::tests::{bind, recv};
     use crate::transport::Transport;
     use crate::{Facility, Severity};
 
     fn pri() -> Priority {
         Priority::new(Facility::Local0, Severity::Informational)
-    }
-
-    fn bind(path: &Path) -> UnixDatagram {
-        let rx = UnixDatagram::bind(path).expect("bind receiver");
-        // A bound, not a sleep: a lost datagram fails the test instead of hanging it.
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        rx
-    }
-
-    fn recv(rx: &UnixDatagram) -> Vec<u8> {
-        let mut buf = vec![0; 4096];
-        let n = rx.recv(&mut buf).expect("datagram arrives");
-        buf.truncate(n);
-        buf
     }
 
     fn transport(path: &Path, strict: bool) -> (UnixTransport, Arc<Counters>) {
