@@ -217,7 +217,9 @@ mod tests {
     //! of the shared dispatch.
 
     use super::*;
-    use crate::format::{Fields, Value};
+    #[cfg(feature = "layer")]
+    use crate::format::Fields;
+    use crate::format::Value;
     use crate::tracing::spans::SpanChain;
     use crate::{Facility, Match, Mode};
     use std::fmt;
@@ -322,11 +324,14 @@ mod tests {
     }
 
     /// What [`Spans::visit`] takes.
+    #[cfg(feature = "layer")]
     pub(crate) type SpanVisitor<'v> = &'v mut dyn FnMut(&str, &dyn Fields);
 
-    /// A closure as [`Spans`], for tests.
+    /// A closure as [`Spans`], for the layer's tests.
+    #[cfg(feature = "layer")]
     pub(crate) struct FnSpans<'f>(pub(crate) &'f dyn Fn(SpanVisitor<'_>));
 
+    #[cfg(feature = "layer")]
     impl Spans for FnSpans<'_> {
         fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields)) {
             (self.0)(visitor)
