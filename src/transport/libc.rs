@@ -33,6 +33,53 @@ pub(crate) struct LibcTransport {
     /// socket. One per process: a child forked while a thread was creating it (inside the
     /// `OnceLock`) makes its own instead of waiting for that thread.
     fallback: ForkLocal<OnceLock<DevLogTransport>>,
+    /// Whether `/dev/log` accepted a connection at the last look.
+    presence: Presence,
+}
+
+/// `syslog(3)` reports nothing and drops silently when no daemon listens on `/dev/log`, so the
+/// transport looks itself, at most once a second: while the socket cannot be connected, records are
+/// counted as send errors instead of `written`. Stats then never claim a delivery nobody received.
+#[derive(Debug)]
+struct Presence {
+    since: std::time::Instant,
+    /// Milliseconds after `since` of the last look; `u64::MAX` before the first.
+    checked_ms: std::sync::atomic::AtomicU64,
+    /// 0 when the last look connected, else its errno (`ENOENT`, `ECONNREFUSED`).
+    errno: std::sync::atomic::AtomicI32,
+}
+
+impl Presence {
+    const RECHECK_MS: u64 = 1000;
+
+    fn new() -> Self {
+        Presence {
+            since: std::time::Instant::now(),
+            checked_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
+            errno: std::sync::atomic::AtomicI32::new(0),
+        }
+    }
+
+    /// Whether `/dev/log` can be reached (else the error of the last look), looked up again when
+    /// the last look is a second old.
+    fn check(&self) -> io::Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        let checked = self.checked_ms.load(Relaxed);
+        if checked == u64::MAX || now.saturating_sub(checked) >= Self::RECHECK_MS {
+            // Several threads may look at once; each stores a fresh answer, which is harmless.
+            self.checked_ms.store(now, Relaxed);
+            let errno = match super::probe(Path::new(DEFAULT_SOCKET)) {
+                Ok(()) => 0,
+                Err(e) => e.raw_os_error().unwrap_or(sys::net::errno::ENOENT),
+            };
+            self.errno.store(errno, Relaxed);
+        }
+        match self.errno.load(Relaxed) {
+            0 => Ok(()),
+            errno => Err(io::Error::from_raw_os_error(errno)),
+        }
+    }
 }
 
 impl LibcTransport {
@@ -50,6 +97,7 @@ impl LibcTransport {
             ident,
             counters,
             fallback: ForkLocal::new(OnceLock::new()),
+            presence: Presence::new(),
         }
     }
 
@@ -81,6 +129,7 @@ impl Transport for LibcTransport {
         if sys::syslog::poisoned() {
             return self.fallback()?.send(priority, msg);
         }
+        self.presence.check()?;
         sys::syslog::syslog(libc_int(priority), cmsg);
         // syslog(3) reports nothing: glibc drops silently when the daemon is absent.
         Ok(())

@@ -5,7 +5,7 @@
 //!   forked child that must not call into glibc's syslog code.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +110,9 @@ pub(crate) fn open(
         send_timeout,
         strict,
     } = target;
+    if !strict {
+        warn_if_unreachable(socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET)));
+    }
     match socket {
         Some(path) => {
             let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
@@ -127,9 +130,7 @@ pub(crate) fn open(
         None => {
             if strict {
                 let path = Path::new(DEFAULT_SOCKET);
-                std::os::unix::net::UnixDatagram::unbound()
-                    .and_then(|s| s.connect(path))
-                    .map_err(|e| connect_error(path, e))?;
+                probe(path).map_err(|e| connect_error(path, e))?;
             }
             let ident = leak_ident(&ident)?;
             let make: Factory = Box::new(move || {
@@ -153,6 +154,27 @@ pub(crate) fn open(
         crate::ErrorKind::Unsupported,
         "syslog is only available on Unix platforms",
     ))
+}
+
+/// Whether a datagram socket can be connected to `path` now (a daemon is listening there).
+#[cfg(unix)]
+pub(super) fn probe(path: &Path) -> io::Result<()> {
+    std::os::unix::net::UnixDatagram::unbound().and_then(|s| s.connect(path))
+}
+
+/// Failure visible by default: one stderr line when the daemon cannot be reached at start-up (not
+/// strict, so the logger starts anyway and counts what it cannot send).
+#[cfg(unix)]
+fn warn_if_unreachable(path: &Path) {
+    if let Err(e) = probe(path) {
+        // The logger cannot report about itself through itself; stderr is all there is.
+        let _ = writeln!(
+            io::stderr(),
+            "fastsyslog: cannot reach the syslog daemon at {}: {e}; records are counted as dropped \
+             until it appears (FASTSYSLOG_STRICT=1 makes this an error)",
+            path.display()
+        );
+    }
 }
 
 /// The error for a socket that cannot be reached at start-up, naming the path.
