@@ -8,13 +8,12 @@ use support::measure::Samples;
 
 fn background(c: &mut Criterion) {
     let target = support::Target::from_env(None);
-    let logger = fastsyslog::Builder::new()
+    let (logger, guard) = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .socket(target.path())
         .mode(fastsyslog::Mode::Background)
         .build()
         .expect("build");
-    let guard = logger.guard();
     log::set_max_level(log::LevelFilter::Info);
     let mut g = c.benchmark_group("background");
     let mut samples = Samples::default();

@@ -29,7 +29,7 @@ fn disabled(c: &mut Criterion) {
     g.bench_function("noop_logger", |b| {
         b.iter(|| log::debug!(logger: &Noop, target: "app", "{} {}", black_box(1), 2))
     });
-    let directive = fastsyslog::Builder::new()
+    let (directive, _guard) = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .socket(sink.path())
         .mode(fastsyslog::Mode::Sync)

@@ -13,7 +13,7 @@ fn formats(c: &mut Criterion) {
         ("json", Format::Json),
         ("rfc5424", Format::Rfc5424),
     ] {
-        let logger = fastsyslog::Builder::new()
+        let (logger, _guard) = fastsyslog::Builder::new()
             .ident(support::IDENT)
             .socket(target.path())
             .format(format)
@@ -21,7 +21,7 @@ fn formats(c: &mut Criterion) {
             .build()
             .expect("build");
         g.bench_function(name, |b| b.iter(|| support::access_record!(&logger)));
-        logger.guard().flush();
+        logger.handle().flush();
     }
     g.finish();
 }

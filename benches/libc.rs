@@ -23,7 +23,7 @@ fn libc_rows(c: &mut Criterion, devlog: &std::path::Path) {
     g.bench_function("raw_libc_syslog", |b| {
         b.iter(|| fastsyslog_testkit::syslog::syslog(pri, &msg))
     });
-    let logger = fastsyslog::Builder::new()
+    let (logger, _guard) = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .mode(fastsyslog::Mode::Sync)
         .build()

@@ -43,17 +43,17 @@ fn disabled(c: &mut Criterion) {
     });
 
     let sink = Sink::new();
-    let by_level = Dispatch::new(builder(&sink, "info").build_subscriber().unwrap());
+    let (by_level, _by_level_guard) = builder(&sink, "info").build_subscriber().unwrap();
+    let by_level = Dispatch::new(by_level);
     group.bench_function("fastsyslog_by_level", |b| {
         let _default = dispatcher::set_default(&by_level);
         b.iter(|| tracing::debug!(target: "app::web", n = black_box(1), "disabled"))
     });
 
-    let by_target = Dispatch::new(
-        builder(&sink, "info,app::db=debug")
-            .build_subscriber()
-            .unwrap(),
-    );
+    let (by_target, _by_target_guard) = builder(&sink, "info,app::db=debug")
+        .build_subscriber()
+        .unwrap();
+    let by_target = Dispatch::new(by_target);
     group.bench_function("fastsyslog_by_target", |b| {
         let _default = dispatcher::set_default(&by_target);
         b.iter(|| tracing::debug!(target: "app::web", n = black_box(1), "disabled"))
@@ -95,7 +95,8 @@ fn enabled(c: &mut Criterion) {
 fn enabled_group(c: &mut Criterion, name: &str, builder: impl Fn(&str) -> Builder) {
     let mut group = c.benchmark_group(name);
 
-    let subscriber = Dispatch::new(builder("info").build_subscriber().unwrap());
+    let (subscriber, _guard) = builder("info").build_subscriber().unwrap();
+    let subscriber = Dispatch::new(subscriber);
     group.bench_function("tracing_3_fields_2_spans", |b| {
         let _default = dispatcher::set_default(&subscriber);
         let req = tracing::info_span!("req", method = "GET");
@@ -131,7 +132,7 @@ fn enabled_group(c: &mut Criterion, name: &str, builder: impl Fn(&str) -> Builde
         use log::kv::Value;
         use log::Log;
 
-        let logger = builder("info").build().unwrap();
+        let (logger, _logger_guard) = builder("info").build().unwrap();
         let log_record = |logger: &fastsyslog::Logger, kvs: &[(&str, Value<'_>)]| {
             logger.log(
                 &log::Record::builder()

@@ -15,7 +15,7 @@ fn unix(c: &mut Criterion) {
             let _ = sock.send(&datagram);
         })
     });
-    let logger = fastsyslog::Builder::new()
+    let (logger, _guard) = fastsyslog::Builder::new()
         .ident(support::IDENT)
         .socket(target.path())
         .mode(fastsyslog::Mode::Sync)
@@ -24,7 +24,7 @@ fn unix(c: &mut Criterion) {
     log::set_max_level(log::LevelFilter::Info);
     g.bench_function("unix_sync", |b| b.iter(|| support::access_record!(&logger)));
     g.finish();
-    let stats = logger.guard().stats();
+    let stats = logger.handle().stats();
     println!(
         "unix_sync: written {} dropped {}",
         stats.written,

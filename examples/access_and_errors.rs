@@ -88,7 +88,7 @@ fn main() {
 
     println!(
         "sent {} access records (access facility) and {} warnings + {} errors (error facility); \
-         written {}, dropped {}, truncated {}{}",
+         handed to the socket {}, dropped {}, truncated {}{}",
         sent.access,
         sent.warnings,
         sent.errors,

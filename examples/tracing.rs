@@ -22,7 +22,7 @@ fn main() {
 
     let guard = match Builder::from_env()
         .route(Match::Field("access".into()), Facility::Local0)
-        .init_tracing()
+        .try_init_tracing()
     {
         Ok(guard) => guard,
         Err(e) => {
@@ -55,7 +55,8 @@ fn main() {
     guard.flush();
     let stats = guard.stats();
     println!(
-        "written {} dropped {} (see `journalctl` or your rsyslog files)",
+        "handed to the daemon's socket {} dropped {} (see `journalctl` or your rsyslog files \
+         for what the daemon kept)",
         stats.written,
         stats.dropped_total()
     );

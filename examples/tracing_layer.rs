@@ -6,24 +6,22 @@
 //! RUST_LOG=debug FASTSYSLOG_SOCKET=/run/app/log.sock cargo run --features layer --example tracing_layer
 //! ```
 //!
-//! Both the `EnvFilter` and the layer read `RUST_LOG` (the layer through `Builder::from_env`, which
-//! prefers `FASTSYSLOG_LOG`), so the terminal and syslog get the same events unless
-//! `FASTSYSLOG_LOG` narrows syslog further. Span fields reach syslog as with the plain subscriber
-//! (`request.method=GET` in logfmt).
+//! The `EnvFilter` reads `RUST_LOG` and decides for the whole stack; the layer does not filter on
+//! its own (unless `FASTSYSLOG_LOG` is set), so the terminal and syslog get the same events. Span
+//! fields reach syslog as with the plain subscriber (`request.method=GET` in logfmt).
 
 #[cfg(feature = "layer")]
 fn main() {
     use tracing_subscriber::prelude::*;
 
-    let layer = match fastsyslog::Builder::from_env().build_layer() {
-        Ok(layer) => layer,
+    // Keep the guard until the end of `main`: dropping it flushes the background writer.
+    let (layer, guard) = match fastsyslog::Builder::from_env().build_layer() {
+        Ok(built) => built,
         Err(e) => {
             eprintln!("could not start the syslog layer: {e}");
             std::process::exit(1);
         }
     };
-    // Keep the guard until the end of `main`: dropping it flushes the background writer.
-    let guard = layer.guard();
     tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::from_default_env())
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
@@ -37,8 +35,10 @@ fn main() {
 
     guard.flush();
     let stats = guard.stats();
+    // `written` counts records the socket (or syslog(3) with a daemon on /dev/log) accepted; the
+    // daemon's own files say what it kept.
     println!(
-        "syslog: written {} dropped {}",
+        "syslog: handed to the daemon's socket {} dropped {}",
         stats.written,
         stats.dropped_total()
     );

@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::console::Console;
 use crate::error::{Error, ErrorKind, ParseModeError};
+use crate::filter::Gate;
 use crate::format::{Format, Framing, Header, Renderer};
 use crate::ident::Ident;
-use crate::pipeline::{Pipeline, Sink};
+use crate::pipeline::{self, Pipeline, Sink};
 use crate::route::{Match, Router, Rule};
 use crate::stats::Counters;
 use crate::sys;
 use crate::transport;
 use crate::{Facility, SeverityMapping};
+use std::sync::atomic::AtomicBool;
 
 /// The default largest message, header included: 8096 bytes, the most rsyslog 8.x keeps of a
 /// datagram with its default settings (measured: an 8192-byte datagram is stored cut to 8096, with
@@ -29,7 +32,8 @@ pub const MESSAGE_SIZE_MAX: usize = 128 * 1024;
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_millis(100);
 /// The default bound on `flush()` and on the guard's drop.
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// The default directives when neither `FASTSYSLOG_LOG` nor `RUST_LOG` is set.
+/// The default directives when neither `FASTSYSLOG_LOG` nor `RUST_LOG` is set and the application
+/// gave no [`Builder::default_filter`].
 pub const DEFAULT_FILTER: &str = "info";
 
 /// What [`Builder::check`] found valid: the settings `build` and `daemon_config` go on with.
@@ -38,7 +42,7 @@ pub(crate) struct Checked {
     /// The ident, its rules applied.
     pub(crate) ident: Ident,
     /// The parsed directives.
-    pub(crate) filter: env_filter::Filter,
+    pub(crate) filter: Gate,
     /// What the transport writes.
     pub(crate) framing: Framing,
 }
@@ -93,7 +97,7 @@ impl Default for Mode {
 /// | transport | libc `syslog(3)`; unix datagrams when a [`socket`](Builder::socket) is set | `FASTSYSLOG_SOCKET` |
 /// | [`format`](Builder::format) | [`Format::Logfmt`] | `FASTSYSLOG_FORMAT` (`logfmt`, `json`, `rfc5424`) |
 /// | [`header`](Builder::header) | [`Header::Rfc3164`] (`Rfc5424` with `Format::Rfc5424`) | `FASTSYSLOG_HEADER` (`rfc3164`, `rfc5424`) |
-/// | [`filter`](Builder::filter) | `info` | `FASTSYSLOG_LOG`, else `RUST_LOG` |
+/// | [`filter`](Builder::filter) | [`default_filter`](Builder::default_filter), `info` unless set | `FASTSYSLOG_LOG`, else `RUST_LOG` (not read by a [`Layer`](crate::Layer)) |
 /// | [`mode`](Builder::mode) | [`Mode::Background`] (with the `background` feature) | `FASTSYSLOG_MODE` (`sync`, `background`) |
 /// | routing rules ([`route`](Builder::route)) | target `access` → `local0` | `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`, see [`from_env`](Builder::from_env)) |
 /// | [`access_facility`](Builder::access_facility) | `local0` | `FASTSYSLOG_ACCESS_FACILITY` |
@@ -102,7 +106,8 @@ impl Default for Mode {
 /// | [`max_message_size`](Builder::max_message_size) | 8096 bytes | `FASTSYSLOG_MAX_MESSAGE_SIZE` |
 /// | [`send_timeout`](Builder::send_timeout) | 100 ms | — |
 /// | [`flush_timeout`](Builder::flush_timeout) | 2 s | — |
-/// | [`strict`](Builder::strict) | `false` | — |
+/// | [`strict`](Builder::strict) | `false` | `FASTSYSLOG_STRICT` (`1`/`true`) |
+/// | [`stderr`](Builder::stderr) | `false` | `FASTSYSLOG_STDERR` (`1`/`true`) |
 /// | [`target_field`](Builder::target_field) | `false` | `FASTSYSLOG_TARGET_FIELD` (`true`, `false`) |
 /// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY` |
 /// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | `FASTSYSLOG_ERROR_OVERFLOW`, `FASTSYSLOG_BULK_OVERFLOW` (`drop`, `block`, `block_for=10ms`) |
@@ -133,7 +138,13 @@ pub struct Builder {
     pub(crate) rules: Vec<Rule>,
     pub(crate) default_facility: Facility,
     pub(crate) mapping: SeverityMapping,
-    pub(crate) filter: String,
+    /// Directives asked for: [`Builder::filter`] or `FASTSYSLOG_LOG`.
+    pub(crate) filter: Option<String>,
+    /// `RUST_LOG`, used when `filter` is unset (not by the layer).
+    pub(crate) rust_log: Option<String>,
+    /// The application's default, used when neither of the above is set.
+    pub(crate) default_filter: String,
+    pub(crate) stderr: bool,
     pub(crate) max_message_size: usize,
     pub(crate) send_timeout: Option<Duration>,
     pub(crate) flush_timeout: Duration,
@@ -172,7 +183,10 @@ impl Builder {
             rules: vec![Rule::new(Match::Target("access".into()), Facility::Local0)],
             default_facility: Facility::Local1,
             mapping: SeverityMapping::new(),
-            filter: DEFAULT_FILTER.to_owned(),
+            filter: None,
+            rust_log: None,
+            default_filter: DEFAULT_FILTER.to_owned(),
+            stderr: false,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             send_timeout: Some(DEFAULT_SEND_TIMEOUT),
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
@@ -249,6 +263,8 @@ impl Builder {
 
     /// Applies settings from `lookup` (the environment in [`from_env`](Builder::from_env)).
     pub(crate) fn with_env(mut self, lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Self {
+        // An empty value counts as unset, for every variable (`RUST_LOG= cargo run`).
+        let lookup = |name: &str| lookup(name).filter(|v| !v.is_empty());
         let text = |name: &str, value: &OsStr| -> Result<String, Error> {
             value.to_str().map(str::to_owned).ok_or_else(|| {
                 Error::new(
@@ -256,6 +272,17 @@ impl Builder {
                     format!("{name}={value:?} is not valid UTF-8"),
                 )
             })
+        };
+        let flag = |name: &str, value: &OsStr| -> Result<bool, Error> {
+            let value = text(name, value)?;
+            match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("invalid {name}: {value:?} is not 1/true/yes/on or 0/false/no/off"),
+                )),
+            }
         };
         let apply = |builder: &mut Builder, name: &str| -> Result<(), Error> {
             // An empty value counts as unset.
@@ -280,7 +307,10 @@ impl Builder {
                         .parse()
                         .map_err(|e: ParseModeError| invalid(e.to_string()))?
                 }
-                "FASTSYSLOG_LOG" | "RUST_LOG" => builder.filter = text(name, &value)?,
+                "FASTSYSLOG_LOG" => builder.filter = Some(text(name, &value)?),
+                "RUST_LOG" => builder.rust_log = Some(text(name, &value)?),
+                "FASTSYSLOG_STRICT" => builder.strict = flag(name, &value)?,
+                "FASTSYSLOG_STDERR" => builder.stderr = flag(name, &value)?,
                 "FASTSYSLOG_ROUTES" => {
                     let (rules, default) = parse_routes(&text(name, &value)?).map_err(invalid)?;
                     builder.rules = rules;
@@ -338,7 +368,7 @@ impl Builder {
             }
             Ok(())
         };
-        let mut names = vec![
+        let names = [
             "FASTSYSLOG_SOCKET",
             "FASTSYSLOG_FORMAT",
             "FASTSYSLOG_IDENT",
@@ -354,12 +384,11 @@ impl Builder {
             "FASTSYSLOG_BULK_CAPACITY",
             "FASTSYSLOG_ERROR_OVERFLOW",
             "FASTSYSLOG_BULK_OVERFLOW",
+            "FASTSYSLOG_STRICT",
+            "FASTSYSLOG_STDERR",
+            "FASTSYSLOG_LOG",
+            "RUST_LOG",
         ];
-        names.push(if lookup("FASTSYSLOG_LOG").is_some_and(|v| !v.is_empty()) {
-            "FASTSYSLOG_LOG"
-        } else {
-            "RUST_LOG"
-        });
         for name in names {
             if let Err(e) = apply(&mut self, name) {
                 self.env_error.get_or_insert(e);
@@ -521,24 +550,73 @@ impl Builder {
     }
 
     /// Which records are enabled, in `RUST_LOG` syntax: `warn,my_crate::db=debug,access=info`.
-    /// Default `info`. `log::set_max_level` gets the most verbose level named here.
+    /// This overrides the environment; for a default the environment overrides, use
+    /// [`default_filter`](Builder::default_filter). `log::set_max_level` gets the most verbose
+    /// level named here. A [`Layer`](crate::Layer) filters only when given directives this way (or
+    /// by `FASTSYSLOG_LOG`).
     ///
-    /// # Errors
-    ///
-    /// Directives that do not parse make [`build`](Builder::build) return
-    /// [`ErrorKind::InvalidConfig`].
+    /// A directive the gate cannot use (an `EnvFilter` span filter such as `[req{id=1}]=debug`, a
+    /// misspelt level) is skipped and reported in one line on stderr; the others apply. Start-up
+    /// never fails over directives.
     ///
     /// # Examples
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let logger = Builder::new().filter("warn,access=info").mode(Mode::Sync).build().unwrap();
+    /// let (logger, _guard) = Builder::new().filter("warn,access=info").mode(Mode::Sync).build().unwrap();
     /// # #[cfg(feature = "log")]
     /// assert_eq!(logger.max_level(), log::LevelFilter::Info);
     /// ```
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
-        self.filter = directives.into();
+        self.filter = Some(directives.into());
         self
+    }
+
+    /// The application's default directives, used when neither `FASTSYSLOG_LOG` nor `RUST_LOG`
+    /// is set (or set empty), like `env_logger`'s `default_filter_or`. Default `info`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().default_filter("warn").mode(Mode::Sync).build().unwrap();
+    /// # #[cfg(feature = "log")]
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Warn);
+    /// ```
+    pub fn default_filter(mut self, directives: impl Into<String>) -> Self {
+        self.default_filter = directives.into();
+        self
+    }
+
+    /// Also writes a human-readable line per record to stderr (time, level, target, message,
+    /// fields), as `openlog`'s `LOG_PERROR` does: for local development. Default `false`, and then
+    /// it costs nothing. `FASTSYSLOG_STDERR=1` sets it from the environment.
+    ///
+    /// The line is written on the logging thread, before the record is queued, so it shows records
+    /// the daemon never receives too; a stderr that blocks (a full pipe) blocks the caller.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let b = Builder::new().stderr(true).mode(Mode::Sync);
+    /// assert!(b.build().is_ok());
+    /// ```
+    pub fn stderr(mut self, on: bool) -> Self {
+        self.stderr = on;
+        self
+    }
+
+    /// The directives in force and where they came from: what was asked for, else `RUST_LOG`
+    /// (unless `layer`: a layer leaves `RUST_LOG` to the stack's `EnvFilter`), else the default.
+    /// `None` for a layer that was given no directives: it does not filter.
+    pub(crate) fn directives(&self, layer: bool) -> Option<(&str, &'static str)> {
+        match (&self.filter, &self.rust_log) {
+            (Some(f), _) => Some((f, "the filter directives")),
+            (None, _) if layer => None,
+            (None, Some(r)) => Some((r, "RUST_LOG")),
+            (None, None) => Some((&self.default_filter, "the default filter directives")),
+        }
     }
 
     /// The most bytes one message may take, header included. Default 8096, the most rsyslog keeps
@@ -592,8 +670,9 @@ impl Builder {
     }
 
     /// Strict start-up: fail to build when the socket cannot be reached now. Default `false`: the
-    /// logger starts anyway, counts records as dropped while the daemon is absent, and connects when
-    /// it appears.
+    /// logger starts anyway (saying so in one line on stderr, naming the path), counts records as
+    /// dropped while the daemon is absent, and connects when it appears. `FASTSYSLOG_STRICT=1`
+    /// sets it from the environment.
     ///
     /// # Examples
     ///
@@ -707,7 +786,8 @@ impl Builder {
 
     /// Every check [`build`](Builder::build) makes before it opens anything, in one place, so
     /// that [`daemon_config`](Builder::daemon_config) refuses exactly the settings `build` refuses.
-    pub(crate) fn check(&self) -> Result<Checked, Error> {
+    /// `layer`: the checks of [`build_layer`](Builder::build_layer), whose filter differs.
+    pub(crate) fn check(&self, layer: bool) -> Result<Checked, Error> {
         if let Some(e) = &self.env_error {
             // `Error` is not `Clone` (it may hold an `io::Error`); an environment error never does.
             return Err(Error::new(e.kind(), e.to_string()));
@@ -725,15 +805,11 @@ impl Builder {
                 ),
             ));
         }
-        let filter = env_filter::Builder::new()
-            .try_parse(&self.filter)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("invalid filter directives {:?}: {e}", self.filter),
-                )
-            })?
-            .build();
+        // A layer given no directives lets every event the stack passes through.
+        let filter = match self.directives(layer) {
+            Some((spec, source)) => Gate::lenient(spec, source),
+            None => Gate::lenient("trace", "the layer"),
+        };
         let framing = self.framing()?;
         #[cfg(feature = "background")]
         self.worker.check()?;
@@ -745,12 +821,12 @@ impl Builder {
     }
 
     /// The shared part of building: everything but the adapter.
-    pub(crate) fn build_pipeline(self) -> Result<Arc<Pipeline>, Error> {
+    pub(crate) fn build_pipeline(self, layer: bool) -> Result<Arc<Pipeline>, Error> {
         let Checked {
             ident,
             filter,
             framing,
-        } = self.check()?;
+        } = self.check(layer)?;
         let router = Router::new(self.rules, self.default_facility);
         let counters = Arc::new(Counters::default());
         let hostname = sys::net::hostname().unwrap_or_else(|| "-".to_owned());
@@ -792,7 +868,7 @@ impl Builder {
                 ));
             }
         };
-        Ok(Arc::new(Pipeline {
+        let pipeline = Arc::new(Pipeline {
             filter,
             router,
             mapping: self.mapping,
@@ -801,7 +877,13 @@ impl Builder {
             counters,
             flush_timeout: self.flush_timeout,
             target_field: self.target_field,
-        }))
+            console: self.stderr.then(Console::default),
+            is_global_log: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        pipeline::flush_at_exit(&pipeline);
+        pipeline::set_global(&pipeline, false);
+        Ok(pipeline)
     }
 }
 
@@ -883,15 +965,24 @@ mod tests {
         assert_eq!(b.format, Format::Json);
         assert_eq!(b.ident.as_deref(), Some("svc"));
         assert_eq!(b.mode, Mode::Sync);
-        assert_eq!(b.filter, "debug", "FASTSYSLOG_LOG wins over RUST_LOG");
+        assert_eq!(
+            b.directives(false),
+            Some(("debug", "the filter directives")),
+            "FASTSYSLOG_LOG wins over RUST_LOG"
+        );
     }
 
     #[test]
     fn rust_log_is_the_fallback() {
         let b = Builder::new().with_env(env(&[("RUST_LOG", "warn")]));
-        assert_eq!(b.filter, "warn");
+        assert_eq!(b.directives(false), Some(("warn", "RUST_LOG")));
+        assert_eq!(
+            b.directives(true),
+            None,
+            "a layer leaves RUST_LOG to EnvFilter"
+        );
         let b = Builder::new().with_env(env(&[]));
-        assert_eq!(b.filter, DEFAULT_FILTER);
+        assert_eq!(b.directives(false).unwrap().0, DEFAULT_FILTER);
         assert_eq!(b.socket, None);
     }
 
@@ -899,7 +990,7 @@ mod tests {
     fn bad_environment_values_name_the_variable() {
         let err = Builder::new()
             .with_env(env(&[("FASTSYSLOG_MODE", "turbo")]))
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         assert!(
@@ -909,13 +1000,43 @@ mod tests {
     }
 
     #[test]
-    fn bad_directives_are_an_error() {
-        let err = Builder::new()
-            .filter("info,x=loud")
-            .build_pipeline()
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
-        assert!(err.to_string().contains("x=loud"), "{err}");
+    fn bad_directives_are_skipped_not_an_error() {
+        let p = Builder::new()
+            .mode(Mode::Sync)
+            .filter("debug,x=loud,[req{method=GET}]=trace")
+            .build_pipeline(false)
+            .expect("start-up never fails over directives");
+        assert_eq!(p.max_level(), log::LevelFilter::Debug);
+    }
+
+    #[test]
+    fn empty_values_count_as_unset_and_the_default_yields_to_the_environment() {
+        let b = Builder::new().default_filter("warn").with_env(env(&[
+            ("FASTSYSLOG_LOG", ""),
+            ("RUST_LOG", "debug"),
+            ("FASTSYSLOG_FORMAT", ""),
+        ]));
+        assert!(b.env_error.is_none(), "{:?}", b.env_error);
+        assert_eq!(b.directives(false), Some(("debug", "RUST_LOG")));
+        let b = Builder::new()
+            .default_filter("warn")
+            .with_env(env(&[("RUST_LOG", "")]));
+        assert_eq!(b.directives(false).unwrap().0, "warn");
+    }
+
+    #[test]
+    fn strict_and_stderr_come_from_the_environment() {
+        let b = Builder::new().with_env(env(&[
+            ("FASTSYSLOG_STRICT", "1"),
+            ("FASTSYSLOG_STDERR", "true"),
+        ]));
+        assert!(b.strict && b.stderr);
+        let b = Builder::new().with_env(env(&[("FASTSYSLOG_STRICT", "maybe")]));
+        let err = b.env_error.expect("an invalid flag");
+        assert!(
+            err.to_string().contains("FASTSYSLOG_STRICT") && err.to_string().contains("maybe"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -923,7 +1044,7 @@ mod tests {
         let p = Builder::new()
             .mode(Mode::Sync)
             .filter("warn,my_crate::db=debug,access=info")
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap();
         assert_eq!(p.max_level(), log::LevelFilter::Debug);
         let meta = |target: &'static str, level| {
@@ -939,12 +1060,12 @@ mod tests {
     fn rfc5424_and_kern_need_the_unix_transport() {
         let err = Builder::new()
             .format(Format::Rfc5424)
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         let err = Builder::new()
             .default_facility(Facility::Kern)
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap_err();
         assert!(err.to_string().contains("kern"), "{err}");
     }
@@ -957,7 +1078,7 @@ mod tests {
             .socket(&path)
             .strict(true)
             .mode(Mode::Sync)
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Connect);
         assert!(
@@ -1064,7 +1185,7 @@ mod tests {
         ];
         for (name, value) in table {
             let b = Builder::new().ident("t").with_env(env(&[(name, value)]));
-            let err = b.check().unwrap_err();
+            let err = b.check(false).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{name}={value}");
             let msg = err.to_string();
             assert!(

@@ -139,7 +139,7 @@ impl Builder {
     /// # Ok::<(), fastsyslog::Error>(())
     /// ```
     pub fn daemon_config(&self, log_dir: impl AsRef<Path>) -> Result<DaemonConfig, Error> {
-        let checked = self.check()?;
+        let checked = self.check(false)?;
         let mut routes: Vec<(Facility, String)> = Vec::new();
         let mut add = |facility: Facility, stem: String| {
             if !routes.iter().any(|(f, _)| *f == facility) {

@@ -71,7 +71,7 @@ impl Error {
     ///
     /// ```
     /// # use fastsyslog::{Builder, ErrorKind};
-    /// let err = Builder::new().filter("info,=bogus").build().unwrap_err();
+    /// let err = Builder::new().max_message_size(1).build().unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     /// ```
     pub fn kind(&self) -> ErrorKind {

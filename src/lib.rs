@@ -56,7 +56,7 @@
 //! ```no_run
 //! # #[cfg(feature = "tracing")] {
 //! // At the start of `main`. The same guard as with `log`: keep it alive.
-//! let _guard = fastsyslog::init_tracing().expect("no other subscriber is installed");
+//! let _guard = fastsyslog::init_tracing(); // panics if another subscriber is installed
 //!
 //! let span = tracing::info_span!("req", method = "GET", path = "/a");
 //! let _entered = span.enter();
@@ -78,8 +78,23 @@
 //!   `info!(access = true, ...)` to `local0`, next to the target rule (`target: "access"`).
 //! - **`log` records under tracing** (`tracing_log::LogTracer`) keep their original target, and are
 //!   filtered and routed by it.
-//! - **Composing** (feature `layer`): [`Builder::build_layer`] returns a [`Layer`] for
-//!   `tracing_subscriber::registry().with(EnvFilter::from_default_env()).with(layer).init()`.
+//! - **Composing** (feature `layer`): [`Builder::build_layer`] returns a [`Layer`] and its guard.
+//!   The layer does not filter on its own: the stack's `EnvFilter`, `.with_filter(…)` or
+//!   `reload::Layer` decide what reaches syslog.
+//!
+//! ```no_run
+//! # #[cfg(feature = "layer")] {
+//! use tracing_subscriber::prelude::*;
+//!
+//! let (layer, _guard) = fastsyslog::Builder::from_env().build_layer().expect("syslog layer");
+//! tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::from_default_env())
+//!     .with(layer)
+//!     .init();
+//! tracing::info!(target: "access", status = 200, "GET /");
+//! # }
+//! ```
+//!
 //! - **In tests**, build a subscriber without installing it and use it for one closure:
 //!
 //! ```
@@ -89,7 +104,7 @@
 //! use fastsyslog::{Builder, Mode};
 //!
 //! let receiver = Receiver::bind()?;
-//! let subscriber = Builder::new()
+//! let (subscriber, _guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .ident("web")
 //!     .mode(Mode::Sync)
@@ -120,7 +135,7 @@
 //! use log::Log;
 //!
 //! let receiver = Receiver::bind()?;
-//! let logger = Builder::new()
+//! let (logger, _guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .ident("web")
 //!     .mode(Mode::Sync)
@@ -220,7 +235,7 @@
 //! use log::Log;
 //!
 //! let receiver = Receiver::bind()?;
-//! let logger = Builder::new()
+//! let (logger, _guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .mode(Mode::Sync)
 //!     .clear_routes()
@@ -395,7 +410,7 @@
 //! use log::Log;
 //!
 //! let receiver = Receiver::bind()?;
-//! let logger = Builder::new()
+//! let (logger, _guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .format(Format::Json)
 //!     .mode(Mode::Sync)
@@ -484,7 +499,7 @@
 //! use log::Log;
 //!
 //! let receiver = Receiver::bind()?;
-//! let logger = Builder::new()
+//! let (logger, guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .mode(Mode::Background)
 //!     .queue_capacity(Lane::Bulk, 1024)
@@ -493,7 +508,6 @@
 //! for i in 0..100 {
 //!     logger.log(&log::Record::builder().level(log::Level::Info).args(format_args!("{i}")).build());
 //! }
-//! let guard = logger.guard();
 //! assert!(guard.flush()); // everything queued was handed to the socket
 //! assert_eq!(guard.stats().written, 100);
 //! assert_eq!(receiver.collect(100, Duration::from_secs(5)).len(), 100);
@@ -581,11 +595,13 @@ pub struct ReadmeDoctests;
 
 mod builder;
 mod clock;
+mod console;
 mod daemon_config;
 #[cfg(unix)]
 pub mod emergency;
 mod error;
 mod facility;
+mod filter;
 mod format;
 mod ident;
 mod logger;
@@ -618,7 +634,7 @@ pub use crate::ident::MAX_IDENT_LEN;
 #[cfg(feature = "log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use crate::logger::{init, try_init, Logger};
-pub use crate::pipeline::{stats, WorkerGuard};
+pub use crate::pipeline::{handle, stats, Handle, WorkerGuard};
 pub use crate::route::{Match, Rule};
 pub use crate::severity::{Severity, SeverityMapping};
 pub use crate::stats::{DropReason, Lane, Stats};
@@ -627,7 +643,7 @@ pub use crate::stats::{DropReason, Lane, Stats};
 pub use crate::tracing::Layer;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub use crate::tracing::{init_tracing, Subscriber};
+pub use crate::tracing::{init_tracing, try_init_tracing, Subscriber};
 pub use crate::transport::DEFAULT_SOCKET;
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]

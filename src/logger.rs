@@ -1,11 +1,12 @@
 //! The `log` adapter: [`Logger`] implements [`log::Log`].
 #![cfg(feature = "log")]
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 use crate::format::{Fields, Message, Value};
-use crate::pipeline::{Event, Pipeline, WorkerGuard};
+use crate::pipeline::{Event, Handle, Pipeline, WorkerGuard};
 use crate::Builder;
 
 /// A `log` logger that sends every enabled record to syslog.
@@ -23,7 +24,7 @@ use crate::Builder;
 /// use log::Log;
 /// use fastsyslog::{Builder, Mode};
 ///
-/// let logger = Builder::new().filter("warn").mode(Mode::Sync).build().unwrap();
+/// let (logger, _guard) = Builder::new().filter("warn").mode(Mode::Sync).build().unwrap();
 /// let info = log::Metadata::builder().level(log::Level::Info).target("app").build();
 /// assert!(!logger.enabled(&info));
 /// ```
@@ -35,32 +36,31 @@ pub struct Logger {
 // === impl Logger ===
 
 impl Logger {
-    /// The most verbose level any directive enables; [`Builder::init`] passes it to
-    /// [`log::set_max_level`].
+    /// The most verbose level any directive enables now; [`Builder::init`] passes it to
+    /// [`log::set_max_level`], as [`Handle::set_filter`] does after a reload.
     ///
     /// # Examples
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let logger = Builder::new().filter("warn,db=trace").mode(Mode::Sync).build().unwrap();
+    /// let (logger, _guard) = Builder::new().filter("warn,db=trace").mode(Mode::Sync).build().unwrap();
     /// assert_eq!(logger.max_level(), log::LevelFilter::Trace);
     /// ```
     pub fn max_level(&self) -> log::LevelFilter {
         self.pipeline.max_level()
     }
 
-    /// A guard for this logger's background writer (see [`WorkerGuard`]).
+    /// A [`Handle`] for this logger's stats, flush and directives. Dropping it stops nothing.
     ///
     /// # Examples
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let logger = Builder::new().mode(Mode::Sync).build().unwrap();
-    /// let guard = logger.guard();
-    /// assert_eq!(guard.stats().written, 0);
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// assert_eq!(logger.handle().stats().written, 0);
     /// ```
-    pub fn guard(&self) -> WorkerGuard {
-        WorkerGuard::new(Arc::clone(&self.pipeline))
+    pub fn handle(&self) -> Handle {
+        Handle::new(Arc::clone(&self.pipeline))
     }
 }
 
@@ -144,7 +144,8 @@ impl Fields for KvFields<'_> {
 // === impl Builder (log) ===
 
 impl Builder {
-    /// Builds a [`Logger`] without installing it.
+    /// Builds a [`Logger`] without installing it, and the [`WorkerGuard`] that keeps its background
+    /// writer alive (the only one this logger has: keep it for as long as the logger is used).
     ///
     /// # Errors
     ///
@@ -155,13 +156,18 @@ impl Builder {
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let logger = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// let (logger, guard) = Builder::new().mode(Mode::Sync).build().unwrap();
     /// assert_eq!(logger.max_level(), log::LevelFilter::Info);
+    /// assert_eq!(guard.stats().written, 0);
     /// ```
-    pub fn build(self) -> Result<Logger, Error> {
-        Ok(Logger {
-            pipeline: self.build_pipeline()?,
-        })
+    pub fn build(self) -> Result<(Logger, WorkerGuard), Error> {
+        let pipeline = self.build_pipeline(false)?;
+        Ok((
+            Logger {
+                pipeline: Arc::clone(&pipeline),
+            },
+            WorkerGuard::new(pipeline),
+        ))
     }
 
     /// Builds the logger, installs it as the global `log` logger, and sets `log::max_level` from
@@ -179,8 +185,7 @@ impl Builder {
     /// log::info!(target: "access", "GET / 200");
     /// ```
     pub fn try_init(self) -> Result<WorkerGuard, Error> {
-        let logger = self.build()?;
-        let max = logger.max_level();
+        let (logger, guard) = self.build()?;
         let pipeline = Arc::clone(&logger.pipeline);
         log::set_boxed_logger(Box::new(logger)).map_err(|_| {
             Error::new(
@@ -188,9 +193,11 @@ impl Builder {
                 "a global `log` logger is already installed",
             )
         })?;
-        log::set_max_level(max);
-        crate::pipeline::set_global(Arc::clone(&pipeline));
-        Ok(WorkerGuard::new(pipeline))
+        // Set before reading the level, so a concurrent reload either sees the flag or is seen.
+        pipeline.is_global_log.store(true, Ordering::Release);
+        log::set_max_level(pipeline.max_level());
+        crate::pipeline::set_global(&pipeline, true);
+        Ok(guard)
     }
 
     /// As [`try_init`](Builder::try_init), panicking on error.

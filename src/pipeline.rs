@@ -7,8 +7,14 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+
+use crate::error::Error;
+use crate::filter::Gate;
 
 use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Spans, Value};
 use crate::route::{truthy, Router};
@@ -46,10 +52,10 @@ pub(crate) struct Event<'a> {
     pub(crate) spans: Option<&'a dyn Spans>,
 }
 
-/// Everything a built logger needs, shared by the adapter, the guard and the global stats.
+/// Everything a built logger needs, shared by the adapter, its guard and its handles.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
-    pub(crate) filter: env_filter::Filter,
+    pub(crate) filter: Gate,
     pub(crate) router: Router,
     pub(crate) mapping: SeverityMapping,
     pub(crate) renderer: Renderer,
@@ -59,6 +65,12 @@ pub(crate) struct Pipeline {
     #[cfg_attr(not(feature = "background"), allow(dead_code))]
     // Only the background writer uses it.
     pub(crate) flush_timeout: Duration,
+    /// The human-readable copy of each record on stderr ([`Builder::stderr`](crate::Builder::stderr)).
+    pub(crate) console: Option<crate::console::Console>,
+    /// Set once this pipeline is the global `log` logger: a reload then moves `log::max_level`.
+    pub(crate) is_global_log: AtomicBool,
+    /// Set when the guard shut the pipeline down: the exit hook leaves it alone.
+    pub(crate) closed: AtomicBool,
     /// Whether each record's fields start with `target=<target>` ([`Builder::target_field`]).
     ///
     /// [`Builder::target_field`]: crate::Builder::target_field
@@ -89,7 +101,7 @@ thread_local! {
 impl Pipeline {
     /// The most verbose level any directive enables: what `log::set_max_level` gets.
     pub(crate) fn max_level(&self) -> log::LevelFilter {
-        self.filter.filter()
+        self.filter.max_level()
     }
 
     /// Whether a record at `level` for `target` passes the directives. No lock, no allocation.
@@ -102,6 +114,15 @@ impl Pipeline {
     ///
     /// Never panics: a panic inside a `Display`/`Debug` impl is caught and counted as a drop.
     pub(crate) fn dispatch(&self, event: &Event<'_>) {
+        if let Some(console) = &self.console {
+            console.write(&crate::console::Line {
+                level: event.level,
+                target: event.target,
+                message: event.message,
+                fields: event.fields,
+                spans: event.spans,
+            });
+        }
         let lane = Lane::for_level(event.level);
         let facility = if self.router.uses_fields() {
             // A field rule formats user values (`Display`/`Debug`), which may panic.
@@ -218,6 +239,7 @@ impl Pipeline {
     /// Flushes and stops the background writer (bounded by the flush timeout). Later records are
     /// counted as dropped with reason `shutdown`.
     pub(crate) fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         match &self.sink {
             Sink::Direct(_) => {}
             #[cfg(feature = "background")]
@@ -257,15 +279,41 @@ fn has_truthy_field(fields: &dyn Fields, key: &str) -> bool {
     found
 }
 
+// === impl Pipeline (reload) ===
+
+impl Pipeline {
+    /// Replaces the directives, then tells `log` and `tracing` (see [`Handle::set_filter`]).
+    pub(crate) fn set_filter(&self, directives: &str) -> Result<(), Error> {
+        self.filter.set(directives)?;
+        if self.is_global_log.load(Ordering::Acquire) {
+            log::set_max_level(self.max_level());
+        }
+        // Callsites cached `never` under the old directives must ask again; a `Layer` that does
+        // not filter is unaffected, and a process without tracing callsites pays one short walk.
+        #[cfg(feature = "tracing")]
+        tracing_core::callsite::rebuild_interest_cache();
+        Ok(())
+    }
+}
+
 /// Keeps a logger's background writer alive; flushes and stops it when dropped.
 ///
-/// Hold it for as long as the program logs, usually in `main`. `let _ = fastsyslog::init()` drops it
-/// at once, which stops the background writer immediately: bind it to a named variable such as
-/// `_guard`. In sync mode dropping it only flushes (a no-op).
+/// Each built logger has exactly one guard, handed out with it by `build*` and `init*` (as
+/// `tracing_appender::non_blocking` returns its `WorkerGuard`). Hold it for as long as the program
+/// logs, usually in `main`: `let _ = fastsyslog::init()` drops it at once, which stops the
+/// background writer immediately, so bind it to a named variable such as `_guard`. In sync mode
+/// dropping it only flushes (a no-op). For stats, flush and reload elsewhere, take a [`Handle`]:
+/// it is `Clone`, and dropping one never stops anything.
 ///
 /// On drop it waits at most the flush timeout ([`Builder::flush_timeout`](crate::Builder::flush_timeout));
 /// if records are still queued then, it prints one line to standard error saying how many, since the
 /// logger itself may be what is failing.
+///
+/// A program that ends without dropping the guard (`std::process::exit`, or `main` returning while
+/// the guard lives in a static) still delivers what it queued: an exit hook flushes every live
+/// logger, within the flush timeout, in the parent and in forked children. `_exit(2)` and fatal
+/// signals (`SIGKILL`, an unhandled `SIGTERM`, `abort`) run no hook: records still queued then are
+/// lost.
 ///
 /// # Examples
 ///
@@ -285,6 +333,19 @@ pub struct WorkerGuard {
 impl WorkerGuard {
     pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
         WorkerGuard { pipeline }
+    }
+
+    /// A [`Handle`] to the same logger.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (_logger, guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// assert_eq!(guard.handle().stats().written, 0);
+    /// ```
+    pub fn handle(&self) -> Handle {
+        Handle::new(Arc::clone(&self.pipeline))
     }
 
     /// A snapshot of the logger's counters. Takes no lock.
@@ -321,18 +382,126 @@ impl Drop for WorkerGuard {
     }
 }
 
-/// The pipeline of the logger installed by `init`, for [`stats()`].
-static GLOBAL: OnceLock<Arc<Pipeline>> = OnceLock::new();
-
-/// Makes `pipeline` the one [`stats()`] reports on.
-#[allow(dead_code)] // Only the feature-gated adapters call it.
-pub(crate) fn set_global(pipeline: Arc<Pipeline>) {
-    // Only the first installed logger is global (`log` and `tracing` both allow one); a second
-    // `set` fails and that is the right outcome.
-    let _ = GLOBAL.set(pipeline);
+/// A cheap, cloneable handle to a built logger: its stats, flush, and the directives at runtime.
+///
+/// Get one from the adapter ([`Logger::handle`](crate::Logger::handle),
+/// [`Subscriber::handle`](crate::Subscriber::handle), [`Layer::handle`](crate::Layer::handle)), from
+/// the [`WorkerGuard`], or for the global logger from [`handle()`]. A handle owns nothing: dropping
+/// it, or every clone of it, never stops the logger; only the guard does.
+///
+/// # Examples
+///
+/// A health endpoint reads the counters, and a reload changes the directives at once:
+///
+/// ```
+/// # use fastsyslog::{Builder, Mode};
+/// let (logger, _guard) = Builder::new().filter("info").mode(Mode::Sync).build().unwrap();
+/// let handle = logger.handle();
+/// assert_eq!(handle.clone().stats().dropped_total(), 0); // a temporary stops nothing
+/// handle.set_filter("warn,db=debug").unwrap();
+/// assert_eq!(logger.max_level(), log::LevelFilter::Debug);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Handle {
+    pipeline: Arc<Pipeline>,
 }
 
-/// A snapshot of the installed global logger's counters, or `None` before `init`. Takes no lock.
+// === impl Handle ===
+
+impl Handle {
+    pub(crate) fn new(pipeline: Arc<Pipeline>) -> Self {
+        Handle { pipeline }
+    }
+
+    /// A snapshot of the logger's counters. Takes no lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// assert_eq!(logger.handle().stats().written, 0);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.pipeline.stats()
+    }
+
+    /// Waits until everything logged so far was handed to the transport, or the flush timeout
+    /// passed. Returns whether it finished in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// assert!(logger.handle().flush());
+    /// ```
+    pub fn flush(&self) -> bool {
+        self.pipeline.flush()
+    }
+
+    /// Replaces the logger's directives (`RUST_LOG` syntax) at once.
+    ///
+    /// For the global `log` logger this also sets `log::max_level` to the most verbose level the
+    /// new directives enable, so raising the level works; a [`Subscriber`](crate::Subscriber) has
+    /// tracing's callsite interest rebuilt. A [`Layer`](crate::Layer) built without directives of
+    /// its own does not filter, so this changes nothing for it: reload the stack's filter
+    /// (`tracing_subscriber::reload`) instead. Logging threads never wait for a reload: the
+    /// directives are swapped with one atomic store.
+    ///
+    /// # Errors
+    ///
+    /// Unlike at start-up, a directive the gate cannot use is an error
+    /// ([`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig), naming it), and the
+    /// directives in force stay as they were.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().filter("warn").mode(Mode::Sync).build().unwrap();
+    /// let handle = logger.handle();
+    /// handle.set_filter("debug").unwrap();
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Debug);
+    /// assert!(handle.set_filter("debug,[req{id=1}]=trace").is_err());
+    /// assert_eq!(logger.max_level(), log::LevelFilter::Debug);
+    /// ```
+    pub fn set_filter(&self, directives: &str) -> Result<(), Error> {
+        self.pipeline.set_filter(directives)
+    }
+}
+
+/// The global logger: the one `init*` installed, else the first one built.
+static GLOBAL: ArcSwapOption<Pipeline> = ArcSwapOption::const_empty();
+
+/// Makes `pipeline` the global one: `installed` (by `init*`) always wins; a logger merely built
+/// becomes global only while there is none.
+pub(crate) fn set_global(pipeline: &Arc<Pipeline>, installed: bool) {
+    if installed {
+        GLOBAL.store(Some(Arc::clone(pipeline)));
+    } else {
+        // A lost race means another logger is already global, which is the outcome wanted.
+        let _ = GLOBAL.compare_and_swap(&None::<Arc<Pipeline>>, Some(Arc::clone(pipeline)));
+    }
+}
+
+/// A [`Handle`] to the global logger: the one installed by `init()`, `init_tracing()` or their
+/// builder forms, or else the first logger built in this process (for example a
+/// [`Layer`](crate::Layer)). `None` before any logger was built.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init();
+/// let handle = fastsyslog::handle().expect("installed");
+/// handle.set_filter("debug").unwrap();
+/// ```
+pub fn handle() -> Option<Handle> {
+    GLOBAL.load_full().map(Handle::new)
+}
+
+/// A snapshot of the global logger's counters (see [`handle()`]), or `None` before any logger was
+/// built. Takes no lock.
 ///
 /// # Examples
 ///
@@ -343,7 +512,57 @@ pub(crate) fn set_global(pipeline: Arc<Pipeline>) {
 /// println!("written {} dropped {}", stats.written, stats.dropped_total());
 /// ```
 pub fn stats() -> Option<Stats> {
-    GLOBAL.get().map(|p| p.stats())
+    GLOBAL.load().as_ref().map(|p| p.stats())
+}
+
+// === flush at exit ===
+
+/// Every background pipeline built in this process (and, after a fork, in the parent), for the
+/// exit hook. Weak, so the registry never keeps a logger alive.
+static LIVE: Mutex<Vec<Weak<Pipeline>>> = Mutex::new(Vec::new());
+
+/// Registers `pipeline` with the exit hook, installing the hook on first use.
+pub(crate) fn flush_at_exit(pipeline: &Arc<Pipeline>) {
+    if matches!(pipeline.sink, Sink::Direct(_)) {
+        // Sync sends finish before the caller returns: nothing can be pending at exit.
+        return;
+    }
+    // A forked child inherits both the registration (atexit handlers are process memory) and the
+    // `Once` that guards it, so the hook is registered once per process tree and runs in each.
+    sys::exit::at_exit(exit_hook);
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    live.retain(|w| w.strong_count() > 0);
+    live.push(Arc::downgrade(pipeline));
+}
+
+/// Flushes every live pipeline that was not shut down, each within its flush timeout.
+extern "C" fn exit_hook() {
+    // A panic must not unwind into libc's `exit`; there is nothing to report it to.
+    let _ = catch_unwind(flush_live);
+}
+
+fn flush_live() {
+    // A child forked while another thread held the lock inherits it held forever: try for a short,
+    // bounded while instead of blocking the exit.
+    let deadline = Instant::now() + Duration::from_millis(100);
+    let live: Vec<Arc<Pipeline>> = loop {
+        match LIVE.try_lock() {
+            Ok(live) => break live.iter().filter_map(Weak::upgrade).collect(),
+            Err(std::sync::TryLockError::Poisoned(e)) => {
+                break e.into_inner().iter().filter_map(Weak::upgrade).collect()
+            }
+            Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        }
+    };
+    for pipeline in live {
+        if !pipeline.closed.load(Ordering::SeqCst) {
+            // What stays queued after the timeout is lost with the process; `flush` bounds the wait.
+            let _ = pipeline.flush();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -368,7 +587,7 @@ mod tests {
             .socket(dir.path().join("absent.sock"))
             .mode(Mode::Sync)
             .route(Match::Field("access".into()), Facility::Local0)
-            .build_pipeline()
+            .build_pipeline(false)
             .unwrap();
         let fields: [(&str, Value<'_>); 1] = [("access", Value::Display(&Panics))];
         let event = Event {

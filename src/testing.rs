@@ -16,7 +16,7 @@
 //! use log::Log;
 //!
 //! let receiver = Receiver::bind()?;
-//! let logger = Builder::new()
+//! let (logger, _guard) = Builder::new()
 //!     .socket(receiver.path())
 //!     .ident("myapp")
 //!     .filter("info")

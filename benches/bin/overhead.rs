@@ -1104,14 +1104,14 @@ fn chain(address: support::stdlib_chain::SysLogAddress) -> Result<Chain, String>
 
 fn disabled_tracing(cx: &Cx) -> Result<Figures, String> {
     let _guard = fastsyslog(&cx.rx, Mode::Sync, "info")
-        .init_tracing()
+        .try_init_tracing()
         .map_err(|e| e.to_string())?;
     Ok(cx.measure(None, disabled_event, || {}))
 }
 
 fn tracing_background(cx: &Cx) -> Result<Figures, String> {
     let guard = fastsyslog(&cx.rx, Mode::Background, "info")
-        .init_tracing()
+        .try_init_tracing()
         .map_err(|e| e.to_string())?;
     let f = cx.measure(
         None,

@@ -10,11 +10,14 @@
 //!   glibc's locks that a forked child may inherit held, and [`ForkLocal`](fork::ForkLocal).
 //! - `syslog`: `openlog(3)` and `syslog(priority, "%s", msg)`, watched for fork.
 //! - `time`: `localtime_r(3)` (watched for fork) and the coarse real-time clock.
+//! - `exit`: `atexit(3)`, for the hook that flushes queued records when the process exits.
 //! - `net`: `sendmmsg(2)`, `gethostname(2)`, and the errno values the crate names.
 //! - `signal`: the emergency path's socket and the async-signal-safe calls it makes (`sendto(2)`,
 //!   `getpid(2)`), keeping `errno`.
 #![allow(unsafe_code)] // The one module allowed it; Cargo.toml denies `unsafe_code` everywhere else.
 
+#[cfg(unix)]
+pub(crate) mod exit;
 #[cfg(unix)]
 pub(crate) mod fork;
 #[cfg(unix)]
@@ -29,7 +32,7 @@ pub(crate) mod time;
 #[cfg(not(unix))]
 mod unsupported;
 #[cfg(not(unix))]
-pub(crate) use unsupported::{fork, net, time};
+pub(crate) use unsupported::{exit, fork, net, time};
 
 /// A moment broken down in the local time zone, as `struct tm` has it: what `time::local_time`
 /// answers on every platform.

@@ -2,6 +2,15 @@
 //! the same names, answering without FFI. Records cannot be sent there (the builder refuses every
 //! transport), but the types, the builder and the daemon-config generator still build.
 
+pub(crate) mod exit {
+    //! No `atexit(3)` here: records still queued at exit are lost unless the guard is dropped.
+
+    /// Does nothing; returns false (no hook is registered).
+    pub(crate) fn at_exit(_hook: extern "C" fn()) -> bool {
+        false
+    }
+}
+
 pub(crate) mod fork {
     //! No fork: the pid is the process's, and the generation never changes.
 

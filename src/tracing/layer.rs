@@ -14,18 +14,18 @@ use super::fields::SpanFields;
 use super::spans::MAX_DEPTH;
 use super::{dispatch_event, enabled_by};
 use crate::format::{Fields, NoFields, Spans};
-use crate::pipeline::{Pipeline, WorkerGuard};
+use crate::pipeline::{Handle, Pipeline};
 
 /// A `tracing_subscriber::Layer` that sends every event it sees to syslog, with the fields of the
 /// spans it happened in.
 ///
-/// It needs a subscriber that stores spans (`tracing_subscriber::registry()`). Events are
-/// filtered twice: by the stack (an `EnvFilter`, or a per-layer filter with
-/// `Layer::with_filter`), and then by the builder's own directives
-/// ([`Builder::filter`](crate::Builder::filter), default `info`, or `FASTSYSLOG_LOG`/`RUST_LOG`
-/// with [`Builder::from_env`](crate::Builder::from_env)). Give the builder
-/// `.filter("trace")` to leave all filtering to the stack. The layer never disables a callsite for
-/// the other layers.
+/// It needs a subscriber that stores spans (`tracing_subscriber::registry()`). By default it does
+/// not filter: the stack decides what it sees (an `EnvFilter`, a per-layer filter with
+/// `Layer::with_filter`, a `tracing_subscriber::reload::Layer`), and `RUST_LOG` is left to the
+/// `EnvFilter`. Only when the builder is given directives
+/// ([`Builder::filter`](crate::Builder::filter) or `FASTSYSLOG_LOG`) does the layer apply them
+/// too, per event, so [`Handle::set_filter`] changes them at once. The layer never disables a
+/// callsite for the other layers.
 ///
 /// Rendering, routing and the span chain's form are those of [`Subscriber`](crate::Subscriber):
 /// an event looks the same on the wire whichever of the two sent it. Span fields are kept in the
@@ -38,8 +38,7 @@ use crate::pipeline::{Pipeline, WorkerGuard};
 /// ```no_run
 /// use tracing_subscriber::prelude::*;
 ///
-/// let layer = fastsyslog::Builder::from_env().build_layer().expect("syslog layer");
-/// let _guard = layer.guard();
+/// let (layer, _guard) = fastsyslog::Builder::from_env().build_layer().expect("syslog layer");
 /// tracing_subscriber::registry()
 ///     .with(tracing_subscriber::EnvFilter::from_default_env())
 ///     .with(layer)
@@ -56,8 +55,7 @@ use crate::pipeline::{Pipeline, WorkerGuard};
 /// # let path = dir.path().join("log.sock");
 /// # let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
 ///
-/// let layer = Builder::new().socket(&path).mode(Mode::Sync).build_layer().unwrap();
-/// let guard = layer.guard();
+/// let (layer, guard) = Builder::new().socket(&path).mode(Mode::Sync).build_layer().unwrap();
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let _span = tracing::info_span!("req", method = "GET").entered();
@@ -72,22 +70,24 @@ use crate::pipeline::{Pipeline, WorkerGuard};
 #[derive(Debug)]
 pub struct Layer {
     pub(super) pipeline: Arc<Pipeline>,
+    /// Whether the builder's directives apply (they were asked for); else the stack decides.
+    pub(super) filters: bool,
 }
 
 // === impl Layer ===
 
 impl Layer {
-    /// A guard for this layer's background writer (see [`WorkerGuard`]).
+    /// A [`Handle`] for this layer's stats and flush. Dropping it stops nothing.
     ///
     /// # Examples
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let layer = Builder::new().mode(Mode::Sync).build_layer().unwrap();
-    /// assert_eq!(layer.guard().stats().written, 0);
+    /// let (layer, _guard) = Builder::new().mode(Mode::Sync).build_layer().unwrap();
+    /// assert_eq!(layer.handle().stats().written, 0);
     /// ```
-    pub fn guard(&self) -> WorkerGuard {
-        WorkerGuard::new(Arc::clone(&self.pipeline))
+    pub fn handle(&self) -> Handle {
+        Handle::new(Arc::clone(&self.pipeline))
     }
 }
 
@@ -120,9 +120,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // The builder's directives, before any span lookup. Records from `log` carry tracing-log's
-        // placeholder target here; `dispatch_event` checks them by their original target.
-        if !event.is_log() && !enabled_by(&self.pipeline, event.metadata()) {
+        // The builder's directives, if asked for, before any span lookup. Records from `log` carry
+        // tracing-log's placeholder target here; `dispatch_event` checks them by their original
+        // target (a layer without directives has a gate that passes everything).
+        if self.filters && !event.is_log() && !enabled_by(&self.pipeline, event.metadata()) {
             return;
         }
         let in_span = if event.is_contextual() {
@@ -186,7 +187,7 @@ mod tests {
     use tracing_subscriber::Registry;
 
     fn dispatch(sink: &Sink, filter: &str, format: Format) -> Dispatch {
-        let layer = sink.builder(filter).format(format).build_layer().unwrap();
+        let (layer, _guard) = sink.builder(filter).format(format).build_layer().unwrap();
         Dispatch::new(tracing_subscriber::registry().with(layer))
     }
 
@@ -231,7 +232,7 @@ mod tests {
     #[test]
     fn layer_applies_the_builder_directives_and_routes() {
         let sink = Sink::new();
-        let layer = sink
+        let (layer, guard) = sink
             .builder("warn,app=debug")
             .route(
                 crate::Match::Field("access".into()),
@@ -239,7 +240,6 @@ mod tests {
             )
             .build_layer()
             .unwrap();
-        let guard = layer.guard();
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(target: "other", "filtered");

@@ -117,7 +117,7 @@ fn dispatch_event(pipeline: &Pipeline, event: &tracing_core::Event<'_>, spans: O
 
 impl Builder {
     /// Builds a [`Subscriber`] without installing it (for `tracing::subscriber::with_default`, or
-    /// `tracing::Dispatch::new`).
+    /// `tracing::Dispatch::new`), and its one [`WorkerGuard`].
     ///
     /// # Errors
     ///
@@ -130,12 +130,16 @@ impl Builder {
     /// # use fastsyslog::{Builder, Mode};
     /// use tracing_core::Subscriber as _;
     ///
-    /// let subscriber = Builder::new().filter("warn,db=debug").mode(Mode::Sync).build_subscriber().unwrap();
+    /// let (subscriber, _guard) = Builder::new().filter("warn,db=debug").mode(Mode::Sync).build_subscriber().unwrap();
     /// assert_eq!(subscriber.max_level_hint(), Some(tracing_core::LevelFilter::DEBUG));
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-    pub fn build_subscriber(self) -> Result<Subscriber, Error> {
-        Ok(Subscriber::new(self.build_pipeline()?))
+    pub fn build_subscriber(self) -> Result<(Subscriber, WorkerGuard), Error> {
+        let pipeline = self.build_pipeline(false)?;
+        Ok((
+            Subscriber::new(Arc::clone(&pipeline)),
+            WorkerGuard::new(pipeline),
+        ))
     }
 
     /// Builds a [`Subscriber`] and sets it as tracing's global default.
@@ -151,12 +155,12 @@ impl Builder {
     /// # Examples
     ///
     /// ```no_run
-    /// let _guard = fastsyslog::Builder::from_env().ident("web").init_tracing().expect("subscriber");
+    /// let _guard = fastsyslog::Builder::from_env().ident("web").try_init_tracing().expect("subscriber");
     /// tracing::info!(target: "access", status = 200, "GET /");
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-    pub fn init_tracing(self) -> Result<WorkerGuard, Error> {
-        let subscriber = self.build_subscriber()?;
+    pub fn try_init_tracing(self) -> Result<WorkerGuard, Error> {
+        let (subscriber, guard) = self.build_subscriber()?;
         let pipeline = Arc::clone(&subscriber.pipeline);
         tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(subscriber))
             .map_err(|_| {
@@ -165,11 +169,38 @@ impl Builder {
                     "a global `tracing` subscriber is already installed",
                 )
             })?;
-        crate::pipeline::set_global(Arc::clone(&pipeline));
-        Ok(WorkerGuard::new(pipeline))
+        crate::pipeline::set_global(&pipeline, true);
+        Ok(guard)
     }
 
-    /// Builds a [`Layer`] for `tracing_subscriber::registry().with(…)`.
+    /// As [`try_init_tracing`](Builder::try_init_tracing), panicking on error (as
+    /// [`init`](Builder::init) does for `log`).
+    ///
+    /// # Panics
+    ///
+    /// When [`try_init_tracing`](Builder::try_init_tracing) returns an error; the message is the
+    /// error's.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let _guard = fastsyslog::Builder::from_env().ident("web").init_tracing();
+    /// tracing::info!(target: "access", status = 200, "GET /");
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn init_tracing(self) -> WorkerGuard {
+        match self.try_init_tracing() {
+            Ok(guard) => guard,
+            Err(e) => panic!("fastsyslog: {e}"),
+        }
+    }
+
+    /// Builds a [`Layer`] for `tracing_subscriber::registry().with(…)`, and its one
+    /// [`WorkerGuard`].
+    ///
+    /// The layer leaves filtering to the stack (`EnvFilter`, `.with_filter`, `reload::Layer`) and
+    /// does not read `RUST_LOG`; it applies directives of its own only when given them with
+    /// [`Builder::filter`] or `FASTSYSLOG_LOG`.
     ///
     /// # Errors
     ///
@@ -179,15 +210,22 @@ impl Builder {
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let layer = Builder::new().mode(Mode::Sync).build_layer();
-    /// assert!(layer.is_ok());
+    /// let (layer, guard) = Builder::new().mode(Mode::Sync).build_layer().unwrap();
+    /// assert_eq!(guard.stats().written, 0);
+    /// # drop(layer);
     /// ```
     #[cfg(feature = "layer")]
     #[cfg_attr(docsrs, doc(cfg(feature = "layer")))]
-    pub fn build_layer(self) -> Result<Layer, Error> {
-        Ok(Layer {
-            pipeline: self.build_pipeline()?,
-        })
+    pub fn build_layer(self) -> Result<(Layer, WorkerGuard), Error> {
+        let filters = self.directives(true).is_some();
+        let pipeline = self.build_pipeline(true)?;
+        Ok((
+            Layer {
+                pipeline: Arc::clone(&pipeline),
+                filters,
+            },
+            WorkerGuard::new(pipeline),
+        ))
     }
 }
 
@@ -196,18 +234,36 @@ impl Builder {
 ///
 /// # Errors
 ///
-/// As [`Builder::init_tracing`].
+/// As [`Builder::try_init_tracing`].
 ///
 /// # Examples
 ///
 /// ```no_run
-/// let _guard = fastsyslog::init_tracing().expect("subscriber");
+/// let _guard = fastsyslog::try_init_tracing().expect("subscriber");
 /// let span = tracing::info_span!("req", method = "GET");
 /// let _entered = span.enter();
 /// tracing::info!(target: "access", status = 200, "GET /index.html");
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub fn init_tracing() -> Result<WorkerGuard, Error> {
+pub fn try_init_tracing() -> Result<WorkerGuard, Error> {
+    Builder::from_env().try_init_tracing()
+}
+
+/// Installs a [`Subscriber`] configured from the environment as tracing's global default,
+/// panicking on error (as [`init()`](crate::init) does for `log`).
+///
+/// # Panics
+///
+/// When [`try_init_tracing()`] returns an error.
+///
+/// # Examples
+///
+/// ```no_run
+/// let _guard = fastsyslog::init_tracing();
+/// tracing::info!(target: "access", status = 200, "GET /index.html");
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub fn init_tracing() -> WorkerGuard {
     Builder::from_env().init_tracing()
 }
 
@@ -257,7 +313,7 @@ mod tests {
         }
 
         pub(crate) fn dispatch(&self, filter: &str) -> Dispatch {
-            Dispatch::new(self.builder(filter).build_subscriber().unwrap())
+            Dispatch::new(self.builder(filter).build_subscriber().unwrap().0)
         }
 
         pub(crate) fn recv(&self) -> String {
@@ -364,7 +420,7 @@ mod tests {
     #[test]
     fn routes_by_target_and_by_field() {
         let sink = Sink::new();
-        let sub = sink
+        let (sub, _guard) = sink
             .builder("info")
             .route(Match::Field("access".into()), Facility::Local0)
             .build_subscriber()
@@ -424,8 +480,7 @@ mod tests {
             }
         }
         let sink = Sink::new();
-        let sub = sink.builder("info").build_subscriber().unwrap();
-        let guard = sub.guard();
+        let (sub, guard) = sink.builder("info").build_subscriber().unwrap();
         dispatcher::with_default(&Dispatch::new(sub), || {
             tracing::info!(bad = ?Boom, "x");
         });

@@ -14,7 +14,7 @@ use tracing_core::{Interest, LevelFilter, Metadata};
 use super::fields::SpanFields;
 use super::spans::{SpanChain, SpanTable};
 use super::{dispatch_event, enabled_by, level_filter};
-use crate::pipeline::{Pipeline, WorkerGuard};
+use crate::pipeline::{Handle, Pipeline};
 
 /// A `tracing` subscriber that sends every enabled event to syslog, with the fields of the spans it
 /// happened in.
@@ -72,12 +72,11 @@ use crate::pipeline::{Pipeline, WorkerGuard};
 /// # let path = dir.path().join("log.sock");
 /// # let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
 ///
-/// let subscriber = Builder::new()
+/// let (subscriber, guard) = Builder::new()
 ///     .socket(&path)
 ///     .mode(Mode::Sync)
 ///     .build_subscriber()
 ///     .unwrap();
-/// let guard = subscriber.guard();
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let span = tracing::info_span!("req", method = "GET");
 ///     let _entered = span.enter();
@@ -91,8 +90,6 @@ use crate::pipeline::{Pipeline, WorkerGuard};
 /// ```
 pub struct Subscriber {
     pub(super) pipeline: Arc<Pipeline>,
-    /// The most verbose level the directives enable, computed once.
-    max_level: LevelFilter,
     /// Tells this subscriber's entries apart in the thread-local span stack, which every subscriber
     /// in the process shares.
     key: u64,
@@ -103,7 +100,6 @@ impl fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Subscriber")
             .field("pipeline", &self.pipeline)
-            .field("max_level", &self.max_level)
             .field("live_spans", &self.spans.live())
             .finish_non_exhaustive()
     }
@@ -123,28 +119,27 @@ thread_local! {
 impl Subscriber {
     pub(super) fn new(pipeline: Arc<Pipeline>) -> Self {
         Subscriber {
-            max_level: level_filter(pipeline.max_level()),
             pipeline,
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             spans: SpanTable::default(),
         }
     }
 
-    /// A guard for this subscriber's background writer (see [`WorkerGuard`]).
+    /// A [`Handle`] for this subscriber's stats, flush and directives. Dropping it stops nothing.
     ///
-    /// Take it before handing the subscriber to `with_default` or `Dispatch::new`; the guard keeps
-    /// working after that.
+    /// Take it before handing the subscriber to `with_default` or `Dispatch::new`; it keeps
+    /// working after that. [`Handle::set_filter`] rebuilds tracing's callsite interest, so a
+    /// raised level takes effect at once.
     ///
     /// # Examples
     ///
     /// ```
     /// # use fastsyslog::{Builder, Mode};
-    /// let subscriber = Builder::new().mode(Mode::Sync).build_subscriber().unwrap();
-    /// let guard = subscriber.guard();
-    /// assert_eq!(guard.stats().written, 0);
+    /// let (subscriber, _guard) = Builder::new().mode(Mode::Sync).build_subscriber().unwrap();
+    /// assert_eq!(subscriber.handle().stats().written, 0);
     /// ```
-    pub fn guard(&self) -> WorkerGuard {
-        WorkerGuard::new(Arc::clone(&self.pipeline))
+    pub fn handle(&self) -> Handle {
+        Handle::new(Arc::clone(&self.pipeline))
     }
 
     /// The thread's current span for this subscriber. Takes no lock.
@@ -180,7 +175,8 @@ impl tracing_core::Subscriber for Subscriber {
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(self.max_level)
+        // Read now, not at build: tracing asks again after a reload rebuilds the interest cache.
+        Some(level_filter(self.pipeline.max_level()))
     }
 
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
@@ -338,7 +334,7 @@ mod tests {
     fn disabled_callsites_get_interest_never() {
         use tracing_core::Subscriber as _;
         let sink = Sink::new();
-        let sub = sink
+        let (sub, _guard) = sink
             .builder("info,app::db=debug")
             .build_subscriber()
             .unwrap();
@@ -347,7 +343,7 @@ mod tests {
         assert!(sub.enabled(&DB_DEBUG));
         assert!(!sub.enabled(&WEB_DEBUG));
         assert_eq!(sub.max_level_hint(), Some(LevelFilter::DEBUG));
-        let off = sink.builder("off").build_subscriber().unwrap();
+        let (off, _off_guard) = sink.builder("off").build_subscriber().unwrap();
         assert_eq!(off.max_level_hint(), Some(LevelFilter::OFF));
         assert!(off.register_callsite(&DB_DEBUG).is_never());
     }
@@ -375,7 +371,8 @@ mod tests {
                 sink.builder("info")
                     .format(format)
                     .build_subscriber()
-                    .unwrap(),
+                    .unwrap()
+                    .0,
             )
         };
         dispatcher::with_default(&sub(Format::Logfmt), nested_event);

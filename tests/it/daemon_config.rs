@@ -289,7 +289,7 @@ fn shipped_example_configs_are_the_generated_ones() {
 /// Sends `n` access and `n` error records through a real logger to `sock`.
 pub(crate) fn log_through(builder: Builder, test: &str, n: usize) -> u32 {
     use log::Log as _;
-    let logger = builder.mode(Mode::Sync).filter("info").build().unwrap();
+    let (logger, _guard) = builder.mode(Mode::Sync).filter("info").build().unwrap();
     for i in 0..n {
         let t = token(test, i);
         logger.log(
@@ -398,7 +398,7 @@ pub(crate) fn send_raw(sock: &Path, datagram: &str) {
 /// Logs one record with key-values through a real logger built from `builder`.
 fn log_kv(builder: Builder, target: &str, level: log::Level, msg: &str, kv: &[(&str, i64)]) {
     use log::Log as _;
-    let logger = builder.mode(Mode::Sync).build().unwrap();
+    let (logger, _guard) = builder.mode(Mode::Sync).build().unwrap();
     logger.log(
         &log::Record::builder()
             .target(target)

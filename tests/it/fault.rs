@@ -74,7 +74,7 @@ fn header_len() -> usize {
 fn absent_daemon_then_appears(mode: Mode) {
     let mut daemon = Rsyslogd::start();
     daemon.stop_and_remove();
-    let logger = builder(&daemon.socket(), mode)
+    let (logger, _guard) = builder(&daemon.socket(), mode)
         .build()
         .expect("non-strict start-up succeeds with the daemon absent");
     let token = support::token("absent");
@@ -149,7 +149,7 @@ fn absent_daemon_idle_cpu_child() {
     let Some(socket) = support::child_role("fault::absent_daemon_idle_cpu_child") else {
         return;
     };
-    let logger = builder(&socket, Mode::Background)
+    let (logger, _guard) = builder(&socket, Mode::Background)
         .flush_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
@@ -201,7 +201,7 @@ fn restart_mid_stream(mode: Mode) {
     // The background writer keeps what it cannot send while the daemon is down.
     let background = matches!(mode, Mode::Background);
     let mut daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), mode).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), mode).build().unwrap();
     let token = support::token("restart");
     let mut attempted = 0u64;
     for round in 0..2 {
@@ -298,11 +298,10 @@ fn daemon_restart_mid_stream_background() {
 fn hung_daemon_background_callers_never_wait() {
     let daemon = Rsyslogd::start();
     let flush_bound = Duration::from_millis(500);
-    let logger = overflow_drop(builder(&daemon.socket(), Mode::Background))
+    let (logger, guard) = overflow_drop(builder(&daemon.socket(), Mode::Background))
         .flush_timeout(flush_bound)
         .build()
         .unwrap();
-    let guard = logger.guard();
     let token = support::token("hung");
     daemon.stop();
     let mut max = Duration::ZERO;
@@ -358,7 +357,7 @@ fn hung_daemon_background_callers_never_wait() {
 fn hung_daemon_sync_is_bounded_by_the_send_timeout() {
     let daemon = Rsyslogd::start();
     let timeout = Duration::from_millis(20);
-    let logger = builder(&daemon.socket(), Mode::Sync)
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Sync)
         .send_timeout(Some(timeout))
         .build()
         .unwrap();
@@ -409,7 +408,7 @@ fn bad_socket(path: &Path, what: &str, refused: bool) {
         "{what}: {err}"
     );
     for mode in [Mode::Sync, Mode::Background] {
-        let logger = builder(path, mode)
+        let (logger, _guard) = builder(path, mode)
             .flush_timeout(Duration::from_millis(200))
             .build()
             .unwrap_or_else(|e| panic!("{what}: non-strict start-up fails: {e}"));
@@ -481,7 +480,7 @@ fn permission_denied_child() {
         .and_then(|s| s.downcast_ref::<std::io::Error>())
         .expect("the io error is the source");
     assert_eq!(source.raw_os_error(), Some(13), "{err}");
-    let logger = builder(&socket, Mode::Sync).build().unwrap();
+    let (logger, _guard) = builder(&socket, Mode::Sync).build().unwrap();
     for i in 0..3 {
         info!(logger, "denied {i}");
     }
@@ -510,7 +509,7 @@ fn permission_denied() {
     let test = "fault::permission_denied_child";
     if is_root() {
         // Documented: as root the mode does not apply and records are delivered.
-        let logger = builder(&socket, Mode::Sync).strict(true).build().unwrap();
+        let (logger, _guard) = builder(&socket, Mode::Sync).strict(true).build().unwrap();
         info!(logger, "{token} as root");
         let mut buf = [0u8; 512];
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -550,7 +549,7 @@ enum Expect {
 fn hostile_input_reaches_the_daemon_as_documented() {
     let daemon = Rsyslogd::start();
     let limit = fastsyslog::DEFAULT_MAX_MESSAGE_SIZE;
-    let logger = builder(&daemon.socket(), Mode::Sync).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Sync).build().unwrap();
     let token = support::token("hostile");
     let header = header_len();
     let mut cases: Vec<(&str, String, Expect)> = vec![
@@ -731,7 +730,7 @@ fn hostile_input_reaches_the_daemon_as_documented() {
 #[test]
 fn hostile_input_json_stays_one_object() {
     let daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), Mode::Sync)
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Sync)
         .format(Format::Json)
         .build()
         .unwrap();
@@ -776,7 +775,7 @@ fn hostile_idents_at_the_daemon() {
         (long.as_str(), &long[..fastsyslog::MAX_IDENT_LEN]),
     ];
     for (n, (ident, _)) in cases.iter().enumerate() {
-        let logger = builder(&daemon.socket(), Mode::Sync)
+        let (logger, _guard) = builder(&daemon.socket(), Mode::Sync)
             .ident(*ident)
             .build()
             .unwrap();
@@ -829,7 +828,7 @@ impl fmt::Display for PanicsWhileFormatting {
 
 fn reentrancy(mode: Mode) {
     let daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), mode).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), mode).build().unwrap();
     let token = support::token("reenter");
     let outer = LogsWhileFormatting {
         logger: &logger,
@@ -887,9 +886,9 @@ impl Drop for LogsOnDrop<'_> {
 #[test]
 fn logging_during_and_after_shutdown() {
     let daemon = Rsyslogd::start();
-    let logger = Arc::new(builder(&daemon.socket(), Mode::Background).build().unwrap());
+    let (logger, guard) = builder(&daemon.socket(), Mode::Background).build().unwrap();
+    let logger = Arc::new(logger);
     let token = support::token("shutdown");
-    let guard = logger.guard();
     let dropped_late = LogsOnDrop {
         logger: &logger,
         text: format!("{token} dropped-after-guard"),
@@ -964,9 +963,9 @@ fn logging_during_and_after_shutdown() {
 fn logging_after_guard_drop_in_sync_mode_still_sends() {
     // Documented: in sync mode the guard's drop only flushes (there is no writer to stop).
     let daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), Mode::Sync).build().unwrap();
+    let (logger, guard) = builder(&daemon.socket(), Mode::Sync).build().unwrap();
     let token = support::token("syncafter");
-    drop(logger.guard());
+    drop(guard);
     info!(logger, "{token} after");
     daemon.wait_for_token(Rsyslogd::LOCAL1, &token, 1);
     assert_eq!(stats(&logger).written, 1);
@@ -979,12 +978,11 @@ fn concurrent_lossless_through_rsyslogd() {
     let full = std::env::var_os("FASTSYSLOG_FAULT_FULL").is_some_and(|v| v == "1");
     let (threads, per_thread) = if full { (16, 50_000) } else { (16, 5_000) };
     let daemon = Rsyslogd::start();
-    let logger = Arc::new(
-        overflow_block(builder(&daemon.socket(), Mode::Background))
-            .flush_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-    );
+    let (logger, _guard) = overflow_block(builder(&daemon.socket(), Mode::Background))
+        .flush_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let logger = Arc::new(logger);
     let token = support::token("many");
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -1039,7 +1037,7 @@ fn fork_child() {
         return;
     };
     let token = support::child_token();
-    let logger = match std::env::var("FAULT_TRANSPORT").as_deref() {
+    let (logger, _guard) = match std::env::var("FAULT_TRANSPORT").as_deref() {
         Ok("libc") => {
             devlog::assert_private_devlog();
             Builder::new()
@@ -1151,7 +1149,7 @@ fn fork_while_writer_stuck_in_syslog_child() {
     devlog::assert_private_devlog();
     let token = support::child_token();
     let daemon_pid = std::env::var("FAULT_DAEMON_PID").expect("the parent passes the daemon pid");
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .ident(IDENT)
         .mode(Mode::Background)
         .build()
@@ -1227,7 +1225,7 @@ fn foreign_openlog_child() {
     };
     devlog::assert_private_devlog();
     let token = support::child_token();
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .ident(IDENT)
         .mode(Mode::Sync)
         .build()
@@ -1325,7 +1323,7 @@ fn hostile_input_rfc5424_structured_data_parses_at_the_daemon() {
     let daemon = Rsyslogd::builder()
         .file_with_template("sd.log", "%app-name%|%procid%|%structured-data%|%msg%\\n")
         .start();
-    let logger = builder(&daemon.socket(), Mode::Sync)
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Sync)
         .format(Format::Rfc5424)
         .build()
         .unwrap();

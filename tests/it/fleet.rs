@@ -165,7 +165,7 @@ fn relp_two_tier_keeps_every_record_across_a_central_restart() {
     // The app: background writer, and no send timeout; a flush every 1000 records keeps the
     // writer's queues far below their capacity, so whatever the overflow policy the app side
     // never drops (what this test is about is the path from the local to the central tier).
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .socket(&app_sock)
         .ident("fleet-app")
         // The background writer when the feature is on (the default), else sync.
@@ -214,7 +214,7 @@ fn relp_two_tier_keeps_every_record_across_a_central_restart() {
     let restarted_at = start.elapsed();
     log_range(70_000..RECORDS);
     logger.flush();
-    let stats = logger.guard().stats();
+    let stats = logger.handle().stats();
     assert_eq!(
         stats.dropped_total(),
         0,

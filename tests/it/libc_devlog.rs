@@ -27,7 +27,7 @@ fn builder_child() {
     }
     assert_private_devlog();
     let t = child_token();
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .ident("it-libc")
         .mode(Mode::Sync)
         .filter("debug")
@@ -68,7 +68,7 @@ fn builder_child() {
     );
     log::Log::flush(&logger);
     // The parent checks the counters after the lines, so a wrong line is reported first.
-    let stats = logger.guard().stats();
+    let stats = logger.handle().stats();
     // libtest prints `test name ... ` on the same line first, so the parent searches within lines.
     println!(
         "{STATS_PREFIX}truncated={} dropped={}",

@@ -30,7 +30,7 @@ fn meta(target: &str, level: Level) -> log::Metadata<'_> {
 fn per_target_directives_gate_records() {
     let daemon = Rsyslogd::start();
     let t = token("directives");
-    let logger = logger(&daemon, "it-gate")
+    let (logger, _guard) = logger(&daemon, "it-gate")
         .filter("warn,my_crate::db=debug,access=info")
         .build()
         .unwrap();
@@ -73,7 +73,7 @@ fn per_target_directives_gate_records() {
         .map(|(i, _)| format!("{i} {t}"))
         .collect();
     assert_eq!(got, want);
-    assert_eq!(logger.guard().stats().written, 4);
+    assert_eq!(logger.handle().stats().written, 4);
 }
 
 /// Child: the global logger from the environment, through the `log` macros.
@@ -161,7 +161,7 @@ fn init_sets_max_level_and_the_macros_carry_key_values() {
 fn hostile_messages_arrive_as_one_escaped_line_each() {
     let daemon = Rsyslogd::start();
     let t = token("hygiene");
-    let logger = logger(&daemon, "it-hygiene").build().unwrap();
+    let (logger, _guard) = logger(&daemon, "it-hygiene").build().unwrap();
     let cases: [(String, String); 8] = [
         (
             format!("GET /x\r\nJan  1 00:00:00 host sshd[1]: Accepted root {t}"),
@@ -203,7 +203,7 @@ fn hostile_messages_arrive_as_one_escaped_line_each() {
         &format!("kv {t} evil_key__=\"x\\r\\ny=1 \\u0000\""),
     ));
     assert_eq!(rendered(&got), want);
-    assert_eq!(logger.guard().stats().truncated, 0);
+    assert_eq!(logger.handle().stats().truncated, 0);
 }
 
 /// The RFC 3164 header this crate writes for `ident` and this process, for length arithmetic.
@@ -218,7 +218,7 @@ fn long_messages_are_cut_to_the_limit_and_marked() {
         .start();
     let t = token("truncate");
     const MAX: usize = 1024;
-    let logger: Logger = logger(&daemon, "it-trunc")
+    let (logger, _guard): (Logger, fastsyslog::WorkerGuard) = logger(&daemon, "it-trunc")
         .max_message_size(MAX)
         .build()
         .unwrap();
@@ -262,7 +262,7 @@ fn long_messages_are_cut_to_the_limit_and_marked() {
     assert_eq!(raw[1].len(), MAX, "ASCII fills the limit exactly");
     assert!((MAX - 1..=MAX).contains(&raw[2].len()), "{}", raw[2].len());
     assert_eq!(raw[3].len(), MAX);
-    assert_eq!(logger.guard().stats().truncated, 3);
+    assert_eq!(logger.handle().stats().truncated, 3);
 }
 
 #[test]
@@ -271,7 +271,7 @@ fn default_limit_is_8k() {
         .file_with_template("raw.log", "%rawmsg%\\n")
         .start();
     let t = token("default_limit");
-    let logger = logger(&daemon, "it-8k").build().unwrap();
+    let (logger, _guard) = logger(&daemon, "it-8k").build().unwrap();
     emit(
         &logger,
         Level::Info,
@@ -297,7 +297,7 @@ fn truncated_json_stays_one_valid_object() {
         )
         .start();
     let t = token("json_truncate");
-    let logger = logger(&daemon, "it-jtrunc")
+    let (logger, _guard) = logger(&daemon, "it-jtrunc")
         .format(Format::Json)
         .max_message_size(512)
         .build()

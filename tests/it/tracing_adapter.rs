@@ -24,7 +24,8 @@ fn builder(daemon: &Rsyslogd, ident: &str) -> Builder {
 }
 
 fn dispatch(b: Builder) -> Dispatch {
-    Dispatch::new(b.build_subscriber().expect("build the subscriber"))
+    // Sync mode: the guard's drop only flushes, so the subscriber keeps sending without it.
+    Dispatch::new(b.build_subscriber().expect("build the subscriber").0)
 }
 
 /// One event inside two nested spans; `db.rows` is recorded after the span was created.
@@ -203,7 +204,8 @@ fn log_records_through_tracing_keep_their_target() {
 fn span_slots_are_reused_without_stale_fields() {
     let daemon = Rsyslogd::start();
     let t = token("tracing_reuse");
-    let subscriber: Subscriber = builder(&daemon, "it-trreuse").build_subscriber().unwrap();
+    let (subscriber, _guard): (Subscriber, fastsyslog::WorkerGuard) =
+        builder(&daemon, "it-trreuse").build_subscriber().unwrap();
     let dispatch = Dispatch::new(subscriber);
     dispatcher::with_default(&dispatch, || {
         for i in 0..10_000u32 {
@@ -232,7 +234,7 @@ fn layer_renders_like_the_subscriber() {
 
     let daemon = Rsyslogd::start();
     let t = token("tracing_layer");
-    let layer = builder(&daemon, "it-trlayer")
+    let (layer, _guard) = builder(&daemon, "it-trlayer")
         .route(Match::Field("access".into()), Facility::Local0)
         .build_layer()
         .unwrap();
@@ -276,9 +278,9 @@ fn init_tracing_child() {
     let guard = Builder::from_env()
         .socket(socket)
         .mode(Mode::Sync)
-        .init_tracing()
+        .try_init_tracing()
         .expect("init_tracing");
-    let again = fastsyslog::init_tracing().unwrap_err();
+    let again = fastsyslog::try_init_tracing().unwrap_err();
     assert_eq!(again.kind(), fastsyslog::ErrorKind::AlreadyInitialized);
     assert_eq!(
         tracing::level_filters::LevelFilter::current(),

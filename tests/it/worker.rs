@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fastsyslog::{Builder, DropReason, Lane, Logger, Mode, Overflow};
+use fastsyslog::{Builder, DropReason, Lane, Logger, Mode, Overflow, WorkerGuard};
 use fastsyslog_testkit::alloc::{thread_allocations as allocations, CountingAllocator};
 use log::kv::Value;
 use log::Level;
@@ -35,7 +35,7 @@ fn wait_exit(pid: libc::pid_t) -> i32 {
 // === helpers ===
 
 /// A background logger to `socket` with both lanes under `overflow`.
-fn logger(socket: &Path, overflow: Overflow, bulk_capacity: usize) -> Logger {
+fn logger(socket: &Path, overflow: Overflow, bulk_capacity: usize) -> (Logger, WorkerGuard) {
     Builder::new()
         .socket(socket)
         .ident("it-worker")
@@ -70,8 +70,7 @@ fn sequences(lines: &[Line], threads: usize) -> Vec<Vec<u64>> {
 fn no_heap_allocation_per_record_on_the_caller() {
     // What the writer does with the records does not concern the caller's count.
     let daemon = Rsyslogd::start();
-    let logger = logger(&daemon.socket(), Overflow::Block, 4096);
-    let guard = logger.guard();
+    let (logger, guard) = logger(&daemon.socket(), Overflow::Block, 4096);
     let record = |i: u64| {
         emit(
             &logger,
@@ -110,7 +109,7 @@ fn lossless_policy_delivers_every_record_in_order() {
     const RECORDS: u64 = 100_000;
     let daemon = Rsyslogd::start();
     let t = token("worker_lossless");
-    let logger = logger(&daemon.socket(), Overflow::Block, 4096);
+    let (logger, guard) = logger(&daemon.socket(), Overflow::Block, 4096);
     std::thread::scope(|scope| {
         for thread in 0..THREADS {
             let (logger, t) = (&logger, &t);
@@ -127,7 +126,6 @@ fn lossless_policy_delivers_every_record_in_order() {
             });
         }
     });
-    let guard = logger.guard();
     let total = THREADS as u64 * RECORDS;
     // A lossless lane retries sends that time out, so only the daemon's pace bounds this.
     let flushed = retry_n(600, Duration::from_millis(100), || {
@@ -164,8 +162,7 @@ fn drop_policy_keeps_calls_fast_with_a_stopped_daemon_then_summarises() {
     const RECORDS: u64 = 20_000;
     let daemon = Rsyslogd::start();
     let t = token("worker_stopped");
-    let logger = logger(&daemon.socket(), Overflow::Drop, 1024);
-    let guard = logger.guard();
+    let (logger, guard) = logger(&daemon.socket(), Overflow::Drop, 1024);
     daemon.stop();
     let mut costs = Vec::with_capacity(RECORDS as usize);
     for seq in 0..RECORDS {
@@ -236,13 +233,12 @@ fn flush_and_shutdown_return_within_their_bound_with_a_hung_daemon() {
     let daemon = Rsyslogd::start();
     let t = token("worker_hung");
     let bound = Duration::from_millis(300);
-    let logger = Builder::new()
+    let (logger, guard) = Builder::new()
         .socket(daemon.socket())
         .mode(Mode::Background)
         .flush_timeout(bound)
         .build()
         .expect("build");
-    let guard = logger.guard();
     daemon.stop();
     for seq in 0..5_000 {
         emit(
@@ -348,14 +344,14 @@ const DAEMON_PID_ENV: &str = "FASTSYSLOG_IT_DAEMON_PID";
 /// The start of stuck-in-syslog child test `name`: `None` in a normal run. In the child, checks
 /// the private `/dev/log`, builds a libc-transport logger in `mode`, stops the daemon, and
 /// returns the token, the daemon's pid (to continue it) and the logger.
-fn stuck_child(name: &str, ident: &str, mode: Mode) -> Option<(String, u32, Logger)> {
+fn stuck_child(name: &str, ident: &str, mode: Mode) -> Option<(String, u32, Logger, WorkerGuard)> {
     child_role(name)?;
     assert_private_devlog();
     let daemon = std::env::var(DAEMON_PID_ENV)
         .expect("daemon pid")
         .parse()
         .expect("a pid");
-    let logger = Builder::new()
+    let (logger, guard) = Builder::new()
         .ident(ident)
         .mode(mode)
         // Background mode: the forked child's flush waits for the daemon to be continued.
@@ -363,7 +359,7 @@ fn stuck_child(name: &str, ident: &str, mode: Mode) -> Option<(String, u32, Logg
         .build()
         .expect("build the libc logger");
     assert!(kill("-STOP", daemon));
-    Some((child_token(), daemon, logger))
+    Some((child_token(), daemon, logger, guard))
 }
 
 /// In the forked child of a stuck-in-syslog child: the record [`forked_child_record_arrives`]
@@ -419,10 +415,10 @@ fn forked_child_record_arrives(child: &str, test: &str, ident: &str) {
 /// its syslog lock held in the child, so this only passes if the child never calls into it.
 #[test]
 fn fork_while_stuck_in_syslog_child() {
-    let Some((t, daemon, logger)) = stuck_child(STUCK_CHILD, "it-stuck", Mode::Background) else {
+    let Some((t, daemon, logger, guard)) = stuck_child(STUCK_CHILD, "it-stuck", Mode::Background)
+    else {
         return;
     };
-    let guard = logger.guard();
     for n in 0..200 {
         emit(
             &logger,
@@ -495,11 +491,11 @@ fn wait_exit_within(pid: libc::pid_t, limit: Duration) -> Option<i32> {
 /// child's record only goes out if the libc transport never calls into glibc there.
 #[test]
 fn fork_while_stuck_in_syslog_sync_child() {
-    let Some((t, daemon, logger)) = stuck_child(STUCK_SYNC_CHILD, "it-stuck-sync", Mode::Sync)
+    let Some((t, daemon, logger, guard)) =
+        stuck_child(STUCK_SYNC_CHILD, "it-stuck-sync", Mode::Sync)
     else {
         return;
     };
-    let guard = logger.guard();
 
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {

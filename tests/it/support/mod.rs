@@ -72,23 +72,16 @@ pub(crate) const SOCKET_ENV: &str = "FASTSYSLOG_IT_SOCKET";
 /// The environment variable carrying the message token to a child.
 pub(crate) const TOKEN_ENV: &str = "FASTSYSLOG_IT_TOKEN";
 
-/// A logger's stats, read through a second guard that is never dropped (dropping it would shut
-/// the logger down).
+/// A logger's stats, through a handle (dropping a handle stops nothing).
 #[cfg(feature = "log")]
 pub(crate) fn stats(logger: &fastsyslog::Logger) -> fastsyslog::Stats {
-    let guard = logger.guard();
-    let s = guard.stats();
-    std::mem::forget(guard);
-    s
+    logger.handle().stats()
 }
 
-/// `flush()` through a guard that is never dropped (dropping it would shut the logger down).
+/// `flush()` through a handle.
 #[cfg(feature = "log")]
 pub(crate) fn flush(logger: &fastsyslog::Logger) -> bool {
-    let guard = logger.guard();
-    let ok = guard.flush();
-    std::mem::forget(guard);
-    ok
+    logger.handle().flush()
 }
 
 /// A token unique to this test, process and call: `{test}-{pid}-{n}`. Put it in every message and
