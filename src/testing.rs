@@ -297,6 +297,239 @@ impl Drop for Receiver {
     }
 }
 
+// === Capture ===
+
+/// Captures exactly one test's records, through the global `log` logger and through `tracing`,
+/// however many tests in the binary do the same, in parallel threads too.
+///
+/// Each capture has its own [`Receiver`] and loggers (sync mode, directives `trace`, ident
+/// `test`, or the [`Builder`](crate::Builder) given to [`with`](Capture::with)). The first capture
+/// in the process installs a small global `log` logger that hands each record to the newest live
+/// capture of the thread that logged it, and sets `log::max_level` to `Trace`; so `log` records
+/// are captured when they are logged on the thread that made the capture (the test's thread). For
+/// `tracing`, run the code under [`dispatch`](Capture::dispatch) with
+/// `tracing::dispatcher::with_default`, which is per thread too.
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::testing::Capture;
+///
+/// let cap = Capture::new()?;
+/// log::info!(target: "app", user = "ann"; "signed in");
+/// # #[cfg(feature = "tracing")]
+/// tracing::dispatcher::with_default(&cap.dispatch(), || {
+///     tracing::warn!(attempts = 3, "slow");
+/// });
+/// let got = cap.messages();
+/// assert_eq!(got[0].body, "signed in user=ann");
+/// assert_eq!(got[0].field("user").as_deref(), Some("ann"));
+/// # #[cfg(feature = "tracing")]
+/// assert_eq!(got[1].field("attempts").as_deref(), Some("3"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "testing", feature = "log"))))]
+pub struct Capture {
+    receiver: Receiver,
+    logger: Arc<crate::Logger>,
+    handles: Vec<crate::Handle>,
+    #[cfg(feature = "tracing")]
+    dispatch: tracing_core::Dispatch,
+    /// How many messages [`messages`](Capture::messages) already returned.
+    taken: std::cell::Cell<u64>,
+    _guards: Vec<crate::WorkerGuard>,
+}
+
+#[cfg(feature = "log")]
+thread_local! {
+    /// This thread's live captures, newest last.
+    static CAPTURES: std::cell::RefCell<Vec<Arc<crate::Logger>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The global `log` logger captures install: it hands each record to the logging thread's newest
+/// capture, and drops it when the thread has none.
+#[cfg(feature = "log")]
+#[derive(Debug)]
+struct ToThreadCapture;
+
+#[cfg(feature = "log")]
+impl log::Log for ToThreadCapture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        with_capture(|logger| log::Log::enabled(logger, metadata)).unwrap_or(false)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        with_capture(|logger| log::Log::log(logger, record));
+    }
+
+    fn flush(&self) {
+        // Captures send in sync mode: nothing is ever pending.
+    }
+}
+
+/// Runs `f` with this thread's newest capture, if any. A re-entrant call (a `Display` impl that
+/// logs while its record is captured) or a thread being torn down finds none.
+#[cfg(feature = "log")]
+fn with_capture<R>(f: impl FnOnce(&crate::Logger) -> R) -> Option<R> {
+    let logger = CAPTURES
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.last().cloned()))
+        .ok()
+        .flatten()?;
+    Some(f(&logger))
+}
+
+/// Installs [`ToThreadCapture`] once; whether it is the global `log` logger.
+#[cfg(feature = "log")]
+fn install_capture_logger() -> bool {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    static OURS: AtomicBool = AtomicBool::new(false);
+    ONCE.call_once(|| {
+        if log::set_logger(&ToThreadCapture).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+            OURS.store(true, Ordering::Release);
+        }
+    });
+    OURS.load(Ordering::Acquire)
+}
+
+// === impl Capture ===
+
+#[cfg(feature = "log")]
+impl Capture {
+    /// A capture with the default settings (logfmt, directives `trace`, ident `test`).
+    ///
+    /// # Errors
+    ///
+    /// When the receiver cannot be bound, or another global `log` logger is already installed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cap = fastsyslog::testing::Capture::new()?;
+    /// log::debug!("hello");
+    /// assert_eq!(cap.messages()[0].body, "hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Capture> {
+        Capture::with(|| crate::Builder::new().filter("trace").ident("test"))
+    }
+
+    /// A capture whose loggers are built from `builder()` (format, routes, directives, ident),
+    /// called once per logger; their socket and mode are replaced by the capture's receiver and
+    /// sync mode.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Capture::new), and when the builder's settings do not build.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{testing::Capture, Builder, Format};
+    ///
+    /// let cap = Capture::with(|| Builder::new().format(Format::Json).filter("info"))?;
+    /// log::info!(status = 200; "GET /");
+    /// let msg = &cap.messages()[0];
+    /// assert_eq!(msg.body, r#"@cee: {"msg":"GET /","status":200}"#);
+    /// assert_eq!(msg.field("status").as_deref(), Some("200"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with(builder: impl Fn() -> crate::Builder) -> io::Result<Capture> {
+        if !install_capture_logger() {
+            return Err(io::Error::other(
+                "another global `log` logger is installed; Capture needs to be the global logger",
+            ));
+        }
+        let receiver = Receiver::bind()?;
+        let builder = || builder().socket(receiver.path()).mode(crate::Mode::Sync);
+        #[cfg(feature = "tracing")]
+        let (subscriber, sub_guard) = builder().build_subscriber().map_err(io::Error::other)?;
+        let (logger, guard) = builder().build().map_err(io::Error::other)?;
+        let logger = Arc::new(logger);
+        CAPTURES.with(|c| c.borrow_mut().push(Arc::clone(&logger)));
+        #[allow(unused_mut)] // Only the tracing build adds a second pipeline.
+        let mut handles = vec![logger.handle()];
+        #[allow(unused_mut)]
+        let mut guards = vec![guard];
+        #[cfg(feature = "tracing")]
+        {
+            handles.push(subscriber.handle());
+            guards.push(sub_guard);
+        }
+        Ok(Capture {
+            receiver,
+            logger,
+            handles,
+            #[cfg(feature = "tracing")]
+            dispatch: tracing_core::Dispatch::new(subscriber),
+            taken: std::cell::Cell::new(0),
+            _guards: guards,
+        })
+    }
+
+    /// The capture as a `tracing` dispatcher, for `tracing::dispatcher::with_default`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cap = fastsyslog::testing::Capture::new()?;
+    /// tracing::dispatcher::with_default(&cap.dispatch(), || tracing::info!(n = 1, "hi"));
+    /// assert_eq!(cap.messages()[0].body, "hi n=1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "testing", feature = "tracing"))))]
+    pub fn dispatch(&self) -> tracing_core::Dispatch {
+        self.dispatch.clone()
+    }
+
+    /// Every message captured since the last call, in the order sent. Waits (up to 5 s) until
+    /// everything the capture's loggers sent has been received, so no retry is needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cap = fastsyslog::testing::Capture::new()?;
+    /// assert!(cap.messages().is_empty());
+    /// log::warn!("careful");
+    /// assert_eq!(cap.messages().len(), 1);
+    /// assert!(cap.messages().is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn messages(&self) -> Vec<Message> {
+        let sent: u64 = self.handles.iter().map(|h| h.stats().written).sum();
+        let want = sent.saturating_sub(self.taken.get());
+        let got = self.receiver.collect(
+            usize::try_from(want).unwrap_or(usize::MAX),
+            Duration::from_secs(5),
+        );
+        self.taken.set(self.taken.get() + got.len() as u64);
+        got
+    }
+}
+
+#[cfg(feature = "log")]
+impl fmt::Debug for Capture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Capture")
+            .field("receiver", &self.receiver)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "log")]
+impl Drop for Capture {
+    fn drop(&mut self) {
+        // Ignored when the thread is being torn down: its captures go with it.
+        let _ = CAPTURES.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                c.retain(|l| !Arc::ptr_eq(l, &self.logger));
+            }
+        });
+    }
+}
+
 /// Creates a fresh directory `fastsyslog-<pid>-<n>-<nanos>` under the temporary directory.
 fn unique_dir() -> io::Result<PathBuf> {
     let base = std::env::temp_dir();
@@ -368,7 +601,7 @@ fn receive(socket: &UnixDatagram, tx: &mpsc::Sender<Message>, shared: &Shared) {
 /// assert_eq!(msg.pid, Some(42));
 /// assert_eq!(msg.body, "GET /a status=200");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub struct Message {
@@ -399,7 +632,76 @@ pub struct Message {
 
 // === impl Message ===
 
+impl fmt::Debug for Message {
+    /// One line per message: the parsed header fields that are set, then the body as a string
+    /// (the raw bytes are left out: they repeat the rest).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Message");
+        if let Some(p) = self.priority {
+            d.field("priority", &p);
+        }
+        if let (Some(fac), Some(sev)) = (self.facility, self.severity) {
+            d.field("facility", &format_args!("{fac}"));
+            d.field("severity", &format_args!("{sev}"));
+        }
+        if let Some(ident) = &self.ident {
+            d.field("ident", ident);
+        }
+        if let Some(pid) = self.pid {
+            d.field("pid", &pid);
+        }
+        if let Some(sd) = &self.structured_data {
+            d.field("structured_data", sd);
+        }
+        d.field("body", &self.body);
+        d.finish_non_exhaustive()
+    }
+}
+
 impl Message {
+    /// The record's key/value pairs, whichever body format carried them: logfmt
+    /// (`msg key=value`), JSON (`@cee: {...}`, every member but `msg`) or RFC 5424
+    /// STRUCTURED-DATA (`[fields@32473 ...]`). Span fields come first, as `span.key`. Values are
+    /// text, unescaped. Decoded by [`decode::body_fields`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::testing::Message;
+    ///
+    /// let pairs = |m: Message| m.fields();
+    /// let want = vec![("req.id".to_owned(), "7".to_owned()), ("status".to_owned(), "200".to_owned())];
+    /// assert_eq!(pairs(Message::parse(b"<134>Nov  2 09:05:01 a[1]: GET /a req.id=7 status=200")), want);
+    /// assert_eq!(
+    ///     pairs(Message::parse(br#"<134>Nov  2 09:05:01 a[1]: @cee: {"msg":"GET /a","spans":[{"name":"req","id":7}],"status":200}"#)),
+    ///     want
+    /// );
+    /// assert_eq!(
+    ///     pairs(Message::parse(br#"<134>1 2026-11-22T20:34:36Z h a 1 - [span1@32473 name="req" id="7"][fields@32473 status="200"] GET /a"#)),
+    ///     want
+    /// );
+    /// ```
+    pub fn fields(&self) -> Vec<(String, String)> {
+        decode::body_fields(&self.body, self.structured_data.as_deref())
+    }
+
+    /// The value of field `key` (see [`fields`](Message::fields)); the first when it repeats.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::testing::Message;
+    ///
+    /// let msg = Message::parse(br#"<134>Nov  2 09:05:01 a[1]: GET /a path="/a b" status=200"#);
+    /// assert_eq!(msg.field("path").as_deref(), Some("/a b"));
+    /// assert_eq!(msg.field("nope"), None);
+    /// ```
+    pub fn field(&self, key: &str) -> Option<String> {
+        self.fields()
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
     /// Parses one syslog datagram in RFC 3164 or RFC 5424 format.
     ///
     /// - `<PRI>1 ...` is RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG]`,

@@ -543,6 +543,105 @@ fn parse_logfmt_line(body: &str) -> Result<(String, Vec<(String, String)>), Stri
     Ok((msg, pairs))
 }
 
+/// Splits a logfmt body into its message and its pairs, leniently, for tests: [`logfmt_line`] on
+/// the body without a trailing ` [truncated]` marker, or the whole body as the message (and no
+/// pairs) when that does not decode.
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::testing::decode;
+///
+/// let (msg, pairs) = decode::logfmt_body(r#"GET /a b path="/a b" status=200"#);
+/// assert_eq!(msg, "GET /a b");
+/// assert_eq!(pairs, [("path".to_owned(), "/a b".to_owned()), ("status".to_owned(), "200".to_owned())]);
+/// ```
+pub fn logfmt_body(body: &str) -> (String, Vec<(String, String)>) {
+    let body = body.strip_suffix(" [truncated]").unwrap_or(body);
+    parse_logfmt_line(body).unwrap_or_else(|_| (body.to_owned(), Vec::new()))
+}
+
+/// The key/value pairs of a record in any of the three body formats: the members of a JSON
+/// (`@cee:`) body but `msg`, the `fields@32473` PARAMs of RFC 5424 `structured_data`, or the pairs
+/// of a logfmt body. Span fields come first, as `span.key` (span `name` for JSON and SD spans).
+/// JSON values are given as text: strings unescaped, numbers, `true`/`false`/`null` and nested
+/// values as written. Anything that does not decode gives no pairs.
+pub fn body_fields(body: &str, structured_data: Option<&str>) -> Vec<(String, String)> {
+    if let Some(sd) = structured_data {
+        let Ok((elements, _)) = parse_sd(sd) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in elements {
+            if e.id.starts_with("span") {
+                let name = e
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == "name")
+                    .map(|(_, v)| v.clone());
+                let name = name.unwrap_or_default();
+                for (k, v) in e.params.into_iter().filter(|(k, _)| k != "name") {
+                    out.push((format!("{name}.{}", unrenamed(&k, &["name"])), v));
+                }
+            } else if e.id.starts_with("fields") {
+                out.extend(e.params);
+            }
+        }
+        return out;
+    }
+    if let Some(json) = body.strip_prefix("@cee: ") {
+        let Ok(Json::Object(members)) = Json::parse(json.trim_end_matches(['\0', '\n'])) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in members {
+            match (k.as_str(), v) {
+                ("msg", _) | ("truncated", Json::Bool(true)) => {}
+                ("spans", Json::Array(spans)) => {
+                    for span in spans {
+                        let Json::Object(fields) = span else { continue };
+                        let name = fields
+                            .iter()
+                            .find(|(k, _)| k == "name")
+                            .and_then(|(_, v)| v.as_str())
+                            .unwrap_or_default()
+                            .to_owned();
+                        for (k, v) in fields.into_iter().filter(|(k, _)| k != "name") {
+                            let k = unrenamed(&k, &["name"]);
+                            out.push((format!("{name}.{k}"), json_text(v)));
+                        }
+                    }
+                }
+                (_, v) => {
+                    let k = unrenamed(&k, &["msg", "spans", "truncated"]);
+                    out.push((k.to_owned(), json_text(v)));
+                }
+            }
+        }
+        return out;
+    }
+    logfmt_body(body.trim_end_matches(['\0', '\n'])).1
+}
+
+/// A user key as it was logged: the renderer writes a key that collides with one of its own
+/// (`reserved`) with a leading `_`.
+fn unrenamed<'k>(key: &'k str, reserved: &[&str]) -> &'k str {
+    match key.strip_prefix('_') {
+        Some(rest) if reserved.contains(&rest) => rest,
+        _ => key,
+    }
+}
+
+/// A JSON value as the text a logfmt or SD field would carry.
+fn json_text(v: Json) -> String {
+    match v {
+        Json::Null => "null".to_owned(),
+        Json::Bool(b) => b.to_string(),
+        Json::Num(n) | Json::Str(n) => n,
+        other => format!("{other:?}"),
+    }
+}
+
 /// Undoes the logfmt escapes of a message or quoted value (`\"`, `\\`, `\n`, `\r`, `\t`,
 /// `\uXXXX`).
 ///
