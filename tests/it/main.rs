@@ -58,6 +58,16 @@ mod fault;
 // signal handlers while threads log.
 #[cfg(any(feature = "log", feature = "tracing"))]
 mod fork_safety;
+// Drop-in without surprises: one guard and cloneable handles, flush at exit (forked workers too),
+// the layer leaving filtering to the stack, lenient directives, runtime reload, failure on stderr,
+// the stderr copy, and per-test capture.
+#[cfg(all(
+    feature = "log",
+    feature = "layer",
+    feature = "background",
+    feature = "testing"
+))]
+mod dropin;
 // The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
 #[cfg(feature = "tracing")]
 mod tracing_adapter;

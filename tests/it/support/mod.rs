@@ -152,7 +152,9 @@ pub(crate) fn configure_child(
         .env_remove("FASTSYSLOG_SOCKET")
         .env_remove("FASTSYSLOG_FORMAT")
         .env_remove("FASTSYSLOG_IDENT")
-        .env_remove("FASTSYSLOG_MODE");
+        .env_remove("FASTSYSLOG_MODE")
+        .env_remove("FASTSYSLOG_STRICT")
+        .env_remove("FASTSYSLOG_STDERR");
     for (k, v) in envs {
         cmd.env(k, v);
     }
