@@ -169,7 +169,7 @@
 //! | [`socket(path)`](Builder::socket) | `FASTSYSLOG_SOCKET` | unset: libc `syslog(3)` | a path selects the unix datagram transport (e.g. `/dev/log` or an rsyslog `imuxsock` socket) |
 //! | [`format(f)`](Builder::format) | `FASTSYSLOG_FORMAT` | `logfmt` | [`Format`]: `logfmt`, `json` (`@cee:` + one JSON object) or `rfc5424` (STRUCTURED-DATA; unix transport only) |
 //! | [`header(h)`](Builder::header) | `FASTSYSLOG_HEADER` | `Rfc3164` | [`Header`] of the unix transport: `Rfc3164` (glibc-identical) or `Rfc5424` |
-//! | [`filter(s)`](Builder::filter) | `FASTSYSLOG_LOG`, else `RUST_LOG` | `info` | directives in `RUST_LOG` syntax |
+//! | [`filter(s)`](Builder::filter) / [`default_filter(s)`](Builder::default_filter) | `FASTSYSLOG_LOG`, else `RUST_LOG` (a [`Layer`] reads neither `RUST_LOG` nor a default) | `info` | directives in `RUST_LOG` syntax; `filter` overrides the environment, `default_filter` yields to it |
 //! | [`mode(m)`](Builder::mode) | `FASTSYSLOG_MODE` | `background` | [`Mode`]: `sync` or `background` |
 //! | [`access_facility(f)`](Builder::access_facility) | `FASTSYSLOG_ACCESS_FACILITY` | `local0` | facility of the built-in `access` target rule |
 //! | [`default_facility(f)`](Builder::default_facility) | `FASTSYSLOG_FACILITY` | `local1` | facility of records no rule matches |
@@ -178,7 +178,8 @@
 //! | [`max_message_size(n)`](Builder::max_message_size) | `FASTSYSLOG_MAX_MESSAGE_SIZE` | 8096 (what rsyslog keeps by default) | most bytes per message, header included, from 64 to 131072 (`MESSAGE_SIZE_MIN` to `MESSAGE_SIZE_MAX`) |
 //! | [`send_timeout(d)`](Builder::send_timeout) | — | 100 ms | bound on one blocking send (unix transport) |
 //! | [`flush_timeout(d)`](Builder::flush_timeout) | — | 2 s | bound on `flush()` and on the guard's drop |
-//! | [`strict(b)`](Builder::strict) | — | `false` | fail at start-up, naming the path, when the socket cannot be reached |
+//! | [`strict(b)`](Builder::strict) | `FASTSYSLOG_STRICT` (`1`/`0`) | `false` | fail at start-up, naming the path, when the socket cannot be reached (otherwise one stderr line says so) |
+//! | [`stderr(b)`](Builder::stderr) | `FASTSYSLOG_STDERR` (`1`/`0`) | `false` | also write each record to stderr as one human-readable line (time, level, target, message, fields), like `LOG_PERROR` |
 //! | [`target_field(b)`](Builder::target_field) | `FASTSYSLOG_TARGET_FIELD` | `false` | put `target=<target>` first in every record's fields (opt-in: the file often says it already) |
 //!
 //! With the `background` feature, [`queue_capacity(lane, n)`](Builder::queue_capacity) (default
@@ -188,6 +189,12 @@
 //! `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY`, `FASTSYSLOG_ERROR_OVERFLOW` and
 //! `FASTSYSLOG_BULK_OVERFLOW` set them from the environment. An empty variable counts as unset;
 //! [`Builder::apply_env`] applies the environment over the code's own settings (the environment wins).
+//!
+//! An empty environment variable counts as unset. A directive the gate cannot use (an
+//! `EnvFilter` span filter such as `[req{method=GET}]=debug`, a misspelt level) is skipped and
+//! reported in one line on stderr, so a `RUST_LOG` that `env_logger` or `EnvFilter` accept never
+//! fails start-up. At runtime, [`Handle::set_filter`] replaces the directives at once (the
+//! `reload` example does it on SIGHUP); [`handle()`] reaches the global logger's.
 //!
 //! Invalid values are reported by `build()`/`init()` as an [`Error`] that names the variable or
 //! setting and the value (`invalid FASTSYSLOG_FORMAT: unknown format "yaml" (expected logfmt, json
@@ -434,9 +441,15 @@
 //! caller's thread into a reused buffer and pushed onto a bounded queue; one writer thread owns the
 //! transport. What users must know:
 //!
-//! - **Keep the guard.** The [`WorkerGuard`] that `init()` returns must live as long as the program
-//!   logs: dropping it flushes what is queued (bounded by the flush timeout) and stops the writer.
-//!   Records logged after that are dropped and counted ([`DropReason::Shutdown`]), never blocked.
+//! - **Keep the guard.** Each built logger has one [`WorkerGuard`], returned by `init()` and the
+//!   `build*()` methods; it must live as long as the program logs: dropping it flushes what is
+//!   queued (bounded by the flush timeout) and stops the writer. Records logged after that are
+//!   dropped and counted ([`DropReason::Shutdown`]), never blocked. For stats, flush and reload
+//!   elsewhere take a [`Handle`]: dropping one never stops anything.
+//! - **Exit.** A program that ends with `std::process::exit`, or returns from `main` without
+//!   dropping the guard, still delivers what it queued: an `atexit` hook flushes every live
+//!   logger within the flush timeout, in forked children too. `_exit(2)`, `abort` and fatal
+//!   signals run no hook; records still queued then are lost.
 //! - **Two lanes.** WARN and ERROR records travel in the error lane, everything else (access, info,
 //!   debug) in the bulk lane, each a bounded queue with its own capacity, byte budget and overflow
 //!   policy, so a flood of access records can never make an error record wait for room or be
@@ -518,7 +531,7 @@
 //! # Watching the logger itself
 //!
 //! The logger never logs about itself through `log`/`tracing`; it counts. [`stats()`] (or
-//! [`WorkerGuard::stats`]) returns a [`Stats`] snapshot without taking a lock. Once flushed, every
+//! [`Handle::stats`]) returns a [`Stats`] snapshot without taking a lock. Once flushed, every
 //! record that passed the level gate is exactly one of `written` or `dropped_total()`.
 //!
 //! | field | meaning | alert when |
