@@ -7,16 +7,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::format::{Fields, Message, Spans, Value};
-
-/// What the console line shows of a record (the pipeline's event, without importing it).
-pub(crate) struct Line<'a> {
-    pub(crate) level: log::Level,
-    pub(crate) target: &'a str,
-    pub(crate) message: Message<'a>,
-    pub(crate) fields: &'a dyn Fields,
-    pub(crate) spans: Option<&'a dyn Spans>,
-}
+use crate::format::{Event, Fields, Message};
 
 /// Writes each record to stderr as `2026-01-02 03:04:05.678 WARN  target: message key=value`.
 #[derive(Debug, Default)]
@@ -27,7 +18,7 @@ pub(crate) struct Console;
 impl Console {
     /// Writes one line for `event`. A panicking `Display` impl writes nothing here (the pipeline
     /// counts it); a failed write to stderr is ignored, as `LOG_PERROR` ignores it.
-    pub(crate) fn write(&self, event: &Line<'_>) {
+    pub(crate) fn write(&self, event: &Event<'_>) {
         let Ok(line) = catch_unwind(AssertUnwindSafe(|| line(event))) else {
             return;
         };
@@ -37,7 +28,7 @@ impl Console {
 }
 
 /// The line for `event`, newline included.
-pub(crate) fn line(event: &Line<'_>) -> String {
+pub(crate) fn line(event: &Event<'_>) -> String {
     let t = crate::clock::now();
     let mut out = String::with_capacity(128);
     // Writing to a `String` cannot fail.
@@ -80,17 +71,7 @@ fn push_fields(out: &mut String, prefix: Option<&str>, fields: &dyn Fields) {
         }
         out.push_str(key);
         out.push('=');
-        let text = match value {
-            Value::Str(s) => s.to_owned(),
-            Value::Bool(v) => v.to_string(),
-            Value::I64(v) => v.to_string(),
-            Value::U64(v) => v.to_string(),
-            Value::I128(v) => v.to_string(),
-            Value::U128(v) => v.to_string(),
-            Value::F64(v) => v.to_string(),
-            Value::Display(v) => v.to_string(),
-            Value::Debug(v) => format!("{v:?}"),
-        };
+        let text = value.to_string();
         if text.is_empty() || text.contains([' ', '"', '=']) {
             let _ = write!(out, "{text:?}");
         } else {
@@ -102,6 +83,7 @@ fn push_fields(out: &mut String, prefix: Option<&str>, fields: &dyn Fields) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::Value;
 
     #[test]
     fn a_line_has_time_level_target_message_and_fields() {
@@ -110,7 +92,7 @@ mod tests {
             ("path", Value::Str("/a b")),
             ("ok", Value::Bool(true)),
         ];
-        let event = Line {
+        let event = Event {
             level: log::Level::Warn,
             target: "app::web",
             message: Message::Display(&"slow\nrequest"),

@@ -16,7 +16,8 @@ use arc_swap::ArcSwapOption;
 use crate::error::Error;
 use crate::filter::Gate;
 
-use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Spans, Value};
+pub(crate) use crate::format::Event;
+use crate::format::{Fields, Framing, Header, Record, Renderer, Value};
 use crate::route::{truthy, Router};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane, Stats};
@@ -41,15 +42,6 @@ impl fmt::Debug for Sink {
             Sink::Background(h) => f.debug_tuple("Background").field(h).finish(),
         }
     }
-}
-
-/// One record as the adapters hand it over.
-pub(crate) struct Event<'a> {
-    pub(crate) level: log::Level,
-    pub(crate) target: &'a str,
-    pub(crate) message: Message<'a>,
-    pub(crate) fields: &'a dyn Fields,
-    pub(crate) spans: Option<&'a dyn Spans>,
 }
 
 /// Everything a built logger needs, shared by the adapter, its guard and its handles.
@@ -115,13 +107,7 @@ impl Pipeline {
     /// Never panics: a panic inside a `Display`/`Debug` impl is caught and counted as a drop.
     pub(crate) fn dispatch(&self, event: &Event<'_>) {
         if let Some(console) = &self.console {
-            console.write(&crate::console::Line {
-                level: event.level,
-                target: event.target,
-                message: event.message,
-                fields: event.fields,
-                spans: event.spans,
-            });
+            console.write(event);
         }
         let lane = Lane::for_level(event.level);
         let facility = if self.router.uses_fields() {
@@ -272,8 +258,7 @@ fn has_truthy_field(fields: &dyn Fields, key: &str) -> bool {
             Value::I128(n) => n != 0,
             Value::U128(n) => n != 0,
             Value::F64(n) => n != 0.0,
-            Value::Display(d) => truthy(&d.to_string()),
-            Value::Debug(d) => truthy(&format!("{d:?}")),
+            Value::Display(_) | Value::Debug(_) => truthy(&v.to_string()),
         };
     });
     found
@@ -593,7 +578,7 @@ mod tests {
         let event = Event {
             level: log::Level::Info,
             target: "app",
-            message: Message::Display(&"hello"),
+            message: crate::format::Message::Display(&"hello"),
             fields: &&fields[..],
             spans: None,
         };

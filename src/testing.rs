@@ -337,7 +337,7 @@ pub struct Capture {
     #[cfg(feature = "tracing")]
     dispatch: tracing_core::Dispatch,
     /// How many messages [`messages`](Capture::messages) already returned.
-    taken: std::cell::Cell<u64>,
+    taken: AtomicU64,
     _guards: Vec<crate::WorkerGuard>,
 }
 
@@ -463,7 +463,7 @@ impl Capture {
             handles,
             #[cfg(feature = "tracing")]
             dispatch: tracing_core::Dispatch::new(subscriber),
-            taken: std::cell::Cell::new(0),
+            taken: AtomicU64::new(0),
             _guards: guards,
         })
     }
@@ -499,12 +499,12 @@ impl Capture {
     /// ```
     pub fn messages(&self) -> Vec<Message> {
         let sent: u64 = self.handles.iter().map(|h| h.stats().written).sum();
-        let want = sent.saturating_sub(self.taken.get());
+        let want = sent.saturating_sub(self.taken.load(Ordering::Acquire));
         let got = self.receiver.collect(
             usize::try_from(want).unwrap_or(usize::MAX),
             Duration::from_secs(5),
         );
-        self.taken.set(self.taken.get() + got.len() as u64);
+        self.taken.fetch_add(got.len() as u64, Ordering::AcqRel);
         got
     }
 }

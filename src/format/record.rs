@@ -4,6 +4,15 @@ use std::fmt;
 
 use crate::severity::Priority;
 
+/// One record as the adapters hand it over to the pipeline (and the stderr copy).
+pub(crate) struct Event<'a> {
+    pub(crate) level: log::Level,
+    pub(crate) target: &'a str,
+    pub(crate) message: Message<'a>,
+    pub(crate) fields: &'a dyn Fields,
+    pub(crate) spans: Option<&'a dyn Spans>,
+}
+
 /// One structured value.
 #[derive(Clone, Copy)]
 pub(crate) enum Value<'a> {
@@ -18,6 +27,23 @@ pub(crate) enum Value<'a> {
     // Built by the tracing adapter (`record_debug`); `log`'s key-values never need it.
     #[cfg_attr(not(test), allow(dead_code))]
     Debug(&'a dyn fmt::Debug),
+}
+
+/// The value as plain text, unquoted and unescaped (for the stderr copy and routing by field).
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Str(s) => f.write_str(s),
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::U64(v) => write!(f, "{v}"),
+            Value::I128(v) => write!(f, "{v}"),
+            Value::U128(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+            Value::Display(v) => write!(f, "{v}"),
+            Value::Debug(v) => write!(f, "{v:?}"),
+        }
+    }
 }
 
 impl fmt::Debug for Value<'_> {

@@ -335,17 +335,7 @@ mod tests {
     }
 
     pub(crate) fn text(value: Value<'_>) -> String {
-        match value {
-            Value::Str(s) => s.to_owned(),
-            Value::Bool(v) => v.to_string(),
-            Value::I64(v) => v.to_string(),
-            Value::U64(v) => v.to_string(),
-            Value::I128(v) => v.to_string(),
-            Value::U128(v) => v.to_string(),
-            Value::F64(v) => v.to_string(),
-            Value::Display(v) => v.to_string(),
-            Value::Debug(v) => format!("{v:?}"),
-        }
+        value.to_string()
     }
 
     pub(crate) type Chain = Vec<(String, Vec<(String, String)>)>;
