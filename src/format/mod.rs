@@ -69,7 +69,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) use self::header::libc_header_len;
 pub(crate) use self::header::write_rfc3164_header;
 pub(crate) use self::out::with_thread_buffer;
-pub(crate) use self::record::{Event, Fields, Message, Record, Spans, Value};
+pub(crate) use self::record::{Event, Fields, Message, Record, Value};
+// Only the tracing adapter and the fuzz harness name the trait here (`Event` and `Record` use it
+// inside `record`).
+#[cfg(any(feature = "tracing", fuzzing))]
+pub(crate) use self::record::Spans;
 // For the writer's own records and span-less tracing paths; unused in some feature sets.
 #[allow(unused_imports)]
 pub(crate) use self::record::NoFields;
