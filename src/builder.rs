@@ -1221,7 +1221,8 @@ mod tests {
         assert_eq!(b.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
         let b = Builder::new().with_env(env(&[("FASTSYSLOG_LOG", ""), ("RUST_LOG", "warn")]));
         assert_eq!(
-            b.filter, "warn",
+            b.directives(false).map(|(spec, _)| spec),
+            Some("warn"),
             "an empty FASTSYSLOG_LOG falls back to RUST_LOG"
         );
     }

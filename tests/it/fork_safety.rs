@@ -99,13 +99,13 @@ mod log_adapter {
             Ok("background") => Mode::Background,
             _ => Mode::Sync,
         };
-        let logger = Builder::new()
+        let (logger, _guard) = Builder::new()
             .ident("it-forktz")
             .mode(mode)
             .flush_timeout(Duration::from_secs(1))
             .build()
             .expect("build the libc logger");
-        let guard = logger.guard();
+        let guard = &_guard;
         let forked = fork_while_busy(1, foreign_localtime, || {
             emit(&logger, Level::Warn, "app", &[], format_args!("{t} child"));
             if guard.flush() {
@@ -160,7 +160,7 @@ mod log_adapter {
     fn a_unix_child_forked_while_another_library_is_inside_localtime_logs() {
         let daemon = Rsyslogd::start();
         let t = token("forktz_unix");
-        let logger = Builder::new()
+        let (logger, _guard) = Builder::new()
             .socket(daemon.socket())
             .ident("it-forktz")
             .mode(Mode::Sync)
@@ -189,7 +189,7 @@ mod tracing_adapter {
     fn a_child_forked_while_another_thread_holds_the_span_table_logs_in_a_span() {
         let daemon = Rsyslogd::start();
         let t = token("forkspan");
-        let subscriber = Builder::new()
+        let (subscriber, _guard) = Builder::new()
             .socket(daemon.socket())
             .ident("it-forkspan")
             .mode(Mode::Sync)
@@ -277,7 +277,7 @@ mod signals {
             .set(Emergency::from_builder(&builder).expect("emergency"))
             .expect("set once");
         MESSAGE.set(format!("{t} emergency")).expect("set once");
-        let logger = builder.build().expect("build the logger");
+        let (logger, _guard) = builder.build().expect("build the logger");
         on_signal(libc::SIGUSR1, on_usr1).expect("sigaction");
 
         let stop = AtomicBool::new(false);

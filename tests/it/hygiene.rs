@@ -30,7 +30,7 @@ fn libc_limit_child() {
     }
     assert_private_devlog();
     let t = child_token();
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .ident(LIMIT_IDENT)
         .mode(Mode::Sync)
         .max_message_size(LIMIT)
@@ -45,7 +45,7 @@ fn libc_limit_child() {
     log::Log::flush(&logger);
     println!(
         "FASTSYSLOG_IT_TRUNCATED={}",
-        logger.guard().stats().truncated
+        logger.handle().stats().truncated
     );
 }
 
@@ -101,7 +101,7 @@ fn log_idents(socket: &Path, t: &str) {
     let long = "\u{e9}".repeat(300);
     let idents = IDENTS.iter().map(|(raw, _)| *raw).chain([long.as_str()]);
     for (i, ident) in idents.enumerate() {
-        let logger = Builder::new()
+        let (logger, _guard) = Builder::new()
             .socket(socket)
             .ident(ident)
             .mode(Mode::Sync)

@@ -171,7 +171,7 @@ fn deployment_variables_child() {
         return;
     };
     let t = support::child_token();
-    let logger = Builder::from_env()
+    let (logger, _guard) = Builder::from_env()
         .socket(socket)
         .mode(fastsyslog::Mode::Sync)
         .build()
@@ -333,7 +333,7 @@ fn a_record_cut_by_the_default_logger_keeps_its_marker_in_rsyslog() {
     let _daemon = start_rsyslogd(dir, &conf, &[&syssock]);
 
     let t = token("ops_cut_marker", 0);
-    let logger = Builder::new()
+    let (logger, _guard) = Builder::new()
         .ident("big")
         .socket(&syssock)
         .mode(fastsyslog::Mode::Sync)
@@ -360,7 +360,7 @@ fn target_field_puts_the_target_on_every_line() {
     let daemon = Rsyslogd::start();
     let t = support::token("target_field");
     for (on, target) in [(true, "db::pool"), (false, "db::cache")] {
-        let logger = Builder::new()
+        let (logger, _guard) = Builder::new()
             .socket(daemon.socket())
             .mode(fastsyslog::Mode::Sync)
             .target_field(on)
@@ -444,7 +444,7 @@ fn strict_start_refuses_an_absent_daemon_and_lenient_start_delivers_once_it_appe
 
     // Lenient (the default): the logger starts, counts what it cannot send, and delivers once
     // the daemon is there.
-    let logger = builder().build().unwrap();
+    let (logger, _guard) = builder().build().unwrap();
     let t = support::token("lenient_start");
     support::emit(
         &logger,
@@ -453,7 +453,7 @@ fn strict_start_refuses_an_absent_daemon_and_lenient_start_delivers_once_it_appe
         &[],
         format_args!("early {t}"),
     );
-    assert_eq!(logger.guard().stats().written, 0);
+    assert_eq!(logger.handle().stats().written, 0);
     let daemon = Rsyslogd::builder().socket(&sock).start();
     // Reconnects are rate-bounded: keep logging until one record lands (bounded by retry).
     let mut n = 0;

@@ -34,7 +34,7 @@ fn emit(logger: &Logger, level: Level, args: std::fmt::Arguments<'_>) {
 #[test]
 fn info_warn_error_arrive_in_program_order() {
     let daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), Mode::Background).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Background).build().unwrap();
     let token = support::token("order");
     let rounds = 300;
     for i in 0..rounds {
@@ -64,7 +64,7 @@ fn info_warn_error_arrive_in_program_order() {
 fn records_logged_while_the_daemon_is_absent_arrive_once_it_binds() {
     let mut daemon = Rsyslogd::start();
     daemon.stop_and_remove();
-    let logger = builder(&daemon.socket(), Mode::Background)
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Background)
         .build()
         .expect("non-strict start-up succeeds with the daemon absent");
     let token = support::token("absent");
@@ -86,7 +86,7 @@ fn records_logged_while_the_daemon_is_absent_arrive_once_it_binds() {
 #[test]
 fn a_daemon_restart_loses_nothing_in_background_mode() {
     let mut daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), Mode::Background).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Background).build().unwrap();
     let token = support::token("restart");
     for i in 0..100 {
         emit(&logger, Level::Info, format_args!("{token} {i}"));
@@ -116,7 +116,7 @@ fn a_daemon_restart_loses_nothing_in_background_mode() {
 fn sync_mode_loses_at_most_one_reconnect_interval_after_the_bind() {
     let mut daemon = Rsyslogd::start();
     daemon.stop_and_remove();
-    let logger = builder(&daemon.socket(), Mode::Sync).build().unwrap();
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Sync).build().unwrap();
     let token = support::token("sync-bind");
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -161,7 +161,7 @@ fn sync_mode_loses_at_most_one_reconnect_interval_after_the_bind() {
 #[test]
 fn a_hung_daemon_makes_the_writer_stuck_and_a_batch_costs_one_timeout() {
     let daemon = Rsyslogd::start();
-    let logger = builder(&daemon.socket(), Mode::Background)
+    let (logger, _guard) = builder(&daemon.socket(), Mode::Background)
         .overflow(Lane::Error, Overflow::Drop)
         .overflow(Lane::Bulk, Overflow::Drop)
         .flush_timeout(Duration::from_secs(5))
