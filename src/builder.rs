@@ -153,6 +153,7 @@ pub struct Builder {
     pub(crate) mode: Mode,
     #[cfg(feature = "background")]
     pub(crate) worker: crate::worker::Config,
+    pub(crate) volume: crate::volume::Config,
     /// The first invalid environment value, reported by `build`.
     pub(crate) env_error: Option<Error>,
 }
@@ -195,6 +196,7 @@ impl Builder {
             mode: Mode::default(),
             #[cfg(feature = "background")]
             worker: crate::worker::Config::default(),
+            volume: crate::volume::Config::default(),
             env_error: None,
         }
     }
@@ -813,6 +815,7 @@ impl Builder {
         let framing = self.framing()?;
         #[cfg(feature = "background")]
         self.worker.check()?;
+        self.volume.check()?;
         Ok(Checked {
             ident,
             filter,
@@ -877,6 +880,7 @@ impl Builder {
             counters,
             flush_timeout: self.flush_timeout,
             target_field: self.target_field,
+            volume: crate::volume::Volume::new(self.volume),
             console: self.stderr.then(Console::default),
             is_global_log: AtomicBool::new(false),
             closed: AtomicBool::new(false),

@@ -628,6 +628,7 @@ mod sys;
 pub mod testing;
 mod tracing;
 mod transport;
+mod volume;
 mod worker;
 
 pub use crate::builder::{

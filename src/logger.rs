@@ -82,6 +82,7 @@ impl log::Log for Logger {
             message: Message::Args(record.args()),
             fields: &fields,
             spans: None,
+            location: record.file().zip(record.line()),
         });
     }
 

@@ -67,6 +67,8 @@ pub(crate) struct Pipeline {
     ///
     /// [`Builder::target_field`]: crate::Builder::target_field
     pub(crate) target_field: bool,
+    /// Rate limits, sampling and the backtrace ring ([`crate::volume`]).
+    pub(crate) volume: crate::volume::Volume,
 }
 
 /// A record's fields with `target=<its target>` first: the renderer sees one more field, so every
@@ -106,9 +108,18 @@ impl Pipeline {
     ///
     /// Never panics: a panic inside a `Display`/`Debug` impl is caught and counted as a drop.
     pub(crate) fn dispatch(&self, event: &Event<'_>) {
-        if let Some(console) = &self.console {
-            console.write(event);
+        if self.volume.admit(self, event) {
+            if let Some(console) = &self.console {
+                console.write(event);
+            }
+            self.deliver(event, None);
         }
+    }
+
+    /// [`Pipeline::dispatch`] past the volume rules: routes and renders `event`, then sends it,
+    /// or with `capture` renders it into that buffer instead. Returns its priority, `None` when
+    /// it was dropped (a panicking user value).
+    pub(crate) fn deliver(&self, event: &Event<'_>, capture: Option<&mut Vec<u8>>) -> Option<Priority> {
         let lane = Lane::for_level(event.level);
         let facility = if self.router.uses_fields() {
             // A field rule formats user values (`Display`/`Debug`), which may panic.
@@ -121,7 +132,7 @@ impl Pipeline {
                 Ok(facility) => facility,
                 Err(_) => {
                     self.counters.drop_record(lane, DropReason::Panic);
-                    return;
+                    return None;
                 }
             }
         } else {
@@ -142,30 +153,56 @@ impl Pipeline {
             },
             spans: event.spans,
         };
+        if let Some(buf) = capture {
+            let rendered = self.render(buf, &record);
+            if rendered.is_none() {
+                self.counters.drop_record(lane, DropReason::Panic);
+            }
+            return rendered.map(|()| priority);
+        }
+        self.send(lane, priority, |buf| self.render(buf, &record));
+        Some(priority)
+    }
+
+    /// Sends a record rendered earlier (a backtrace ring's) as it is.
+    pub(crate) fn send_rendered(&self, lane: Lane, priority: Priority, bytes: &[u8]) {
+        self.send(lane, priority, |buf| {
+            buf.extend_from_slice(bytes);
+            Some(())
+        });
+    }
+
+    /// Renders with `render` (`None`: a user value panicked, counted as a drop) and sends or queues.
+    fn send(&self, lane: Lane, priority: Priority, render: impl FnOnce(&mut Vec<u8>) -> Option<()>) {
         match &self.sink {
-            Sink::Direct(transport) => self.send_direct(&**transport, lane, &record),
+            Sink::Direct(transport) => self.send_direct(&**transport, lane, priority, render),
             #[cfg(feature = "background")]
             Sink::Background(handle) => {
-                if handle
-                    .submit(lane, priority, |buf| self.render(buf, &record))
-                    .is_none()
-                {
+                if handle.submit(lane, priority, render).is_none() {
                     self.counters.drop_record(lane, DropReason::Panic);
                 }
             }
         }
     }
 
-    fn send_direct(&self, transport: &dyn Transport, lane: Lane, record: &Record<'_>) {
+    fn send_direct(
+        &self,
+        transport: &dyn Transport,
+        lane: Lane,
+        priority: Priority,
+        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    ) {
+        // `with_thread_buffer` calls `send` exactly once.
+        let mut render = Some(render);
         let send = |buf: &mut Vec<u8>| {
             self.counters
                 .enqueued
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if self.render(buf, record).is_none() {
+            if render.take().and_then(|render| render(buf)).is_none() {
                 self.counters.drop_record(lane, DropReason::Panic);
                 return;
             }
-            match transport.send(record.priority, buf) {
+            match transport.send(priority, buf) {
                 Ok(()) => {
                     self.counters
                         .written
@@ -581,6 +618,7 @@ mod tests {
             message: crate::format::Message::Display(&"hello"),
             fields: &&fields[..],
             spans: None,
+            location: None,
         };
         let quiet = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));

@@ -159,6 +159,8 @@ pub(crate) struct Counters {
     /// Microseconds since the Unix epoch of the first drop not yet covered by a dropped-records
     /// summary; 0 when there is none. The drop summary's "since".
     first_drop_us: AtomicU64,
+    /// Records held back on purpose: rate limits, sampling, backtrace rings.
+    pub(crate) volume: crate::volume::Counts,
 }
 
 /// Keeps counters that every caller bumps on their own cache lines (128 bytes: adjacent-line
@@ -298,6 +300,14 @@ impl Counters {
             queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
             writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
             writer_stuck: stuck,
+            suppressed: self.volume.suppressed.load(Relaxed),
+            sampled_out: self.volume.sampled_out.load(Relaxed),
+            backtrace_sent: self.volume.backtrace_sent.load(Relaxed),
+            backtrace_discarded: self
+                .volume
+                .captured
+                .load(Relaxed)
+                .saturating_sub(self.volume.backtrace_sent.load(Relaxed)),
         }
     }
 }
@@ -358,6 +368,16 @@ pub struct Stats {
     /// success: inside one send that does not return, or through sends that time out or fail
     /// (a hung or absent daemon). It clears with the next successful send.
     pub writer_stuck: bool,
+    /// Records a rate limit suppressed ([`Builder::rate_limit`](crate::Builder::rate_limit)),
+    /// each reported in a summary record; not drops.
+    pub suppressed: u64,
+    /// Records sampling left out ([`Builder::sample`](crate::Builder::sample)); not drops.
+    pub sampled_out: u64,
+    /// Backtrace-ring records sent ahead of an error ([`Builder::backtrace`](crate::Builder::backtrace)).
+    pub backtrace_sent: u64,
+    /// Backtrace-ring records captured and not sent (overwritten, or still waiting for an
+    /// error); not drops.
+    pub backtrace_discarded: u64,
 }
 
 // === impl Stats ===

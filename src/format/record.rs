@@ -11,6 +11,8 @@ pub(crate) struct Event<'a> {
     pub(crate) message: Message<'a>,
     pub(crate) fields: &'a dyn Fields,
     pub(crate) spans: Option<&'a dyn Spans>,
+    /// The call site's file and line, when the adapter knows them (rate limits key on it).
+    pub(crate) location: Option<(&'a str, u32)>,
 }
 
 /// One structured value.

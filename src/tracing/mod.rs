@@ -103,6 +103,7 @@ fn dispatch_event(pipeline: &Pipeline, event: &tracing_core::Event<'_>, spans: O
                 message: Message::Display(message),
                 fields: &fields,
                 spans,
+                location: event.metadata().file().zip(event.metadata().line()),
             });
         });
     }));

@@ -1,0 +1,471 @@
+//! Log volume under control, on the caller's side: per-call-site rate limits with "suppressed N"
+//! summaries ([`limit`]), sampling (keep 1 in N), and a per-thread ring of recent debug records
+//! sent only when an error follows on that thread ([`ring`]).
+//!
+//! [`Volume::admit`] is the one check [`Pipeline::dispatch`](crate::pipeline::Pipeline::dispatch)
+//! makes before it routes and renders. With no rule configured it is one branch on an empty list.
+//!
+//! # Settings
+//!
+//! Each rule has a scope, written the same way in the builder and the environment:
+//!
+//! - `*`: every record;
+//! - a level (`error`, `warn`, `info`, `debug`, `trace`): records at that level or more severe,
+//!   as in `FASTSYSLOG_ROUTES`;
+//! - a target (`db::pool`): that target and its children (`db::pool::conn`);
+//! - `target@level`: both.
+//!
+//! The first rule of a kind whose scope matches applies; later ones of that kind are not tried.
+
+mod limit;
+mod ring;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::pipeline::{Event, Pipeline};
+
+pub(crate) use limit::Limits;
+pub(crate) use ring::Backtraces;
+
+/// Which records a rule applies to (see the [module docs](self)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
+    target: Option<String>,
+    level: Option<log::Level>,
+}
+
+impl Scope {
+    /// Parses `*`, a level, a target or `target@level`.
+    pub(crate) fn parse(text: &str) -> Result<Scope, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("empty scope".to_owned());
+        }
+        if text == "*" {
+            return Ok(Scope {
+                target: None,
+                level: None,
+            });
+        }
+        if let Some((target, level)) = text.split_once('@') {
+            let level = level
+                .trim()
+                .parse::<log::Level>()
+                .map_err(|_| format!("{level:?} in {text:?} is not a level"))?;
+            let target = target.trim();
+            if target.is_empty() {
+                return Err(format!("{text:?}: empty target before @"));
+            }
+            return Ok(Scope {
+                target: Some(target.to_owned()),
+                level: Some(level),
+            });
+        }
+        Ok(match text.parse::<log::Level>() {
+            Ok(level) => Scope {
+                target: None,
+                level: Some(level),
+            },
+            Err(_) => Scope {
+                target: Some(text.to_owned()),
+                level: None,
+            },
+        })
+    }
+
+    /// Whether a record of `level` for `target` is in scope. No allocation.
+    #[inline]
+    pub(crate) fn matches(&self, target: &str, level: log::Level) -> bool {
+        self.level.map_or(true, |l| level <= l)
+            && self
+                .target
+                .as_deref()
+                .map_or(true, |t| in_target(target, t))
+    }
+}
+
+/// Whether `target` is `prefix` or one of its children (`prefix::...`).
+fn in_target(target: &str, prefix: &str) -> bool {
+    target
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
+/// Parses a duration written `500ms`, `1s`, `2m`, `1h`; a bare number is seconds.
+pub(crate) fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not an interval such as 500ms or 1s"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("{text:?}: unit must be ms, s, m or h")),
+    };
+    if d.is_zero() {
+        return Err(format!("{text:?}: the interval must be above 0"));
+    }
+    Ok(d)
+}
+
+/// An interval as the summaries write it: `1s`, `250ms`.
+pub(crate) struct ShowInterval(pub(crate) Duration);
+
+impl fmt::Display for ShowInterval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            write!(f, "{}s", d.as_secs())
+        } else {
+            write!(f, "{}ms", d.as_millis())
+        }
+    }
+}
+
+/// The rules as configured, before `build`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Config {
+    limits: Vec<(Scope, u32, Duration)>,
+    samples: Vec<(Scope, u32)>,
+    backtraces: Vec<(Scope, usize)>,
+    /// The first invalid setter argument, reported by `build`.
+    error: Option<String>,
+}
+
+impl Config {
+    /// The first invalid setting, named with its value.
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+        match &self.error {
+            Some(e) => Err(crate::Error::new(
+                crate::ErrorKind::InvalidConfig,
+                e.clone(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Counts kept apart from drops: these records were held back on purpose.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Records a rate limit suppressed (each reported in a summary record).
+    pub(crate) suppressed: AtomicU64,
+    /// Records sampling left out.
+    pub(crate) sampled_out: AtomicU64,
+    /// Records captured into a backtrace ring.
+    pub(crate) captured: AtomicU64,
+    /// Captured records sent ahead of an error.
+    pub(crate) backtrace_sent: AtomicU64,
+}
+
+/// One sampling rule with its running count.
+#[derive(Debug)]
+struct Sample {
+    scope: Scope,
+    every: u64,
+    seen: AtomicU64,
+}
+
+/// The built rules of one logger.
+#[derive(Debug)]
+pub(crate) struct Volume {
+    /// Whether any rule exists: the only thing a logger without rules looks at.
+    any: bool,
+    limits: Limits,
+    samples: Vec<Sample>,
+    backtraces: Backtraces,
+}
+
+impl Volume {
+    pub(crate) fn new(config: Config) -> Volume {
+        let any =
+            !(config.limits.is_empty() && config.samples.is_empty() && config.backtraces.is_empty());
+        Volume {
+            any,
+            limits: Limits::new(config.limits),
+            samples: config
+                .samples
+                .into_iter()
+                .map(|(scope, every)| Sample {
+                    scope,
+                    every: u64::from(every.max(1)),
+                    seen: AtomicU64::new(0),
+                })
+                .collect(),
+            backtraces: Backtraces::new(config.backtraces),
+        }
+    }
+
+    /// Decides what happens to `event` before it is routed: `true` to send it now. May send
+    /// records of its own first (a rate-limit summary, a thread's backtrace ring). Lock-free;
+    /// allocation-free once each thread's ring is in place.
+    #[inline]
+    pub(crate) fn admit(&self, pipeline: &Pipeline, event: &Event<'_>) -> bool {
+        if !self.any {
+            return true;
+        }
+        self.admit_slow(pipeline, event)
+    }
+
+    fn admit_slow(&self, pipeline: &Pipeline, event: &Event<'_>) -> bool {
+        let counts = &pipeline.counters.volume;
+        if event.level == log::Level::Error {
+            self.backtraces.flush(self, pipeline);
+        } else if self.backtraces.capture(self, pipeline, event) {
+            counts.captured.fetch_add(1, Relaxed);
+            return false;
+        }
+        if let Some(rule) = self
+            .samples
+            .iter()
+            .find(|s| s.scope.matches(event.target, event.level))
+        {
+            if rule.seen.fetch_add(1, Relaxed) % rule.every != 0 {
+                counts.sampled_out.fetch_add(1, Relaxed);
+                return false;
+            }
+        }
+        self.limits.admit(pipeline, event)
+    }
+}
+
+// === impl Builder (log volume settings) ===
+
+impl crate::Builder {
+    /// Limits each call site in `scope` to `burst` records per `interval`; what is over is
+    /// suppressed, counted in [`Stats::suppressed`](crate::Stats::suppressed), and reported by one
+    /// record per window, sent with the call site's next record once the window has ended:
+    /// `fastsyslog: suppressed N records from <target> at <file:line> in the last <interval>`.
+    ///
+    /// `scope` is `*`, a level (that level or more severe), a target (and its children), or
+    /// `target@level`. The first matching limit applies. An invalid scope or a zero interval
+    /// makes `build()` return an error naming it. `FASTSYSLOG_RATELIMIT` sets the same,
+    /// e.g. `warn=100/1s,db::pool=10/1s`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastsyslog::{Builder, Mode};
+    /// let b = Builder::new().rate_limit("db::pool", 10, Duration::from_secs(1));
+    /// assert!(b.mode(Mode::Sync).build().is_ok());
+    /// ```
+    pub fn rate_limit(mut self, scope: &str, burst: u32, interval: Duration) -> Self {
+        match Scope::parse(scope) {
+            Ok(s) if !interval.is_zero() => self.volume.limits.push((s, burst, interval)),
+            Ok(_) => self.volume_error(format!("rate_limit({scope:?}): the interval is zero")),
+            Err(e) => self.volume_error(format!("rate_limit({scope:?}): {e}")),
+        }
+        self
+    }
+
+    /// Keeps 1 in `every` records in `scope` (the first, then every `every`th), counted in
+    /// [`Stats::sampled_out`](crate::Stats::sampled_out), not as drops. `every` 0 or 1 keeps
+    /// all. `FASTSYSLOG_SAMPLE` sets the same, e.g. `access=100,debug=10`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Mode};
+    /// assert!(Builder::new().sample("access", 100).mode(Mode::Sync).build().is_ok());
+    /// ```
+    pub fn sample(mut self, scope: &str, every: u32) -> Self {
+        match Scope::parse(scope) {
+            Ok(s) => self.volume.samples.push((s, every)),
+            Err(e) => self.volume_error(format!("sample({scope:?}): {e}")),
+        }
+        self
+    }
+
+    /// Captures records of `target` (and its children) at `level` or more verbose into a ring
+    /// of the last `capacity` records per thread instead of sending them. When that thread logs
+    /// an error, the ring goes out first, in order, each record with the field `backtrace=1`;
+    /// records never sent are counted in
+    /// [`Stats::backtrace_discarded`](crate::Stats::backtrace_discarded). The filter must let
+    /// those records through (e.g. `info,db=debug`). `FASTSYSLOG_BACKTRACE` sets the same,
+    /// e.g. `db=debug:64`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fastsyslog::{Builder, Mode};
+    /// let b = Builder::new().filter("info,db=debug").backtrace("db", log::Level::Debug, 64);
+    /// assert!(b.mode(Mode::Sync).build().is_ok());
+    /// ```
+    pub fn backtrace(mut self, target: &str, level: log::Level, capacity: usize) -> Self {
+        let target = target.trim();
+        if target.is_empty() || target.contains('@') {
+            self.volume_error(format!("backtrace({target:?}): expected a target"));
+        } else if capacity == 0 {
+            self.volume_error(format!("backtrace({target:?}): the capacity is zero"));
+        } else {
+            let scope = Scope {
+                target: (target != "*").then(|| target.to_owned()),
+                level: Some(level),
+            };
+            self.volume.backtraces.push((scope, capacity));
+        }
+        self
+    }
+
+    fn volume_error(&mut self, e: String) {
+        self.volume.error.get_or_insert(e);
+    }
+
+    /// Applies `FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or `FASTSYSLOG_BACKTRACE` (`name`)
+    /// set to `value`; the error names the entry and the whole value. Other names do nothing.
+    #[allow(dead_code)] // Wired into `with_env` at merge.
+    pub(crate) fn set_volume(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let entries = value.split(',').map(str::trim).filter(|e| !e.is_empty());
+        let bad = |entry: &str, why: String| format!("{name}={value:?}: {entry:?}: {why}");
+        for entry in entries {
+            let (key, spec) = entry
+                .rsplit_once('=')
+                .ok_or_else(|| bad(entry, "expected scope=setting".to_owned()))?;
+            let scope = Scope::parse(key).map_err(|e| bad(entry, e))?;
+            match name {
+                "FASTSYSLOG_RATELIMIT" => {
+                    let (burst, interval) = spec
+                        .split_once('/')
+                        .ok_or_else(|| bad(entry, "expected burst/interval, e.g. 10/1s".into()))?;
+                    let burst = burst
+                        .trim()
+                        .parse::<u32>()
+                        .map_err(|_| bad(entry, format!("{burst:?} is not a count")))?;
+                    let interval = parse_interval(interval).map_err(|e| bad(entry, e))?;
+                    self.volume.limits.push((scope, burst, interval));
+                }
+                "FASTSYSLOG_SAMPLE" => {
+                    let every = spec
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| bad(entry, format!("{spec:?}: expected N >= 1")))?;
+                    self.volume.samples.push((scope, every));
+                }
+                "FASTSYSLOG_BACKTRACE" => {
+                    let (level, capacity) = spec
+                        .split_once(':')
+                        .ok_or_else(|| bad(entry, "expected level:capacity".into()))?;
+                    let level = level
+                        .trim()
+                        .parse::<log::Level>()
+                        .map_err(|_| bad(entry, format!("{level:?} is not a level")))?;
+                    let capacity = capacity
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_RING).contains(n))
+                        .ok_or_else(|| {
+                            bad(entry, format!("{capacity:?}: expected 1 to {MAX_RING}"))
+                        })?;
+                    if scope.level.is_some() {
+                        return Err(bad(entry, "expected a target before =".into()));
+                    }
+                    self.volume.backtraces.push((
+                        Scope {
+                            target: scope.target,
+                            level: Some(level),
+                        },
+                        capacity,
+                    ));
+                }
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The largest ring `FASTSYSLOG_BACKTRACE` accepts per thread.
+const MAX_RING: usize = 1 << 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Builder;
+
+    #[test]
+    fn scopes_match_levels_targets_and_children() {
+        let warn = Scope::parse("warn").unwrap();
+        assert!(warn.matches("x", log::Level::Error));
+        assert!(warn.matches("x", log::Level::Warn));
+        assert!(!warn.matches("x", log::Level::Info));
+        let db = Scope::parse("db::pool").unwrap();
+        assert!(db.matches("db::pool", log::Level::Trace));
+        assert!(db.matches("db::pool::conn", log::Level::Info));
+        assert!(!db.matches("db::poolx", log::Level::Info));
+        assert!(!db.matches("db", log::Level::Info));
+        let both = Scope::parse("db@info").unwrap();
+        assert!(both.matches("db::x", log::Level::Warn));
+        assert!(!both.matches("db::x", log::Level::Debug));
+        assert!(Scope::parse("*").unwrap().matches("any", log::Level::Trace));
+        assert!(Scope::parse("@warn").is_err());
+        assert!(Scope::parse("db@loud").is_err());
+    }
+
+    #[test]
+    fn intervals_parse_with_units() {
+        assert_eq!(parse_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_interval("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_interval("0s").is_err());
+        assert!(parse_interval("1d").is_err());
+        assert!(parse_interval("s").is_err());
+        assert_eq!(ShowInterval(Duration::from_secs(1)).to_string(), "1s");
+        assert_eq!(ShowInterval(Duration::from_millis(250)).to_string(), "250ms");
+    }
+
+    #[test]
+    fn the_environment_syntax_parses_and_errors_name_variable_and_value() {
+        let mut b = Builder::new();
+        b.set_volume("FASTSYSLOG_RATELIMIT", "warn=100/1s, db::pool=10/500ms")
+            .unwrap();
+        b.set_volume("FASTSYSLOG_SAMPLE", "access=100").unwrap();
+        b.set_volume("FASTSYSLOG_BACKTRACE", "db=debug:64").unwrap();
+        assert_eq!(b.volume.limits.len(), 2);
+        assert_eq!(b.volume.limits[1].1, 10);
+        assert_eq!(b.volume.limits[1].2, Duration::from_millis(500));
+        assert_eq!(b.volume.samples[0].1, 100);
+        assert_eq!(b.volume.backtraces[0].1, 64);
+        assert_eq!(b.volume.backtraces[0].0.level, Some(log::Level::Debug));
+        for (name, value) in [
+            ("FASTSYSLOG_RATELIMIT", "warn=100"),
+            ("FASTSYSLOG_RATELIMIT", "warn=x/1s"),
+            ("FASTSYSLOG_RATELIMIT", "warn=1/0s"),
+            ("FASTSYSLOG_SAMPLE", "access=0"),
+            ("FASTSYSLOG_BACKTRACE", "db=debug"),
+            ("FASTSYSLOG_BACKTRACE", "db=loud:3"),
+            ("FASTSYSLOG_BACKTRACE", "db=debug:0"),
+        ] {
+            let err = Builder::new().set_volume(name, value).unwrap_err();
+            assert!(err.contains(name) && err.contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn invalid_builder_arguments_fail_build_naming_them() {
+        let err = Builder::new()
+            .rate_limit("db@loud", 1, Duration::from_secs(1))
+            .mode(crate::Mode::Sync)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("db@loud"), "{err}");
+        let err = Builder::new()
+            .backtrace("db", log::Level::Debug, 0)
+            .mode(crate::Mode::Sync)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("capacity"), "{err}");
+    }
+}
