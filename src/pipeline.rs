@@ -119,7 +119,11 @@ impl Pipeline {
     /// [`Pipeline::dispatch`] past the volume rules: routes and renders `event`, then sends it,
     /// or with `capture` renders it into that buffer instead. Returns its priority, `None` when
     /// it was dropped (a panicking user value).
-    pub(crate) fn deliver(&self, event: &Event<'_>, capture: Option<&mut Vec<u8>>) -> Option<Priority> {
+    pub(crate) fn deliver(
+        &self,
+        event: &Event<'_>,
+        capture: Option<&mut Vec<u8>>,
+    ) -> Option<Priority> {
         let lane = Lane::for_level(event.level);
         let facility = if self.router.uses_fields() {
             // A field rule formats user values (`Display`/`Debug`), which may panic.
@@ -167,13 +171,19 @@ impl Pipeline {
     /// Sends a record rendered earlier (a backtrace ring's) as it is.
     pub(crate) fn send_rendered(&self, lane: Lane, priority: Priority, bytes: &[u8]) {
         self.send(lane, priority, |buf| {
+            buf.clear();
             buf.extend_from_slice(bytes);
             Some(())
         });
     }
 
     /// Renders with `render` (`None`: a user value panicked, counted as a drop) and sends or queues.
-    fn send(&self, lane: Lane, priority: Priority, render: impl FnOnce(&mut Vec<u8>) -> Option<()>) {
+    fn send(
+        &self,
+        lane: Lane,
+        priority: Priority,
+        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+    ) {
         match &self.sink {
             Sink::Direct(transport) => self.send_direct(&**transport, lane, priority, render),
             #[cfg(feature = "background")]

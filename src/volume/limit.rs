@@ -103,11 +103,7 @@ impl Limits {
         if slot.seen.fetch_add(1, Relaxed) < rule.burst {
             true
         } else {
-            pipeline
-                .counters
-                .volume
-                .suppressed
-                .fetch_add(1, Relaxed);
+            pipeline.counters.volume.suppressed.fetch_add(1, Relaxed);
             false
         }
     }
@@ -138,7 +134,10 @@ impl Limits {
 /// A call site's key: its location (or its target and level) and the rule, mixed; never 0.
 fn key(event: &Event<'_>, rule: usize) -> u64 {
     let (a, b) = match event.location {
-        Some((file, line)) => (file.as_ptr() as u64 ^ (file.len() as u64) << 48, u64::from(line)),
+        Some((file, line)) => (
+            file.as_ptr() as u64 ^ (file.len() as u64) << 48,
+            u64::from(line),
+        ),
         None => (event.target.as_ptr() as u64, event.level as u64 | 1 << 40),
     };
     let mut h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -154,7 +153,11 @@ fn summarise(pipeline: &Pipeline, event: &Event<'_>, suppressed: u64, interval: 
     impl std::fmt::Display for Text<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             let Text(event, n, interval) = self;
-            write!(f, "fastsyslog: suppressed {n} records from {} at ", event.target)?;
+            write!(
+                f,
+                "fastsyslog: suppressed {n} records from {} at ",
+                event.target
+            )?;
             match event.location {
                 Some((file, line)) => write!(f, "{file}:{line}")?,
                 None => f.write_str("an unknown location")?,

@@ -186,8 +186,9 @@ pub(crate) struct Volume {
 
 impl Volume {
     pub(crate) fn new(config: Config) -> Volume {
-        let any =
-            !(config.limits.is_empty() && config.samples.is_empty() && config.backtraces.is_empty());
+        let any = !(config.limits.is_empty()
+            && config.samples.is_empty()
+            && config.backtraces.is_empty());
         Volume {
             any,
             limits: Limits::new(config.limits),
@@ -423,7 +424,10 @@ mod tests {
         assert!(parse_interval("1d").is_err());
         assert!(parse_interval("s").is_err());
         assert_eq!(ShowInterval(Duration::from_secs(1)).to_string(), "1s");
-        assert_eq!(ShowInterval(Duration::from_millis(250)).to_string(), "250ms");
+        assert_eq!(
+            ShowInterval(Duration::from_millis(250)).to_string(),
+            "250ms"
+        );
     }
 
     #[test]

@@ -71,3 +71,5 @@ mod dropin;
 // The `tracing` subscriber and layer: span fields per format, routing, tracing-log, init.
 #[cfg(feature = "tracing")]
 mod tracing_adapter;
+#[cfg(feature = "log")]
+mod volume;

@@ -1,0 +1,232 @@
+//! Log volume against a real rsyslogd: a per-call-site rate limit holds a flooding call site to
+//! its budget with one true "suppressed N" summary per window while a quiet call site loses
+//! nothing, and a backtrace ring sends exactly the last N debug records ahead of an error.
+//!
+//! Sync mode: a record is on the socket when `log` returns.
+
+use std::time::{Duration, Instant};
+
+use fastsyslog::{Builder, Logger, Mode};
+use log::{Level, Log};
+
+use crate::support::{stats, token, Rsyslogd};
+
+/// Logs one record as if from `file:line` (the `log` macros' `max_level` gate is process-global).
+fn at(logger: &Logger, level: Level, target: &str, line: u32, args: std::fmt::Arguments<'_>) {
+    logger.log(
+        &log::Record::builder()
+            .level(level)
+            .target(target)
+            .file(Some(file!()))
+            .line(Some(line))
+            .args(args)
+            .build(),
+    );
+}
+
+/// The number in `fastsyslog: suppressed N records ...`.
+fn suppressed_count(msg: &str) -> u64 {
+    let rest = msg.split("suppressed ").nth(1).expect("a summary");
+    rest.split(' ').next().unwrap().parse().expect("a count")
+}
+
+/// The flood index in `... flood <i>`.
+fn flood_index(msg: &str) -> u64 {
+    msg.rsplit(' ').next().unwrap().parse().expect("an index")
+}
+
+#[test]
+fn a_flooding_call_site_is_held_to_its_budget_with_one_true_summary_per_window() {
+    const BURST: u64 = 40;
+    const WINDOW: Duration = Duration::from_millis(150);
+    let daemon = Rsyslogd::start();
+    let tok = token("ratelimit");
+    let flood_target = format!("flood_{}", tok.replace('-', "_"));
+    let quiet_target = format!("quiet_{}", tok.replace('-', "_"));
+    let logger = Builder::new()
+        .socket(daemon.socket())
+        .ident("volume")
+        .mode(Mode::Sync)
+        .filter("trace")
+        .rate_limit("warn", BURST as u32, WINDOW)
+        .build()
+        .unwrap();
+    let flood = |i: u64| {
+        at(
+            &logger,
+            Level::Warn,
+            &flood_target,
+            100,
+            format_args!("{tok} flood {i}"),
+        )
+    };
+    let quiet = |j: u64| {
+        at(
+            &logger,
+            Level::Warn,
+            &quiet_target,
+            200,
+            format_args!("{tok} quiet {j}"),
+        )
+    };
+
+    // 10k records/s from the flooding site for 0.5 s, one record every 50 ms from the quiet one.
+    let start = Instant::now();
+    let mut sent = 0u64;
+    let mut quiet_sent = 0u64;
+    while start.elapsed() < Duration::from_millis(500) {
+        let due = start + Duration::from_micros(100 * sent);
+        while Instant::now() < due {
+            std::hint::spin_loop();
+        }
+        flood(sent);
+        sent += 1;
+        if sent % 500 == 0 {
+            quiet(quiet_sent);
+            quiet_sent += 1;
+        }
+    }
+    // The flooding site's next record, after its window ended, brings the last summary.
+    std::thread::sleep(WINDOW + Duration::from_millis(20));
+    flood(sent);
+    sent += 1;
+
+    let lines = daemon.wait_for(Rsyslogd::ALL, |lines| {
+        lines
+            .iter()
+            .any(|l| l.msg.contains(&format!("{tok} flood {}", sent - 1)))
+    });
+    let ours: Vec<_> = lines
+        .iter()
+        .filter(|l| l.msg.contains(&tok) || l.msg.contains(&flood_target))
+        .map(|l| l.msg.as_str())
+        .collect();
+    let quiet_lines = ours.iter().filter(|m| m.contains(" quiet ")).count() as u64;
+    assert_eq!(quiet_lines, quiet_sent, "the quiet site loses nothing");
+
+    // Walk the flood's lines in order: each window is BURST records in a row, then its summary,
+    // whose count is exactly the indices skipped before the next window's first record.
+    let flood_lines: Vec<&str> = ours
+        .iter()
+        .copied()
+        .filter(|m| m.contains(" flood ") || m.contains("fastsyslog: suppressed"))
+        .collect();
+    let mut windows = 0;
+    let mut total_suppressed = 0;
+    let mut passed = 0;
+    let mut i = 0;
+    while i < flood_lines.len() {
+        let first = flood_index(flood_lines[i]);
+        let mut n = 0;
+        while i < flood_lines.len() && !flood_lines[i].contains("fastsyslog: suppressed") {
+            assert_eq!(
+                flood_index(flood_lines[i]),
+                first + n,
+                "consecutive within a window"
+            );
+            n += 1;
+            i += 1;
+        }
+        passed += n;
+        if i == flood_lines.len() {
+            break; // The last window, still open.
+        }
+        assert_eq!(
+            n, BURST,
+            "a window passes exactly its burst: {flood_lines:?}"
+        );
+        let summary = flood_lines[i];
+        assert!(
+            summary.contains(&format!("from {flood_target} at "))
+                && summary.contains(":100 in the last 150ms"),
+            "{summary}"
+        );
+        let count = suppressed_count(summary);
+        i += 1;
+        let next_first = flood_index(flood_lines.get(i).expect("a record after each summary"));
+        assert_eq!(
+            count,
+            next_first - first - BURST,
+            "the true suppressed count: {summary}"
+        );
+        total_suppressed += count;
+        windows += 1;
+    }
+    assert!(windows >= 2, "{windows} windows");
+    assert_eq!(
+        passed + total_suppressed,
+        sent,
+        "every flood record passed or was counted"
+    );
+
+    let stats = stats(&logger);
+    assert_eq!(stats.suppressed, total_suppressed, "{stats:?}");
+    assert_eq!(stats.written, ours.len() as u64, "{stats:?}");
+    assert_eq!(stats.dropped_total(), 0, "{stats:?}");
+}
+
+#[test]
+fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() {
+    const RING: usize = 8;
+    let daemon = Rsyslogd::start();
+    let build = || {
+        Builder::new()
+            .socket(daemon.socket())
+            .ident("volume")
+            .mode(Mode::Sync)
+            .filter("trace")
+            .backtrace("db", Level::Debug, RING)
+            .build()
+            .unwrap()
+    };
+
+    let tok = token("backtrace");
+    let logger = build();
+    for i in 0..50 {
+        at(
+            &logger,
+            Level::Debug,
+            "db::pool",
+            10,
+            format_args!("{tok} debug {i}"),
+        );
+    }
+    at(
+        &logger,
+        Level::Error,
+        "app",
+        20,
+        format_args!("{tok} error"),
+    );
+    let lines = daemon.wait_for_token(Rsyslogd::ALL, &tok, RING + 1);
+    let want: Vec<String> = (50 - RING..50)
+        .map(|i| format!("{tok} debug {i} backtrace=1"))
+        .chain([format!("{tok} error")])
+        .collect();
+    let got: Vec<&str> = lines.iter().map(|l| l.msg.as_str()).collect();
+    assert_eq!(got, want);
+    let s = stats(&logger);
+    assert_eq!(
+        (s.backtrace_sent, s.backtrace_discarded),
+        (RING as u64, 50 - RING as u64)
+    );
+    assert_eq!(s.written, RING as u64 + 1);
+
+    // The same 50 records without an error: none arrive, all counted as discarded.
+    let tok = token("backtrace");
+    let logger = build();
+    for i in 0..50 {
+        at(
+            &logger,
+            Level::Debug,
+            "db::pool",
+            10,
+            format_args!("{tok} debug {i}"),
+        );
+    }
+    at(&logger, Level::Info, "app", 20, format_args!("{tok} info"));
+    daemon.wait_for_token(Rsyslogd::ALL, &tok, 1);
+    let s = stats(&logger);
+    assert_eq!((s.backtrace_sent, s.backtrace_discarded), (0, 50), "{s:?}");
+    assert_eq!(s.written, 1);
+}
