@@ -458,6 +458,33 @@ mod tests {
     }
 
     #[test]
+    fn sampling_keeps_one_in_n_and_counts_the_rest_apart_from_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Builder::new()
+            .socket(dir.path().join("absent.sock"))
+            .mode(crate::Mode::Sync)
+            .sample("access", 3)
+            .build_pipeline()
+            .unwrap();
+        let event = |target| Event {
+            level: log::Level::Info,
+            target,
+            message: crate::format::Message::Display(&"x"),
+            fields: &crate::format::NoFields,
+            spans: None,
+            location: None,
+        };
+        let kept: Vec<bool> = (0..9).map(|_| p.volume.admit(&p, &event("access"))).collect();
+        assert_eq!(kept.iter().filter(|&&k| k).count(), 3);
+        assert!(kept[0] && kept[3] && kept[6], "{kept:?}");
+        assert!((0..9).all(|_| p.volume.admit(&p, &event("app"))), "out of scope");
+        let stats = p.stats();
+        assert_eq!(stats.sampled_out, 6);
+        assert_eq!(stats.dropped_total(), 0);
+        assert_eq!(stats.suppressed, 0);
+    }
+
+    #[test]
     fn invalid_builder_arguments_fail_build_naming_them() {
         let err = Builder::new()
             .rate_limit("db@loud", 1, Duration::from_secs(1))
