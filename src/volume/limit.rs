@@ -86,26 +86,27 @@ impl Limits {
         };
         let now = monotonic_ns();
         let start = slot.start.load(Relaxed);
-        if start == 0 || now.saturating_sub(start) >= rule.interval_ns {
-            if slot
+        let window_over = start == 0 || now.saturating_sub(start) >= rule.interval_ns;
+        // One caller opens the new window; the others count against it.
+        if window_over
+            && slot
                 .start
                 .compare_exchange(start, now, Relaxed, Relaxed)
                 .is_ok()
-            {
-                let seen = slot.seen.swap(1, Relaxed);
-                let suppressed = seen.saturating_sub(rule.burst);
-                if start != 0 && suppressed > 0 {
-                    summarise(pipeline, event, suppressed, rule.interval);
-                }
-                return rule.burst > 0;
+        {
+            let seen = slot.seen.swap(1, Relaxed);
+            let suppressed = seen.saturating_sub(rule.burst);
+            if start != 0 && suppressed > 0 {
+                summarise(pipeline, event, suppressed, rule.interval);
             }
+            if rule.burst > 0 {
+                return true;
+            }
+        } else if slot.seen.fetch_add(1, Relaxed) < rule.burst {
+            return true;
         }
-        if slot.seen.fetch_add(1, Relaxed) < rule.burst {
-            true
-        } else {
-            pipeline.counters.volume.suppressed.fetch_add(1, Relaxed);
-            false
-        }
+        pipeline.counters.volume.suppressed.fetch_add(1, Relaxed);
+        false
     }
 
     /// The slot holding `key`, claiming a free one on the first record; `None` when the table
@@ -248,5 +249,6 @@ mod tests {
         // Open addressing fills most of the table before a probe sequence finds no slot.
         assert!(limited >= SLOTS * 3 / 4, "{limited}");
         assert!(limited <= SLOTS);
+        assert_eq!(p.stats().suppressed, limited as u64, "every suppression counted");
     }
 }
