@@ -35,7 +35,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument that is not ours skips the run.
-    if std::env::args().skip(1).any(|a| !a.starts_with('-') && !"volume".contains(&a)) {
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && !"volume".contains(&a))
+    {
         return;
     }
     let target = support::Target::from_env(None);
@@ -69,7 +72,10 @@ fn main() {
         }
     }
     let base = median(times[0].clone());
-    println!("volume (sync, unix transport, access record, median of {} rounds)", ROUNDS - 1);
+    println!(
+        "volume (sync, unix transport, access record, median of {} rounds)",
+        ROUNDS - 1
+    );
     for ((name, logger), t) in rows.iter().zip(times) {
         let m = median(t);
         let stats = logger.guard().stats();

@@ -474,10 +474,15 @@ mod tests {
             spans: None,
             location: None,
         };
-        let kept: Vec<bool> = (0..9).map(|_| p.volume.admit(&p, &event("access"))).collect();
+        let kept: Vec<bool> = (0..9)
+            .map(|_| p.volume.admit(&p, &event("access")))
+            .collect();
         assert_eq!(kept.iter().filter(|&&k| k).count(), 3);
         assert!(kept[0] && kept[3] && kept[6], "{kept:?}");
-        assert!((0..9).all(|_| p.volume.admit(&p, &event("app"))), "out of scope");
+        assert!(
+            (0..9).all(|_| p.volume.admit(&p, &event("app"))),
+            "out of scope"
+        );
         let stats = p.stats();
         assert_eq!(stats.sampled_out, 6);
         assert_eq!(stats.dropped_total(), 0);
