@@ -249,6 +249,10 @@ mod tests {
         // Open addressing fills most of the table before a probe sequence finds no slot.
         assert!(limited >= SLOTS * 3 / 4, "{limited}");
         assert!(limited <= SLOTS);
-        assert_eq!(p.stats().suppressed, limited as u64, "every suppression counted");
+        assert_eq!(
+            p.stats().suppressed,
+            limited as u64,
+            "every suppression counted"
+        );
     }
 }

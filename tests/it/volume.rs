@@ -230,3 +230,50 @@ fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() 
     assert_eq!((s.backtrace_sent, s.backtrace_discarded), (0, 50), "{s:?}");
     assert_eq!(s.written, 1);
 }
+
+/// The limit check, the summary and the ring allocate nothing on the caller once warm (the
+/// counting allocator is the binary's, installed by the worker tests).
+#[cfg(feature = "background")]
+#[test]
+fn limits_and_rings_allocate_nothing_per_record() {
+    use fastsyslog_testkit::alloc::thread_allocations;
+    use std::os::unix::net::UnixDatagram;
+
+    let dir = fastsyslog_testkit::temp_dir("volume-alloc");
+    let path = dir.path().join("sock");
+    let rx = UnixDatagram::bind(&path).unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while rx.recv(&mut buf).is_ok() {}
+    });
+    let logger = Builder::new()
+        .socket(&path)
+        .mode(Mode::Sync)
+        .filter("trace")
+        .rate_limit("app", 5, Duration::from_millis(5))
+        .backtrace("db", Level::Debug, 4)
+        .build()
+        .unwrap();
+    let round = |n: u64| {
+        for i in 0..20 {
+            at(&logger, Level::Warn, "app", 300, format_args!("warn {i}"));
+            at(&logger, Level::Debug, "db", 301, format_args!("debug {i}"));
+        }
+        std::thread::sleep(Duration::from_millis(6));
+        at(&logger, Level::Error, "app", 302, format_args!("error {n}"));
+    };
+    round(0);
+    round(1);
+    let before = thread_allocations();
+    for n in 2..6 {
+        round(n);
+    }
+    let allocated = thread_allocations() - before;
+    let s = stats(&logger);
+    assert!(s.suppressed > 0 && s.backtrace_sent > 0, "{s:?}");
+    assert_eq!(allocated, 0, "{s:?}");
+    drop(logger);
+    drain.join().unwrap();
+}
