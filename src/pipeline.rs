@@ -108,7 +108,12 @@ impl Pipeline {
     ///
     /// Never panics: a panic inside a `Display`/`Debug` impl is caught and counted as a drop.
     pub(crate) fn dispatch(&self, event: &Event<'_>) {
-        if self.volume.admit(self, event) {
+        let call = crate::volume::Call {
+            level: event.level,
+            target: event.target,
+            location: event.location,
+        };
+        if self.volume.admit(&Admitting(self, event), call) {
             if let Some(console) = &self.console {
                 console.write(event);
             }
@@ -287,6 +292,40 @@ impl Pipeline {
             Sink::Background(handle) => handle.queue_depth(),
         };
         self.counters.snapshot(depth)
+    }
+}
+
+/// The record [`Pipeline::dispatch`] asks the volume rules about, and what they may send.
+struct Admitting<'a>(&'a Pipeline, &'a Event<'a>);
+
+impl crate::volume::Host for Admitting<'_> {
+    fn counts(&self) -> &crate::stats::VolumeCounts {
+        &self.0.counters.volume
+    }
+
+    fn send_own(&self, text: &dyn fmt::Display) {
+        let own = Event {
+            message: Message::Display(text),
+            fields: &crate::format::NoFields,
+            spans: None,
+            location: None,
+            ..*self.1
+        };
+        self.0.deliver(&own, None);
+    }
+
+    fn capture(&self, buf: &mut Vec<u8>) -> Option<(Lane, Priority)> {
+        let marked = crate::volume::Marked(self.1.fields);
+        let event = Event {
+            fields: &marked,
+            ..*self.1
+        };
+        let priority = self.0.deliver(&event, Some(buf))?;
+        Some((Lane::for_level(self.1.level), priority))
+    }
+
+    fn replay(&self, lane: Lane, priority: Priority, bytes: &[u8]) {
+        self.0.send_rendered(lane, priority, bytes);
     }
 }
 

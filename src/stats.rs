@@ -160,7 +160,20 @@ pub(crate) struct Counters {
     /// summary; 0 when there is none. The drop summary's "since".
     first_drop_us: AtomicU64,
     /// Records held back on purpose: rate limits, sampling, backtrace rings.
-    pub(crate) volume: crate::volume::Counts,
+    pub(crate) volume: VolumeCounts,
+}
+
+/// Counts kept apart from drops: records held back on purpose (see `crate::volume`).
+#[derive(Debug, Default)]
+pub(crate) struct VolumeCounts {
+    /// Records a rate limit suppressed (each reported in a summary record).
+    pub(crate) suppressed: AtomicU64,
+    /// Records sampling left out.
+    pub(crate) sampled_out: AtomicU64,
+    /// Records captured into a backtrace ring.
+    pub(crate) captured: AtomicU64,
+    /// Captured records sent ahead of an error.
+    pub(crate) backtrace_sent: AtomicU64,
 }
 
 /// Keeps counters that every caller bumps on their own cache lines (128 bytes: adjacent-line

@@ -13,9 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::{Scope, ShowInterval};
-use crate::format::{Message, NoFields};
-use crate::pipeline::{Event, Pipeline};
+use super::{Call, Host, Scope, ShowInterval};
 use crate::stats::monotonic_ns;
 
 /// Buckets per logger (only allocated when a limit is configured).
@@ -72,7 +70,7 @@ impl Limits {
 
     /// Whether `event` is within its call site's budget; sends the call site's summary first when
     /// its last window ended with records suppressed.
-    pub(crate) fn admit(&self, pipeline: &Pipeline, event: &Event<'_>) -> bool {
+    pub(crate) fn admit(&self, host: &dyn Host, event: Call<'_>) -> bool {
         let Some((index, rule)) = self
             .rules
             .iter()
@@ -81,7 +79,7 @@ impl Limits {
         else {
             return true;
         };
-        let Some(slot) = self.slot(key(event, index)) else {
+        let Some(slot) = self.slot(key(&event, index)) else {
             return true;
         };
         let now = monotonic_ns();
@@ -97,7 +95,7 @@ impl Limits {
             let seen = slot.seen.swap(1, Relaxed);
             let suppressed = seen.saturating_sub(rule.burst);
             if start != 0 && suppressed > 0 {
-                summarise(pipeline, event, suppressed, rule.interval);
+                summarise(host, &event, suppressed, rule.interval);
             }
             if rule.burst > 0 {
                 return true;
@@ -105,7 +103,7 @@ impl Limits {
         } else if slot.seen.fetch_add(1, Relaxed) < rule.burst {
             return true;
         }
-        pipeline.counters.volume.suppressed.fetch_add(1, Relaxed);
+        host.counts().suppressed.fetch_add(1, Relaxed);
         false
     }
 
@@ -133,7 +131,7 @@ impl Limits {
 }
 
 /// A call site's key: its location (or its target and level) and the rule, mixed; never 0.
-fn key(event: &Event<'_>, rule: usize) -> u64 {
+fn key(event: &Call<'_>, rule: usize) -> u64 {
     let (a, b) = match event.location {
         Some((file, line)) => (
             file.as_ptr() as u64 ^ (file.len() as u64) << 48,
@@ -149,8 +147,8 @@ fn key(event: &Event<'_>, rule: usize) -> u64 {
 
 /// Sends the summary of a call site's ended window, to the facility and at the level its records
 /// have, ahead of the record that found the window over.
-fn summarise(pipeline: &Pipeline, event: &Event<'_>, suppressed: u64, interval: Duration) {
-    struct Text<'a>(&'a Event<'a>, u64, Duration);
+fn summarise(host: &dyn Host, event: &Call<'_>, suppressed: u64, interval: Duration) {
+    struct Text<'a>(&'a Call<'a>, u64, Duration);
     impl std::fmt::Display for Text<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             let Text(event, n, interval) = self;
@@ -166,83 +164,62 @@ fn summarise(pipeline: &Pipeline, event: &Event<'_>, suppressed: u64, interval: 
             write!(f, " in the last {}", ShowInterval(*interval))
         }
     }
-    let text = Text(event, suppressed, interval);
-    pipeline.deliver(
-        &Event {
-            level: event.level,
-            target: event.target,
-            message: Message::Display(&text),
-            fields: &NoFields,
-            spans: None,
-            location: None,
-        },
-        None,
-    );
+    host.send_own(&Text(event, suppressed, interval));
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fake::{call, volume, Fake, Sent};
     use super::*;
-    use crate::{Builder, Mode};
 
-    fn pipeline(burst: u32, interval: Duration) -> std::sync::Arc<Pipeline> {
-        let dir = tempfile::tempdir().unwrap();
-        Builder::new()
-            .socket(dir.path().join("absent.sock"))
-            .mode(Mode::Sync)
-            .filter("trace")
-            .rate_limit("warn", burst, interval)
-            .build_pipeline()
-            .unwrap()
-    }
-
-    fn event(line: u32, level: log::Level) -> Event<'static> {
-        Event {
-            level,
-            target: "app",
-            message: Message::Display(&"x"),
-            fields: &NoFields,
-            spans: None,
-            location: Some(("src/app.rs", line)),
-        }
+    fn limited(burst: u32, interval: Duration) -> super::super::Volume {
+        volume(|b| b.rate_limit("warn", burst, interval))
     }
 
     #[test]
     fn each_call_site_gets_its_own_burst_per_window() {
-        let p = pipeline(3, Duration::from_secs(3600));
+        let v = limited(3, Duration::from_secs(3600));
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
         let admitted = |line, n| {
             (0..n)
-                .filter(|_| p.volume.admit(&p, &event(line, log::Level::Warn)))
+                .filter(|_| v.admit(&host, call(log::Level::Warn, "app", line)))
                 .count()
         };
         assert_eq!(admitted(10, 10), 3);
         assert_eq!(admitted(11, 2), 2, "another call site keeps its budget");
         assert_eq!(admitted(12, 10), 3);
-        assert_eq!(p.stats().suppressed, 14);
-        let info = event(10, log::Level::Info);
-        assert!((0..10).all(|_| p.volume.admit(&p, &info)), "out of scope");
+        assert_eq!(sent.counts.suppressed.load(Relaxed), 14);
+        let info = call(log::Level::Info, "app", 10);
+        assert!((0..10).all(|_| v.admit(&host, info)), "out of scope");
+        assert!(sent.lines.borrow().is_empty(), "no window ended");
     }
 
     #[test]
     fn a_new_window_refills_and_summarises_the_last_one() {
-        let p = pipeline(2, Duration::from_millis(30));
-        let e = event(20, log::Level::Warn);
-        let passed = (0..7).filter(|_| p.volume.admit(&p, &e)).count();
+        let v = limited(2, Duration::from_millis(30));
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
+        let e = call(log::Level::Warn, "app", 20);
+        let passed = (0..7).filter(|_| v.admit(&host, e)).count();
         assert_eq!(passed, 2);
         std::thread::sleep(Duration::from_millis(40));
-        let sent_before = p.stats().enqueued;
-        assert!(p.volume.admit(&p, &e));
-        // The summary went to the (absent) socket: one more record handed over.
-        assert_eq!(p.stats().enqueued, sent_before + 1);
-        assert_eq!(p.stats().suppressed, 5);
+        assert!(v.admit(&host, e));
+        assert_eq!(
+            *sent.lines.borrow(),
+            ["fastsyslog: suppressed 5 records from app at src/app.rs:20 in the last 30ms"]
+        );
+        assert_eq!(sent.counts.suppressed.load(Relaxed), 5);
     }
 
     #[test]
     fn a_full_table_leaves_new_call_sites_unlimited() {
-        let p = pipeline(0, Duration::from_secs(3600));
+        let v = limited(0, Duration::from_secs(3600));
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
         let mut limited = 0;
         for line in 0..(SLOTS as u32 + 64) {
-            if !p.volume.admit(&p, &event(line, log::Level::Warn)) {
+            if !v.admit(&host, call(log::Level::Warn, "app", line)) {
                 limited += 1;
             }
         }
@@ -250,7 +227,7 @@ mod tests {
         assert!(limited >= SLOTS * 3 / 4, "{limited}");
         assert!(limited <= SLOTS);
         assert_eq!(
-            p.stats().suppressed,
+            sent.counts.suppressed.load(Relaxed),
             limited as u64,
             "every suppression counted"
         );

@@ -24,7 +24,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::pipeline::{Event, Pipeline};
+use crate::format::{Fields, Value};
+use crate::severity::Priority;
+use crate::stats::{Lane, VolumeCounts};
 
 pub(crate) use limit::Limits;
 pub(crate) use ring::Backtraces;
@@ -153,17 +155,37 @@ impl Config {
     }
 }
 
-/// Counts kept apart from drops: these records were held back on purpose.
-#[derive(Debug, Default)]
-pub(crate) struct Counts {
-    /// Records a rate limit suppressed (each reported in a summary record).
-    pub(crate) suppressed: AtomicU64,
-    /// Records sampling left out.
-    pub(crate) sampled_out: AtomicU64,
-    /// Records captured into a backtrace ring.
-    pub(crate) captured: AtomicU64,
-    /// Captured records sent ahead of an error.
-    pub(crate) backtrace_sent: AtomicU64,
+/// What the volume rules see of a record: no message, no fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) level: log::Level,
+    pub(crate) target: &'a str,
+    /// The call site's file and line, when known.
+    pub(crate) location: Option<(&'a str, u32)>,
+}
+
+/// The logger as the volume rules use it, for the record being decided on (the pipeline
+/// implements it; the rules never see the pipeline itself).
+pub(crate) trait Host {
+    /// The logger's counters for held-back records.
+    fn counts(&self) -> &VolumeCounts;
+    /// Sends a record of the logger's own, at the record's level and target (so to its facility).
+    fn send_own(&self, text: &dyn fmt::Display);
+    /// Renders the record, with the field `backtrace=1` after its own, into `buf`; its lane and
+    /// priority, or `None` when it was dropped (a panicking user value, counted).
+    fn capture(&self, buf: &mut Vec<u8>) -> Option<(Lane, Priority)>;
+    /// Sends a record rendered earlier, as it is.
+    fn replay(&self, lane: Lane, priority: Priority, bytes: &[u8]);
+}
+
+/// A record's fields with `backtrace=1` after them.
+pub(crate) struct Marked<'a>(pub(crate) &'a dyn Fields);
+
+impl Fields for Marked<'_> {
+    fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
+        self.0.visit(visitor);
+        visitor("backtrace", Value::U64(1));
+    }
 }
 
 /// One sampling rule with its running count.
@@ -209,18 +231,18 @@ impl Volume {
     /// records of its own first (a rate-limit summary, a thread's backtrace ring). Lock-free;
     /// allocation-free once each thread's ring is in place.
     #[inline]
-    pub(crate) fn admit(&self, pipeline: &Pipeline, event: &Event<'_>) -> bool {
+    pub(crate) fn admit(&self, host: &dyn Host, event: Call<'_>) -> bool {
         if !self.any {
             return true;
         }
-        self.admit_slow(pipeline, event)
+        self.admit_slow(host, event)
     }
 
-    fn admit_slow(&self, pipeline: &Pipeline, event: &Event<'_>) -> bool {
-        let counts = &pipeline.counters.volume;
+    fn admit_slow(&self, host: &dyn Host, event: Call<'_>) -> bool {
+        let counts = host.counts();
         if event.level == log::Level::Error {
-            self.backtraces.flush(self, pipeline);
-        } else if self.backtraces.capture(self, pipeline, event) {
+            self.backtraces.flush(self, host);
+        } else if self.backtraces.capture(self, host, event) {
             counts.captured.fetch_add(1, Relaxed);
             return false;
         }
@@ -234,7 +256,7 @@ impl Volume {
                 return false;
             }
         }
-        self.limits.admit(pipeline, event)
+        self.limits.admit(host, event)
     }
 }
 
@@ -390,6 +412,60 @@ impl crate::Builder {
 /// The largest ring `FASTSYSLOG_BACKTRACE` accepts per thread.
 const MAX_RING: usize = 1 << 16;
 
+/// A [`Host`] for unit tests: records what would be sent, as text.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[derive(Default)]
+    pub(crate) struct Sent {
+        pub(crate) counts: VolumeCounts,
+        pub(crate) lines: RefCell<Vec<String>>,
+    }
+
+    /// The record being decided on: its text, and where the sent lines go.
+    pub(crate) struct Fake<'a>(pub(crate) &'a Sent, pub(crate) &'a str);
+
+    impl Host for Fake<'_> {
+        fn counts(&self) -> &VolumeCounts {
+            &self.0.counts
+        }
+        fn send_own(&self, text: &dyn fmt::Display) {
+            self.0.lines.borrow_mut().push(text.to_string());
+        }
+        fn capture(&self, buf: &mut Vec<u8>) -> Option<(Lane, Priority)> {
+            buf.extend_from_slice(self.1.as_bytes());
+            buf.extend_from_slice(b" backtrace=1");
+            Some((
+                Lane::Bulk,
+                Priority::new(crate::Facility::User, crate::Severity::Debug),
+            ))
+        }
+        fn replay(&self, _: Lane, _: Priority, bytes: &[u8]) {
+            self.0
+                .lines
+                .borrow_mut()
+                .push(String::from_utf8_lossy(bytes).into_owned());
+        }
+    }
+
+    /// A record at `level` for `target` from `line` of `src/app.rs`.
+    pub(crate) fn call(level: log::Level, target: &'static str, line: u32) -> Call<'static> {
+        Call {
+            level,
+            target,
+            location: Some(("src/app.rs", line)),
+        }
+    }
+
+    /// Builds a [`Volume`] with `setup`.
+    pub(crate) fn volume(setup: impl FnOnce(crate::Builder) -> crate::Builder) -> Volume {
+        Volume::new(setup(crate::Builder::new()).volume)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,34 +535,21 @@ mod tests {
 
     #[test]
     fn sampling_keeps_one_in_n_and_counts_the_rest_apart_from_drops() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = Builder::new()
-            .socket(dir.path().join("absent.sock"))
-            .mode(crate::Mode::Sync)
-            .sample("access", 3)
-            .build_pipeline()
-            .unwrap();
-        let event = |target| Event {
-            level: log::Level::Info,
-            target,
-            message: crate::format::Message::Display(&"x"),
-            fields: &crate::format::NoFields,
-            spans: None,
-            location: None,
-        };
+        use fake::{call, volume, Fake, Sent};
+        let v = volume(|b| b.sample("access", 3));
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
         let kept: Vec<bool> = (0..9)
-            .map(|_| p.volume.admit(&p, &event("access")))
+            .map(|_| v.admit(&host, call(log::Level::Info, "access", 1)))
             .collect();
         assert_eq!(kept.iter().filter(|&&k| k).count(), 3);
         assert!(kept[0] && kept[3] && kept[6], "{kept:?}");
         assert!(
-            (0..9).all(|_| p.volume.admit(&p, &event("app"))),
+            (0..9).all(|_| v.admit(&host, call(log::Level::Info, "app", 1))),
             "out of scope"
         );
-        let stats = p.stats();
-        assert_eq!(stats.sampled_out, 6);
-        assert_eq!(stats.dropped_total(), 0);
-        assert_eq!(stats.suppressed, 0);
+        assert_eq!(sent.counts.sampled_out.load(Relaxed), 6);
+        assert_eq!(sent.counts.suppressed.load(Relaxed), 0);
     }
 
     #[test]

@@ -14,9 +14,7 @@
 use std::cell::RefCell;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::{in_target, Scope, Volume};
-use crate::format::{Fields, Value};
-use crate::pipeline::{Event, Pipeline};
+use super::{in_target, Call, Host, Scope, Volume};
 use crate::severity::Priority;
 use crate::stats::Lane;
 
@@ -56,16 +54,6 @@ pub(crate) struct Backtraces {
     capacity: usize,
 }
 
-/// A record's fields with `backtrace=1` after them.
-struct Marked<'a>(&'a dyn Fields);
-
-impl Fields for Marked<'_> {
-    fn visit(&self, visitor: &mut dyn FnMut(&str, Value<'_>)) {
-        self.0.visit(visitor);
-        visitor("backtrace", Value::U64(1));
-    }
-}
-
 impl Backtraces {
     pub(crate) fn new(rules: Vec<(Scope, usize)>) -> Backtraces {
         Backtraces {
@@ -79,7 +67,7 @@ impl Backtraces {
 
     /// Captures `event` into this thread's ring when a rule covers it; `true` when captured (the
     /// caller sends nothing).
-    pub(crate) fn capture(&self, volume: &Volume, pipeline: &Pipeline, event: &Event<'_>) -> bool {
+    pub(crate) fn capture(&self, volume: &Volume, host: &dyn Host, event: Call<'_>) -> bool {
         let covered = self.rules.iter().any(|(target, level)| {
             event.level >= *level
                 && target
@@ -90,15 +78,6 @@ impl Backtraces {
             return false;
         }
         let owner = volume as *const Volume as usize;
-        let marked = Marked(event.fields);
-        let marked = Event {
-            level: event.level,
-            target: event.target,
-            message: event.message,
-            fields: &marked,
-            spans: event.spans,
-            location: event.location,
-        };
         RING.try_with(|ring| {
             // A `Display` impl that logs while its record is being captured: that inner record
             // is sent as usual.
@@ -123,7 +102,7 @@ impl Backtraces {
                 None => Vec::with_capacity(256),
             };
             bytes.clear();
-            let Some(priority) = pipeline.deliver(&marked, Some(&mut bytes)) else {
+            let Some((lane, priority)) = host.capture(&mut bytes) else {
                 // Rendering panicked (counted as a drop); the slot stays as it was.
                 if let Some(entry) = ring.entries.get_mut(index) {
                     entry.bytes = bytes;
@@ -134,7 +113,7 @@ impl Backtraces {
                 return true;
             };
             let entry = Entry {
-                lane: Lane::for_level(event.level),
+                lane,
                 priority,
                 bytes,
             };
@@ -151,7 +130,7 @@ impl Backtraces {
     }
 
     /// Sends this thread's ring, oldest first, if it holds records of `volume`'s logger.
-    pub(crate) fn flush(&self, volume: &Volume, pipeline: &Pipeline) {
+    pub(crate) fn flush(&self, volume: &Volume, host: &dyn Host) {
         if self.rules.is_empty() {
             return;
         }
@@ -166,11 +145,9 @@ impl Backtraces {
             let cap = self.capacity;
             for i in 0..ring.len {
                 let entry = &ring.entries[(ring.head + i) % cap];
-                pipeline.send_rendered(entry.lane, entry.priority, &entry.bytes);
+                host.replay(entry.lane, entry.priority, &entry.bytes);
             }
-            pipeline
-                .counters
-                .volume
+            host.counts()
                 .backtrace_sent
                 .fetch_add(ring.len as u64, Relaxed);
             ring.head = 0;
@@ -181,71 +158,38 @@ impl Backtraces {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::net::UnixDatagram;
-
-    use super::*;
-    use crate::format::{Message, NoFields};
-    use crate::{Builder, Mode};
-
-    fn event(
-        level: log::Level,
-        target: &'static str,
-        text: &'static &'static str,
-    ) -> Event<'static> {
-        Event {
-            level,
-            target,
-            message: Message::Display(text),
-            fields: &NoFields,
-            spans: None,
-            location: None,
-        }
-    }
-
-    fn received(rx: &UnixDatagram) -> Vec<String> {
-        rx.set_nonblocking(true).unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = rx.recv(&mut buf) {
-            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-        out
-    }
+    use super::super::fake::{call, volume, Fake, Sent};
 
     #[test]
     fn an_error_sends_the_last_records_first_in_order_and_marked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sock");
-        let rx = UnixDatagram::bind(&path).unwrap();
-        let p = Builder::new()
-            .socket(&path)
-            .mode(Mode::Sync)
-            .filter("trace")
-            .backtrace("db", log::Level::Debug, 3)
-            .build_pipeline()
-            .unwrap();
-        const TEXTS: [&str; 5] = ["d0", "d1", "d2", "d3", "d4"];
-        for text in &TEXTS {
-            p.dispatch(&event(log::Level::Debug, "db::pool", text));
+        let v = volume(|b| b.backtrace("db", log::Level::Debug, 3));
+        let sent = Sent::default();
+        for text in ["d0", "d1", "d2", "d3", "d4"] {
+            assert!(!v.admit(&Fake(&sent, text), call(log::Level::Debug, "db::pool", 1)));
         }
-        p.dispatch(&event(log::Level::Debug, "web", &"other target"));
-        p.dispatch(&event(log::Level::Info, "db", &"info is sent"));
-        assert_eq!(received(&rx).len(), 2, "captured records wait");
-        p.dispatch(&event(log::Level::Error, "web", &"boom"));
-        let got = received(&rx);
-        assert_eq!(got.len(), 4, "{got:?}");
-        for (line, want) in got
-            .iter()
-            .zip(["d2 backtrace=1", "d3 backtrace=1", "d4 backtrace=1"])
-        {
-            assert!(line.ends_with(want), "{want} ends {line}");
-            assert_eq!(line.matches("backtrace=1").count(), 1, "one record: {line}");
-        }
-        assert!(got[3].ends_with("boom"), "{got:?}");
-        let stats = p.stats();
-        assert_eq!((stats.backtrace_sent, stats.backtrace_discarded), (3, 2));
+        let other = Fake(&sent, "other");
+        assert!(
+            v.admit(&other, call(log::Level::Debug, "web", 2)),
+            "other target"
+        );
+        assert!(
+            v.admit(&other, call(log::Level::Info, "db", 3)),
+            "info is sent"
+        );
+        assert!(sent.lines.borrow().is_empty(), "captured records wait");
+        assert!(v.admit(&other, call(log::Level::Error, "web", 4)));
+        assert_eq!(
+            *sent.lines.borrow(),
+            ["d2 backtrace=1", "d3 backtrace=1", "d4 backtrace=1"]
+        );
+        let counts = &sent.counts;
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            (load(&counts.captured), load(&counts.backtrace_sent)),
+            (5, 3)
+        );
         // Sent once: a second error finds the ring empty.
-        p.dispatch(&event(log::Level::Error, "web", &"boom again"));
-        assert_eq!(received(&rx).len(), 1);
+        assert!(v.admit(&other, call(log::Level::Error, "web", 4)));
+        assert_eq!(sent.lines.borrow().len(), 3);
     }
 }
