@@ -367,13 +367,8 @@ impl crate::Builder {
                     self.volume.limits.push((scope, burst, interval));
                 }
                 "FASTSYSLOG_SAMPLE" => {
-                    let every = spec
-                        .trim()
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or_else(|| bad(entry, format!("{spec:?}: expected N >= 1")))?;
-                    self.volume.samples.push((scope, every));
+                    let every = count_in(spec, 1..=u32::MAX as usize).map_err(|e| bad(entry, e))?;
+                    self.volume.samples.push((scope, every as u32));
                 }
                 "FASTSYSLOG_BACKTRACE" => {
                     let (level, capacity) = spec
@@ -383,14 +378,7 @@ impl crate::Builder {
                         .trim()
                         .parse::<log::Level>()
                         .map_err(|_| bad(entry, format!("{level:?} is not a level")))?;
-                    let capacity = capacity
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=MAX_RING).contains(n))
-                        .ok_or_else(|| {
-                            bad(entry, format!("{capacity:?}: expected 1 to {MAX_RING}"))
-                        })?;
+                    let capacity = count_in(capacity, 1..=MAX_RING).map_err(|e| bad(entry, e))?;
                     if scope.level.is_some() {
                         return Err(bad(entry, "expected a target before =".into()));
                     }
@@ -407,6 +395,15 @@ impl crate::Builder {
         }
         Ok(())
     }
+}
+
+/// `text` as a whole number in `range`.
+fn count_in(text: &str, range: std::ops::RangeInclusive<usize>) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("{text:?}: expected {} to {}", range.start(), range.end()))
 }
 
 /// The largest ring `FASTSYSLOG_BACKTRACE` accepts per thread.

@@ -179,18 +179,23 @@ fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() 
             .build()
             .unwrap()
     };
+    // A fresh logger and token, and the 50 debug records from one call site.
+    let fifty_debug = || {
+        let tok = token("backtrace");
+        let logger = build();
+        for i in 0..50 {
+            at(
+                &logger,
+                Level::Debug,
+                "db::pool",
+                10,
+                format_args!("{tok} debug {i}"),
+            );
+        }
+        (tok, logger)
+    };
 
-    let tok = token("backtrace");
-    let logger = build();
-    for i in 0..50 {
-        at(
-            &logger,
-            Level::Debug,
-            "db::pool",
-            10,
-            format_args!("{tok} debug {i}"),
-        );
-    }
+    let (tok, logger) = fifty_debug();
     at(
         &logger,
         Level::Error,
@@ -213,17 +218,7 @@ fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() 
     assert_eq!(s.written, RING as u64 + 1);
 
     // The same 50 records without an error: none arrive, all counted as discarded.
-    let tok = token("backtrace");
-    let logger = build();
-    for i in 0..50 {
-        at(
-            &logger,
-            Level::Debug,
-            "db::pool",
-            10,
-            format_args!("{tok} debug {i}"),
-        );
-    }
+    let (tok, logger) = fifty_debug();
     at(&logger, Level::Info, "app", 20, format_args!("{tok} info"));
     daemon.wait_for_token(Rsyslogd::ALL, &tok, 1);
     let s = stats(&logger);
