@@ -272,3 +272,41 @@ fn limits_and_rings_allocate_nothing_per_record() {
     drop(logger);
     drain.join().unwrap();
 }
+
+/// Through the `tracing` adapter, a limit keys on each event's call site as well.
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_events_are_limited_per_call_site() {
+    use tracing::dispatcher::{self, Dispatch};
+
+    let daemon = Rsyslogd::start();
+    let tok = token("tracing-limit");
+    let subscriber = Builder::new()
+        .socket(daemon.socket())
+        .ident("volume")
+        .mode(Mode::Sync)
+        .filter("trace")
+        .rate_limit("warn", 2, Duration::from_secs(3600))
+        .build_subscriber()
+        .unwrap();
+    let guard = subscriber.guard();
+    dispatcher::with_default(&Dispatch::new(subscriber), || {
+        for i in 0..5 {
+            tracing::warn!("{tok} hot {i}");
+        }
+        tracing::warn!("{tok} other");
+    });
+    let lines = daemon.wait_for_token(Rsyslogd::ALL, &tok, 3);
+    let msgs: Vec<&str> = lines.iter().map(|l| l.msg.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            format!("{tok} hot 0"),
+            format!("{tok} hot 1"),
+            format!("{tok} other")
+        ]
+    );
+    let stats = guard.stats();
+    assert_eq!((stats.suppressed, stats.written), (3, 3), "{stats:?}");
+    std::mem::forget(guard);
+}
