@@ -115,9 +115,41 @@ pub(crate) fn realtime_coarse_secs() -> Option<i64> {
     (rc == 0).then(|| i64::from(ts.tv_sec))
 }
 
+/// The coarse monotonic clock (`CLOCK_MONOTONIC_COARSE` on Linux: the last timer tick, a few
+/// nanoseconds to read) in nanoseconds, at least 1; `None` when it cannot be read. For windows of
+/// milliseconds and more (rate limits).
+pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC_COARSE;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live, properly aligned local for the whole call; clock_gettime only writes
+    // into it.
+    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    (rc == 0).then(|| {
+        secs.saturating_mul(1_000_000_000)
+            .saturating_add(nanos)
+            .max(1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_coarse_monotonic_clock_moves_forward() {
+        let a = monotonic_coarse_ns().expect("readable");
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let b = monotonic_coarse_ns().expect("readable");
+        assert!(b >= a + 20_000_000, "{a} then {b}");
+    }
 
     #[test]
     fn local_time_breaks_down_the_epoch() {

@@ -60,6 +60,11 @@ pub(crate) mod time {
     pub(crate) fn realtime_coarse_secs() -> Option<i64> {
         None
     }
+
+    /// Always `None`: callers read `Instant` instead.
+    pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
+        None
+    }
 }
 
 pub(crate) mod net {

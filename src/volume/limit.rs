@@ -6,8 +6,8 @@
 //! suppressed and counted; the call site's first record after its window ended sends one summary
 //! record first, with the true number suppressed in that window.
 //!
-//! The check is three relaxed atomics on the caller (a window start, a count, the table slot's
-//! key), no lock and no allocation: the table is allocated once when the logger is built. Once
+//! The check is a coarse clock read and three relaxed atomics on the caller (a window start, a
+//! count, the table slot's key), no lock and no allocation: the table is allocated once when the logger is built. Once
 //! [`SLOTS`] call sites hold a bucket, a new one finds none and is not limited.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -82,7 +82,8 @@ impl Limits {
         let Some(slot) = self.slot(key(&event, index)) else {
             return true;
         };
-        let now = monotonic_ns();
+        // The last timer tick is precise enough for windows of milliseconds, and cheaper to read.
+        let now = crate::sys::time::monotonic_coarse_ns().unwrap_or_else(monotonic_ns);
         let start = slot.start.load(Relaxed);
         let window_over = start == 0 || now.saturating_sub(start) >= rule.interval_ns;
         // One caller opens the new window; the others count against it.
