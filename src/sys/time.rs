@@ -103,16 +103,21 @@ pub(crate) fn realtime_coarse_secs() -> Option<i64> {
     const CLOCK: libc::clockid_t = libc::CLOCK_REALTIME_COARSE;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const CLOCK: libc::clockid_t = libc::CLOCK_REALTIME;
+    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
+    #[allow(clippy::useless_conversion)]
+    read_clock(CLOCK).map(|ts| i64::from(ts.tv_sec))
+}
+
+/// `clock_gettime(clock)`, or `None` when it fails.
+fn read_clock(clock: libc::clockid_t) -> Option<libc::timespec> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a live, properly aligned local for the whole call; clock_gettime only writes
     // into it.
-    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
-    // `time_t` is `i64` on most targets (a no-op conversion there) but `i32` on some 32-bit ones.
-    #[allow(clippy::useless_conversion)]
-    (rc == 0).then(|| i64::from(ts.tv_sec))
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (rc == 0).then_some(ts)
 }
 
 /// The coarse monotonic clock (`CLOCK_MONOTONIC_COARSE` on Linux: the last timer tick, a few
@@ -123,20 +128,14 @@ pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
     const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC_COARSE;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a live, properly aligned local for the whole call; clock_gettime only writes
-    // into it.
-    let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    let ts = read_clock(CLOCK)?;
     let secs = u64::try_from(ts.tv_sec).ok()?;
     let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    (rc == 0).then(|| {
+    Some(
         secs.saturating_mul(1_000_000_000)
             .saturating_add(nanos)
-            .max(1)
-    })
+            .max(1),
+    )
 }
 
 #[cfg(test)]
