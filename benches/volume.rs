@@ -26,6 +26,7 @@ fn logger(target: &support::Target, setup: impl FnOnce(Builder) -> Builder) -> L
     )
     .build()
     .expect("build")
+    .0
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -84,7 +85,7 @@ fn main() {
         ROUNDS - 1
     );
     for (i, (name, logger)) in rows.iter().enumerate() {
-        let stats = logger.guard().stats();
+        let stats = logger.handle().stats();
         println!(
             "  {name:<22} {:8.1} ns/record  ratio {:.3}  written {} suppressed {} dropped {}",
             median(times[i].clone()),

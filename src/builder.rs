@@ -109,6 +109,9 @@ impl Default for Mode {
 /// | [`strict`](Builder::strict) | `false` | `FASTSYSLOG_STRICT` (`1`/`true`) |
 /// | [`stderr`](Builder::stderr) | `false` | `FASTSYSLOG_STDERR` (`1`/`true`) |
 /// | [`target_field`](Builder::target_field) | `false` | `FASTSYSLOG_TARGET_FIELD` (`true`, `false`) |
+/// | [`rate_limit`](Builder::rate_limit) | none | `FASTSYSLOG_RATELIMIT` (`warn=100/1s,db::pool=10/1s`) |
+/// | [`sample`](Builder::sample) | none | `FASTSYSLOG_SAMPLE` (`access=100`) |
+/// | [`backtrace`](Builder::backtrace) | none | `FASTSYSLOG_BACKTRACE` (`db=debug:64`) |
 /// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY` |
 /// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | `FASTSYSLOG_ERROR_OVERFLOW`, `FASTSYSLOG_BULK_OVERFLOW` (`drop`, `block`, `block_for=10ms`) |
 ///
@@ -313,6 +316,10 @@ impl Builder {
                 "RUST_LOG" => builder.rust_log = Some(text(name, &value)?),
                 "FASTSYSLOG_STRICT" => builder.strict = flag(name, &value)?,
                 "FASTSYSLOG_STDERR" => builder.stderr = flag(name, &value)?,
+                // The variable's name and the whole value are in the error already.
+                "FASTSYSLOG_RATELIMIT" | "FASTSYSLOG_SAMPLE" | "FASTSYSLOG_BACKTRACE" => builder
+                    .set_volume(name, &text(name, &value)?)
+                    .map_err(|e| Error::new(ErrorKind::InvalidConfig, e))?,
                 "FASTSYSLOG_ROUTES" => {
                     let (rules, default) = parse_routes(&text(name, &value)?).map_err(invalid)?;
                     builder.rules = rules;
@@ -388,6 +395,9 @@ impl Builder {
             "FASTSYSLOG_BULK_OVERFLOW",
             "FASTSYSLOG_STRICT",
             "FASTSYSLOG_STDERR",
+            "FASTSYSLOG_RATELIMIT",
+            "FASTSYSLOG_SAMPLE",
+            "FASTSYSLOG_BACKTRACE",
             "FASTSYSLOG_LOG",
             "RUST_LOG",
         ];

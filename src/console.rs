@@ -98,6 +98,7 @@ mod tests {
             message: Message::Display(&"slow\nrequest"),
             fields: &&fields[..],
             spans: None,
+            location: None,
         };
         let line = line(&event);
         let (time, rest) = line.split_at(23);

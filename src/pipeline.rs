@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::filter::Gate;
 
 pub(crate) use crate::format::Event;
-use crate::format::{Fields, Framing, Header, Record, Renderer, Value};
+use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Value};
 use crate::route::{truthy, Router};
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane, Stats};

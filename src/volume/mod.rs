@@ -345,7 +345,6 @@ impl crate::Builder {
 
     /// Applies `FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or `FASTSYSLOG_BACKTRACE` (`name`)
     /// set to `value`; the error names the entry and the whole value. Other names do nothing.
-    #[allow(dead_code)] // Wired into `with_env` at merge.
     pub(crate) fn set_volume(&mut self, name: &str, value: &str) -> Result<(), String> {
         let entries = value.split(',').map(str::trim).filter(|e| !e.is_empty());
         let bad = |entry: &str, why: String| format!("{name}={value:?}: {entry:?}: {why}");
@@ -528,6 +527,38 @@ mod tests {
             let err = Builder::new().set_volume(name, value).unwrap_err();
             assert!(err.contains(name) && err.contains(value), "{err}");
         }
+    }
+
+    #[test]
+    fn the_environment_reaches_the_builder_and_bad_values_fail_build() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let b = Builder::new().with_env(env(&[
+            ("FASTSYSLOG_RATELIMIT", "warn=100/1s"),
+            ("FASTSYSLOG_SAMPLE", "access=10"),
+            ("FASTSYSLOG_BACKTRACE", "db=debug:8"),
+        ]));
+        assert!(b.env_error.is_none(), "{:?}", b.env_error);
+        assert_eq!(
+            (
+                b.volume.limits.len(),
+                b.volume.samples.len(),
+                b.volume.backtraces.len()
+            ),
+            (1, 1, 1)
+        );
+        let b = Builder::new().with_env(env(&[("FASTSYSLOG_SAMPLE", "access=0")]));
+        let err = b.env_error.expect("a bad value is an error").to_string();
+        assert!(
+            err.contains("FASTSYSLOG_SAMPLE") && err.contains("access=0"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -51,6 +51,7 @@ fn a_flooding_call_site_is_held_to_its_budget_with_one_true_summary_per_window()
         .rate_limit("warn", BURST as u32, WINDOW)
         .build()
         .unwrap();
+    let (logger, _guard) = logger;
     let flood = |i: u64| {
         at(
             &logger,
@@ -178,6 +179,7 @@ fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() 
             .backtrace("db", Level::Debug, RING)
             .build()
             .unwrap()
+            .0
     };
     // A fresh logger and token, and the 50 debug records from one call site.
     let fifty_debug = || {
@@ -251,6 +253,7 @@ fn limits_and_rings_allocate_nothing_per_record() {
         .backtrace("db", Level::Debug, 4)
         .build()
         .unwrap();
+    let (logger, _guard) = logger;
     let round = |n: u64| {
         for i in 0..20 {
             at(&logger, Level::Warn, "app", 300, format_args!("warn {i}"));
@@ -289,7 +292,7 @@ fn tracing_events_are_limited_per_call_site() {
         .rate_limit("warn", 2, Duration::from_secs(3600))
         .build_subscriber()
         .unwrap();
-    let guard = subscriber.guard();
+    let (subscriber, guard) = subscriber;
     dispatcher::with_default(&Dispatch::new(subscriber), || {
         for i in 0..5 {
             tracing::warn!("{tok} hot {i}");
