@@ -60,33 +60,9 @@ const MARKER: &[u8] = b" [truncated]";
 /// # Ok::<(), fastsyslog::Error>(())
 /// ```
 ///
-/// A fatal-signal handler (here through the `libc` crate), which may only use
-/// async-signal-safe calls:
-///
-/// ```no_run
-/// use std::sync::OnceLock;
-/// use fastsyslog::{emergency::Emergency, Facility, Severity};
-///
-/// static EMERGENCY: OnceLock<Emergency> = OnceLock::new();
-///
-/// extern "C" fn on_fatal(signal: libc::c_int) {
-///     // `get` is one atomic load; `send` allocates nothing and takes no lock.
-///     if let Some(emergency) = EMERGENCY.get() {
-///         let name = if signal == libc::SIGSEGV { "SIGSEGV" } else { "fatal signal" };
-///         let _ = emergency.send(Severity::Alert, name);
-///     }
-///     // Then let the default action end the process (and dump core).
-///     unsafe {
-///         libc::signal(signal, libc::SIG_DFL);
-///         libc::raise(signal);
-///     }
-/// }
-///
-/// let emergency = Emergency::new("/dev/log", "web", Facility::Local1)?;
-/// let _ = EMERGENCY.set(emergency);
-/// unsafe { libc::signal(libc::SIGSEGV, on_fatal as libc::sighandler_t) };
-/// # Ok::<(), fastsyslog::Error>(())
-/// ```
+/// A fatal-signal handler, which may only make async-signal-safe calls, is the repository's
+/// `examples/fatal_signal.rs`: the `Emergency` lives in a `static OnceLock`, the handler sends one
+/// record with [`send`](Emergency::send) and then lets the signal's default action end the process.
 #[derive(Debug)]
 pub struct Emergency {
     socket: crate::sys::signal::SignalSocket,
