@@ -195,6 +195,9 @@
 //! reported in one line on stderr, so a `RUST_LOG` that `env_logger` or `EnvFilter` accept never
 //! fails start-up. At runtime, [`Handle::set_filter`] replaces the directives at once (the
 //! `reload` example does it on SIGHUP); [`handle()`] reaches the global logger's.
+//! [`Handle::set_rate_limits`], [`Handle::set_sampling`] and [`Handle::set_backtrace`] change the
+//! log volume rules the same way, each in its variable's syntax (`FASTSYSLOG_RATELIMIT`,
+//! `FASTSYSLOG_SAMPLE`, `FASTSYSLOG_BACKTRACE`); an invalid value is an error and changes nothing.
 //!
 //! Invalid values are reported by `build()`/`init()` as an [`Error`] that names the variable or
 //! setting and the value (`invalid FASTSYSLOG_FORMAT: unknown format "yaml" (expected logfmt, json

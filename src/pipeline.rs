@@ -540,6 +540,80 @@ impl Handle {
     pub fn set_filter(&self, directives: &str) -> Result<(), Error> {
         self.pipeline.set_filter(directives)
     }
+
+    /// Replaces the rate limits with `spec`, in the syntax of `FASTSYSLOG_RATELIMIT`
+    /// (`warn=100/1s,db::pool=10/1s`; see [`Builder::rate_limit`](crate::Builder::rate_limit)).
+    /// An empty `spec` removes them. Sampling and the backtrace rings stay as they are.
+    ///
+    /// Logging threads never wait for the change: the rules are swapped with one atomic store,
+    /// and each thread picks them up at its next record. Call sites start with a full budget;
+    /// a window that had suppressed records when the limits changed sends no summary, though
+    /// [`Stats::suppressed`] counted them. The counters in [`Stats`] keep counting across changes.
+    ///
+    /// # Errors
+    ///
+    /// An invalid entry is an error ([`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig),
+    /// naming it and `spec`), and the limits in force stay as they were.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// let handle = logger.handle();
+    /// handle.set_rate_limits("warn=100/1s,db::pool=10/1s").unwrap();
+    /// assert!(handle.set_rate_limits("warn=100").is_err());
+    /// ```
+    pub fn set_rate_limits(&self, spec: &str) -> Result<(), Error> {
+        let volume = &self.pipeline.volume;
+        volume.set("set_rate_limits", "FASTSYSLOG_RATELIMIT", spec)
+    }
+
+    /// Replaces the sampling rules with `spec`, in the syntax of `FASTSYSLOG_SAMPLE`
+    /// (`access=100,debug=10`; see [`Builder::sample`](crate::Builder::sample)). An empty `spec`
+    /// removes them. Rate limits and the backtrace rings stay as they are; the change takes
+    /// effect as [`Handle::set_rate_limits`] describes, each rule counting afresh.
+    ///
+    /// # Errors
+    ///
+    /// As [`Handle::set_rate_limits`]: an invalid entry is an error, and nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// logger.handle().set_sampling("access=100").unwrap();
+    /// assert!(logger.handle().set_sampling("access=0").is_err());
+    /// ```
+    pub fn set_sampling(&self, spec: &str) -> Result<(), Error> {
+        let volume = &self.pipeline.volume;
+        volume.set("set_sampling", "FASTSYSLOG_SAMPLE", spec)
+    }
+
+    /// Replaces the backtrace rings with `spec`, in the syntax of `FASTSYSLOG_BACKTRACE`
+    /// (`db=debug:64`; see [`Builder::backtrace`](crate::Builder::backtrace)). An empty `spec`
+    /// removes them. Rate limits and sampling stay as they are; the change takes effect as
+    /// [`Handle::set_rate_limits`] describes. Records captured under the old rings are not sent
+    /// and count as [`Stats::backtrace_discarded`]. The filter must let the captured records
+    /// through ([`Handle::set_filter`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Handle::set_rate_limits`]: an invalid entry is an error, and nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let (logger, _guard) = Builder::new().mode(Mode::Sync).build().unwrap();
+    /// logger.handle().set_backtrace("db=debug:64").unwrap();
+    /// assert!(logger.handle().set_backtrace("db=debug:0").is_err());
+    /// ```
+    pub fn set_backtrace(&self, spec: &str) -> Result<(), Error> {
+        let volume = &self.pipeline.volume;
+        volume.set("set_backtrace", "FASTSYSLOG_BACKTRACE", spec)
+    }
 }
 
 /// The global logger: the one `init*` installed, else the first one built.

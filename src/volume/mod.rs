@@ -3,7 +3,9 @@
 //! sent only when an error follows on that thread ([`ring`]).
 //!
 //! [`Volume::admit`] is the one check [`Pipeline::dispatch`](crate::pipeline::Pipeline::dispatch)
-//! makes before it routes and renders. With no rule configured it is one branch on an empty list.
+//! makes before it routes and renders. With no rule configured it is one relaxed atomic load
+//! and a branch. [`Volume::set`] (the handle's `set_rate_limits`, `set_sampling`,
+//! `set_backtrace`) swaps the rules at runtime without a lock on the record path.
 //!
 //! # Settings
 //!
@@ -20,9 +22,15 @@
 mod limit;
 mod ring;
 
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use crate::format::{Fields, Value};
 use crate::severity::Priority;
@@ -196,53 +204,69 @@ struct Sample {
     seen: AtomicU64,
 }
 
-/// The built rules of one logger.
+/// One set of built rules; swapped whole by [`Volume::set`].
 #[derive(Debug)]
-pub(crate) struct Volume {
-    /// Whether any rule exists: the only thing a logger without rules looks at.
-    any: bool,
+struct Rules {
+    /// Tells rule sets apart in the threads' backtrace rings.
+    serial: u64,
+    /// What they were built from: a change of one kind keeps the other two.
+    config: Config,
     limits: Limits,
     samples: Vec<Sample>,
     backtraces: Backtraces,
 }
 
-impl Volume {
-    pub(crate) fn new(config: Config) -> Volume {
-        let any = !(config.limits.is_empty()
-            && config.samples.is_empty()
-            && config.backtraces.is_empty());
-        Volume {
-            any,
-            limits: Limits::new(config.limits),
+/// The rules of one logger, changed at runtime the way [`Gate`](crate::filter::Gate) changes the
+/// directives: each thread keeps the rules it last used in a one-slot cache checked against a
+/// generation (one atomic load), and takes new ones from the [`ArcSwap`] only after a change.
+#[derive(Debug)]
+pub(crate) struct Volume {
+    /// Whether any rule exists: the only thing a logger without rules looks at.
+    any: AtomicBool,
+    /// Tells loggers apart in the threads' caches.
+    id: u64,
+    /// Bumped after each [`Volume::set`], so cached rules are known to be stale.
+    generation: AtomicU64,
+    rules: ArcSwap<Rules>,
+    /// Serialises [`Volume::set`] (never taken on the record path).
+    writer: Mutex<()>,
+}
+
+/// Hands out [`Volume::id`]s and [`Rules::serial`]s.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A thread's cached rules: (volume id, generation, rules).
+type Cached = Option<(u64, u64, Arc<Rules>)>;
+
+thread_local! {
+    /// The rules this thread last used (see [`Volume`]).
+    static CACHE: RefCell<Cached> = const { RefCell::new(None) };
+}
+
+impl Rules {
+    fn new(config: Config) -> Rules {
+        Rules {
+            serial: NEXT_ID.fetch_add(1, Relaxed),
+            limits: Limits::new(config.limits.clone()),
             samples: config
                 .samples
-                .into_iter()
+                .iter()
                 .map(|(scope, every)| Sample {
-                    scope,
-                    every: u64::from(every.max(1)),
+                    scope: scope.clone(),
+                    every: u64::from((*every).max(1)),
                     seen: AtomicU64::new(0),
                 })
                 .collect(),
-            backtraces: Backtraces::new(config.backtraces),
+            backtraces: Backtraces::new(config.backtraces.clone()),
+            config,
         }
     }
 
-    /// Decides what happens to `event` before it is routed: `true` to send it now. May send
-    /// records of its own first (a rate-limit summary, a thread's backtrace ring). Lock-free;
-    /// allocation-free once each thread's ring is in place.
-    #[inline]
-    pub(crate) fn admit(&self, host: &dyn Host, event: Call<'_>) -> bool {
-        if !self.any {
-            return true;
-        }
-        self.admit_slow(host, event)
-    }
-
-    fn admit_slow(&self, host: &dyn Host, event: Call<'_>) -> bool {
+    fn admit(&self, host: &dyn Host, event: Call<'_>) -> bool {
         let counts = host.counts();
         if event.level == log::Level::Error {
-            self.backtraces.flush(self, host);
-        } else if self.backtraces.capture(self, host, event) {
+            self.backtraces.flush(self.serial, host);
+        } else if self.backtraces.capture(self.serial, host, event) {
             counts.captured.fetch_add(1, Relaxed);
             return false;
         }
@@ -257,6 +281,101 @@ impl Volume {
             }
         }
         self.limits.admit(host, event)
+    }
+}
+
+impl Config {
+    fn is_empty(&self) -> bool {
+        self.limits.is_empty() && self.samples.is_empty() && self.backtraces.is_empty()
+    }
+}
+
+impl Volume {
+    pub(crate) fn new(config: Config) -> Volume {
+        Volume {
+            any: AtomicBool::new(!config.is_empty()),
+            id: NEXT_ID.fetch_add(1, Relaxed),
+            generation: AtomicU64::new(0),
+            rules: ArcSwap::from_pointee(Rules::new(config)),
+            writer: Mutex::new(()),
+        }
+    }
+
+    /// Decides what happens to `event` before it is routed: `true` to send it now. May send
+    /// records of its own first (a rate-limit summary, a thread's backtrace ring). Lock-free;
+    /// allocation-free once each thread's ring is in place.
+    #[inline]
+    pub(crate) fn admit(&self, host: &dyn Host, event: Call<'_>) -> bool {
+        if !self.any.load(Relaxed) {
+            return true;
+        }
+        self.admit_ruled(host, event)
+    }
+
+    fn admit_ruled(&self, host: &dyn Host, event: Call<'_>) -> bool {
+        let generation = self.generation.load(Acquire);
+        let cached = CACHE
+            .try_with(|cache| {
+                let cache = cache.try_borrow().ok()?;
+                match &*cache {
+                    Some((id, g, rules)) if *id == self.id && *g == generation => {
+                        Some(rules.admit(host, event))
+                    }
+                    _ => None,
+                }
+            })
+            .ok()
+            .flatten();
+        match cached {
+            Some(admitted) => admitted,
+            None => self.admit_uncached(host, event, generation),
+        }
+    }
+
+    /// [`Volume::admit`] after a change or a switch of loggers on this thread: reads the rules
+    /// from the swap and caches them. A thread being torn down, or a re-entrant call, just does
+    /// not cache.
+    #[cold]
+    fn admit_uncached(&self, host: &dyn Host, event: Call<'_>, generation: u64) -> bool {
+        let rules = self.rules.load_full();
+        let _ = CACHE.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                *cache = Some((self.id, generation, Arc::clone(&rules)));
+            }
+        });
+        rules.admit(host, event)
+    }
+
+    /// Replaces the rules of one kind (`FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or
+    /// `FASTSYSLOG_BACKTRACE`, `name`) with `value` in that variable's syntax, keeping the other
+    /// two kinds. `method` names the caller in the error. Strict: an invalid value changes
+    /// nothing. The new rules start with fresh windows, counts and rings.
+    pub(crate) fn set(&self, method: &str, name: &str, value: &str) -> Result<(), crate::Error> {
+        let mut parsed = Config::default();
+        parsed
+            .parse(method, name, value)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::InvalidConfig, e))?;
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut config = self.rules.load().config.clone();
+        match name {
+            "FASTSYSLOG_RATELIMIT" => config.limits = parsed.limits,
+            "FASTSYSLOG_SAMPLE" => config.samples = parsed.samples,
+            _ => config.backtraces = parsed.backtraces,
+        }
+        let any = !config.is_empty();
+        // Set before the store when rules appear, after it when they all go: a thread that skips
+        // the rules never does so while some are in force for long.
+        if any {
+            self.any.store(true, Relaxed);
+        }
+        self.rules.store(Arc::new(Rules::new(config)));
+        // After the store, with Release: a thread that sees the new generation finds the new
+        // rules in the swap.
+        self.generation.fetch_add(1, Release);
+        if !any {
+            self.any.store(false, Relaxed);
+        }
+        Ok(())
     }
 }
 
@@ -346,8 +465,19 @@ impl crate::Builder {
     /// Applies `FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or `FASTSYSLOG_BACKTRACE` (`name`)
     /// set to `value`; the error names the entry and the whole value. Other names do nothing.
     pub(crate) fn set_volume(&mut self, name: &str, value: &str) -> Result<(), String> {
+        self.volume.parse(name, name, value)
+    }
+}
+
+// === impl Config ===
+
+impl Config {
+    /// Adds the rules of `name` (`FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or
+    /// `FASTSYSLOG_BACKTRACE`) written in `value`; the error names `label` (the variable or the
+    /// handle's method), the entry and the whole value. Other names do nothing.
+    fn parse(&mut self, label: &str, name: &str, value: &str) -> Result<(), String> {
         let entries = value.split(',').map(str::trim).filter(|e| !e.is_empty());
-        let bad = |entry: &str, why: String| format!("{name}={value:?}: {entry:?}: {why}");
+        let bad = |entry: &str, why: String| format!("{label}={value:?}: {entry:?}: {why}");
         for entry in entries {
             let (key, spec) = entry
                 .rsplit_once('=')
@@ -363,11 +493,11 @@ impl crate::Builder {
                         .parse::<u32>()
                         .map_err(|_| bad(entry, format!("{burst:?} is not a count")))?;
                     let interval = parse_interval(interval).map_err(|e| bad(entry, e))?;
-                    self.volume.limits.push((scope, burst, interval));
+                    self.limits.push((scope, burst, interval));
                 }
                 "FASTSYSLOG_SAMPLE" => {
                     let every = count_in(spec, 1..=u32::MAX as usize).map_err(|e| bad(entry, e))?;
-                    self.volume.samples.push((scope, every as u32));
+                    self.samples.push((scope, every as u32));
                 }
                 "FASTSYSLOG_BACKTRACE" => {
                     let (level, capacity) = spec
@@ -381,7 +511,7 @@ impl crate::Builder {
                     if scope.level.is_some() {
                         return Err(bad(entry, "expected a target before =".into()));
                     }
-                    self.volume.backtraces.push((
+                    self.backtraces.push((
                         Scope {
                             target: scope.target,
                             level: Some(level),
@@ -594,5 +724,131 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("capacity"), "{err}");
+    }
+
+    /// How many of `n` records at `level` for `target` from one call site `v` lets through.
+    fn passed(
+        v: &Volume,
+        host: &dyn Host,
+        n: usize,
+        level: log::Level,
+        target: &'static str,
+    ) -> usize {
+        (0..n)
+            .filter(|_| v.admit(host, fake::call(level, target, 7)))
+            .count()
+    }
+
+    #[test]
+    fn set_rate_limits_raises_and_lowers_the_budget_and_a_bad_value_changes_nothing() {
+        use fake::{volume, Fake, Sent};
+        let hour = Duration::from_secs(3600);
+        let v = volume(|b| b.rate_limit("warn", 2, hour));
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
+        assert_eq!(passed(&v, &host, 5, log::Level::Warn, "app"), 2);
+        v.set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=5/1h")
+            .unwrap();
+        assert_eq!(passed(&v, &host, 7, log::Level::Warn, "app"), 5, "raised");
+        v.set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=1/1h")
+            .unwrap();
+        assert_eq!(passed(&v, &host, 3, log::Level::Warn, "app"), 1, "lowered");
+        let err = v
+            .set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=x/1s")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set_rate_limits") && err.contains("warn=x/1s"),
+            "{err}"
+        );
+        assert_eq!(
+            passed(&v, &host, 3, log::Level::Warn, "app"),
+            0,
+            "unchanged"
+        );
+        assert_eq!(
+            sent.counts.suppressed.load(Relaxed),
+            3 + 2 + 2 + 3,
+            "counted across"
+        );
+        v.set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "")
+            .unwrap();
+        assert_eq!(passed(&v, &host, 9, log::Level::Warn, "app"), 9, "removed");
+    }
+
+    #[test]
+    fn set_sampling_changes_the_ratio_keeps_the_limits_and_a_bad_value_changes_nothing() {
+        use fake::{volume, Fake, Sent};
+        let v = volume(|b| {
+            b.sample("access", 3)
+                .rate_limit("db", 1, Duration::from_secs(3600))
+        });
+        let sent = Sent::default();
+        let host = Fake(&sent, "x");
+        assert_eq!(passed(&v, &host, 9, log::Level::Info, "access"), 3);
+        v.set("set_sampling", "FASTSYSLOG_SAMPLE", "access=2")
+            .unwrap();
+        assert_eq!(passed(&v, &host, 8, log::Level::Info, "access"), 4);
+        let err = v
+            .set("set_sampling", "FASTSYSLOG_SAMPLE", "access=0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set_sampling") && err.contains("access=0"),
+            "{err}"
+        );
+        assert_eq!(
+            passed(&v, &host, 8, log::Level::Info, "access"),
+            4,
+            "unchanged"
+        );
+        assert_eq!(
+            passed(&v, &host, 3, log::Level::Info, "db"),
+            1,
+            "limits kept"
+        );
+        v.set("set_sampling", "FASTSYSLOG_SAMPLE", "").unwrap();
+        assert_eq!(
+            passed(&v, &host, 5, log::Level::Info, "access"),
+            5,
+            "removed"
+        );
+        assert_eq!(sent.counts.sampled_out.load(Relaxed), 6 + 4 + 4);
+    }
+
+    #[test]
+    fn set_backtrace_starts_and_stops_capturing_and_a_bad_value_changes_nothing() {
+        use fake::{call, volume, Fake, Sent};
+        let v = volume(|b| b);
+        let sent = Sent::default();
+        let host = Fake(&sent, "d");
+        assert_eq!(
+            passed(&v, &host, 3, log::Level::Debug, "db"),
+            3,
+            "no ring yet"
+        );
+        v.set("set_backtrace", "FASTSYSLOG_BACKTRACE", "db=debug:2")
+            .unwrap();
+        assert_eq!(passed(&v, &host, 5, log::Level::Debug, "db"), 0, "captured");
+        assert!(v.admit(&host, call(log::Level::Error, "app", 1)));
+        assert_eq!(*sent.lines.borrow(), ["d backtrace=1", "d backtrace=1"]);
+        let err = v
+            .set("set_backtrace", "FASTSYSLOG_BACKTRACE", "db=debug:0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("set_backtrace") && err.contains("db=debug:0"),
+            "{err}"
+        );
+        assert_eq!(
+            passed(&v, &host, 2, log::Level::Debug, "db"),
+            0,
+            "unchanged"
+        );
+        v.set("set_backtrace", "FASTSYSLOG_BACKTRACE", "").unwrap();
+        assert_eq!(passed(&v, &host, 2, log::Level::Debug, "db"), 2, "removed");
+        assert!(v.admit(&host, call(log::Level::Error, "app", 1)));
+        assert_eq!(sent.lines.borrow().len(), 2, "the old ring is discarded");
+        assert_eq!(sent.counts.captured.load(Relaxed), 7);
     }
 }

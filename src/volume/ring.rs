@@ -8,13 +8,13 @@
 //! the order they were logged, then the error. Records never sent are counted as discarded
 //! ([`Stats::backtrace_discarded`](crate::Stats::backtrace_discarded)), never as dropped.
 //!
-//! One ring per thread serves one logger (the last one that captured on that thread); its length
-//! is the largest capacity configured.
+//! One ring per thread serves one logger's rules (the last ones that captured on that thread);
+//! its length is the largest capacity configured. New rules start every ring afresh.
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::{in_target, Call, Host, Scope, Volume};
+use super::{in_target, Call, Host, Scope};
 use crate::severity::Priority;
 use crate::stats::Lane;
 
@@ -27,8 +27,8 @@ struct Entry {
 
 /// A thread's ring.
 struct Ring {
-    /// The [`Volume`] the entries belong to (its address); 0 for none.
-    owner: usize,
+    /// The serial of the rules the entries belong to; 0 for none.
+    owner: u64,
     entries: Vec<Entry>,
     /// The oldest entry.
     head: usize,
@@ -67,7 +67,7 @@ impl Backtraces {
 
     /// Captures `event` into this thread's ring when a rule covers it; `true` when captured (the
     /// caller sends nothing).
-    pub(crate) fn capture(&self, volume: &Volume, host: &dyn Host, event: Call<'_>) -> bool {
+    pub(crate) fn capture(&self, owner: u64, host: &dyn Host, event: Call<'_>) -> bool {
         let covered = self.rules.iter().any(|(target, level)| {
             event.level >= *level
                 && target
@@ -77,7 +77,6 @@ impl Backtraces {
         if !covered {
             return false;
         }
-        let owner = volume as *const Volume as usize;
         RING.try_with(|ring| {
             // A `Display` impl that logs while its record is being captured: that inner record
             // is sent as usual.
@@ -129,12 +128,11 @@ impl Backtraces {
         .unwrap_or(true)
     }
 
-    /// Sends this thread's ring, oldest first, if it holds records of `volume`'s logger.
-    pub(crate) fn flush(&self, volume: &Volume, host: &dyn Host) {
+    /// Sends this thread's ring, oldest first, if it holds records of the rules `owner`.
+    pub(crate) fn flush(&self, owner: u64, host: &dyn Host) {
         if self.rules.is_empty() {
             return;
         }
-        let owner = volume as *const Volume as usize;
         let _ = RING.try_with(|ring| {
             let Ok(mut ring) = ring.try_borrow_mut() else {
                 return;

@@ -228,6 +228,50 @@ fn an_error_brings_exactly_the_last_debug_records_in_order_and_otherwise_none() 
     assert_eq!(s.written, 1);
 }
 
+#[test]
+fn a_limit_set_through_the_handle_at_runtime_governs_what_reaches_the_file() {
+    let daemon = Rsyslogd::start();
+    let tok = token("reload");
+    let (logger, _guard) = Builder::new()
+        .socket(daemon.socket())
+        .ident("volume")
+        .mode(Mode::Sync)
+        .filter("trace")
+        .build()
+        .unwrap();
+    let handle = logger.handle();
+    let burst = |phase: &str, n: u32| {
+        for i in 0..n {
+            let args = format_args!("{tok} {phase} {i}");
+            at(&logger, Level::Warn, "app", 30, args);
+        }
+    };
+    burst("unlimited", 10);
+    handle.set_rate_limits("warn=3/1h").unwrap();
+    burst("three", 10);
+    handle.set_rate_limits("warn=6/1h").unwrap();
+    burst("six", 10);
+    let err = handle.set_rate_limits("warn=x/1h").unwrap_err().to_string();
+    assert!(err.contains("warn=x/1h"), "{err}");
+    burst("still-six", 5);
+    at(&logger, Level::Info, "app", 31, format_args!("{tok} end"));
+
+    let lines = daemon.wait_for_token(Rsyslogd::ALL, &tok, 10 + 3 + 6 + 1);
+    let count = |phase: &str| {
+        let phase = format!("{tok} {phase} ");
+        lines.iter().filter(|l| l.msg.starts_with(&phase)).count()
+    };
+    let got = [
+        count("unlimited"),
+        count("three"),
+        count("six"),
+        count("still-six"),
+    ];
+    assert_eq!(got, [10, 3, 6, 0]);
+    let s = stats(&logger);
+    assert_eq!((s.suppressed, s.written), (7 + 4 + 5, 20), "{s:?}");
+}
+
 /// The limit check, the summary and the ring allocate nothing on the caller once warm (the
 /// counting allocator is the binary's, installed by the worker tests).
 #[cfg(feature = "background")]
