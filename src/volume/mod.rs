@@ -739,6 +739,12 @@ mod tests {
             .count()
     }
 
+    /// Asserts that `v.set` refuses `value`, naming `method` and `value`.
+    fn rejects(v: &Volume, method: &str, name: &str, value: &str) {
+        let err = v.set(method, name, value).unwrap_err().to_string();
+        assert!(err.contains(method) && err.contains(value), "{err}");
+    }
+
     #[test]
     fn set_rate_limits_raises_and_lowers_the_budget_and_a_bad_value_changes_nothing() {
         use fake::{volume, Fake, Sent};
@@ -753,14 +759,7 @@ mod tests {
         v.set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=1/1h")
             .unwrap();
         assert_eq!(passed(&v, &host, 3, log::Level::Warn, "app"), 1, "lowered");
-        let err = v
-            .set("set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=x/1s")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("set_rate_limits") && err.contains("warn=x/1s"),
-            "{err}"
-        );
+        rejects(&v, "set_rate_limits", "FASTSYSLOG_RATELIMIT", "warn=x/1s");
         assert_eq!(
             passed(&v, &host, 3, log::Level::Warn, "app"),
             0,
@@ -789,14 +788,7 @@ mod tests {
         v.set("set_sampling", "FASTSYSLOG_SAMPLE", "access=2")
             .unwrap();
         assert_eq!(passed(&v, &host, 8, log::Level::Info, "access"), 4);
-        let err = v
-            .set("set_sampling", "FASTSYSLOG_SAMPLE", "access=0")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("set_sampling") && err.contains("access=0"),
-            "{err}"
-        );
+        rejects(&v, "set_sampling", "FASTSYSLOG_SAMPLE", "access=0");
         assert_eq!(
             passed(&v, &host, 8, log::Level::Info, "access"),
             4,
@@ -832,14 +824,7 @@ mod tests {
         assert_eq!(passed(&v, &host, 5, log::Level::Debug, "db"), 0, "captured");
         assert!(v.admit(&host, call(log::Level::Error, "app", 1)));
         assert_eq!(*sent.lines.borrow(), ["d backtrace=1", "d backtrace=1"]);
-        let err = v
-            .set("set_backtrace", "FASTSYSLOG_BACKTRACE", "db=debug:0")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("set_backtrace") && err.contains("db=debug:0"),
-            "{err}"
-        );
+        rejects(&v, "set_backtrace", "FASTSYSLOG_BACKTRACE", "db=debug:0");
         assert_eq!(
             passed(&v, &host, 2, log::Level::Debug, "db"),
             0,
