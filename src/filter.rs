@@ -16,12 +16,9 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write as _};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 
 use crate::error::{Error, ErrorKind};
+use crate::reload::{Reloadable, Slot};
 
 /// One directive the gate cannot use, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,22 +29,12 @@ pub(crate) struct Skipped {
 
 /// The directives in force; swapped whole by [`Gate::set`].
 pub(crate) struct Gate {
-    /// Tells gates apart in the threads' caches.
-    id: u64,
-    /// Bumped after each [`Gate::set`], so cached directives are known to be stale.
-    generation: AtomicU64,
-    current: ArcSwap<env_filter::Filter>,
+    current: Reloadable<env_filter::Filter>,
 }
-
-/// Hands out [`Gate::id`]s.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A thread's cached directives: (gate id, generation, directives).
-type Cached = Option<(u64, u64, Arc<env_filter::Filter>)>;
 
 thread_local! {
     /// The directives this thread last used (see the module docs).
-    static CACHE: RefCell<Cached> = const { RefCell::new(None) };
+    static CACHE: Slot<env_filter::Filter> = const { RefCell::new(None) };
 }
 
 impl fmt::Debug for Gate {
@@ -67,47 +54,14 @@ impl Gate {
             report(source, &skipped);
         }
         Gate {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            generation: AtomicU64::new(0),
-            current: ArcSwap::from_pointee(filter),
+            current: Reloadable::new(filter),
         }
     }
 
     /// Whether a record at this level and target passes. No lock, no allocation.
     #[inline]
     pub(crate) fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        let generation = self.generation.load(Ordering::Acquire);
-        let cached = CACHE
-            .try_with(|cache| {
-                let cache = cache.try_borrow().ok()?;
-                match &*cache {
-                    Some((id, g, filter)) if *id == self.id && *g == generation => {
-                        Some(filter.enabled(metadata))
-                    }
-                    _ => None,
-                }
-            })
-            .ok()
-            .flatten();
-        match cached {
-            Some(enabled) => enabled,
-            None => self.enabled_uncached(metadata, generation),
-        }
-    }
-
-    /// [`Gate::enabled`] after a reload or a switch of loggers on this thread: reads the
-    /// directives from the swap and caches them. A thread being torn down, or a re-entrant call,
-    /// just does not cache.
-    #[cold]
-    fn enabled_uncached(&self, metadata: &log::Metadata<'_>, generation: u64) -> bool {
-        let filter = self.current.load_full();
-        let enabled = filter.enabled(metadata);
-        let _ = CACHE.try_with(|cache| {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                *cache = Some((self.id, generation, filter));
-            }
-        });
-        enabled
+        self.current.with(&CACHE, |filter| filter.enabled(metadata))
     }
 
     /// The most verbose level any directive enables.
@@ -132,10 +86,7 @@ impl Gate {
                 ),
             ));
         }
-        self.current.store(Arc::new(filter));
-        // After the store, with Release: a thread that sees the new generation finds the new
-        // directives in the swap.
-        self.generation.fetch_add(1, Ordering::Release);
+        self.current.store(filter);
         Ok(())
     }
 }

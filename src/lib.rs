@@ -622,6 +622,7 @@ mod format;
 mod ident;
 mod logger;
 mod pipeline;
+mod reload;
 mod route;
 mod severity;
 mod stats;

@@ -24,15 +24,12 @@ mod ring;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{
-    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-
 use crate::format::{Fields, Value};
+use crate::reload::{Reloadable, Slot};
 use crate::severity::Priority;
 use crate::stats::{Lane, VolumeCounts};
 
@@ -223,24 +220,17 @@ struct Rules {
 pub(crate) struct Volume {
     /// Whether any rule exists: the only thing a logger without rules looks at.
     any: AtomicBool,
-    /// Tells loggers apart in the threads' caches.
-    id: u64,
-    /// Bumped after each [`Volume::set`], so cached rules are known to be stale.
-    generation: AtomicU64,
-    rules: ArcSwap<Rules>,
+    rules: Reloadable<Rules>,
     /// Serialises [`Volume::set`] (never taken on the record path).
     writer: Mutex<()>,
 }
 
-/// Hands out [`Volume::id`]s and [`Rules::serial`]s.
+/// Hands out [`Rules::serial`]s.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A thread's cached rules: (volume id, generation, rules).
-type Cached = Option<(u64, u64, Arc<Rules>)>;
 
 thread_local! {
     /// The rules this thread last used (see [`Volume`]).
-    static CACHE: RefCell<Cached> = const { RefCell::new(None) };
+    static CACHE: Slot<Rules> = const { RefCell::new(None) };
 }
 
 impl Rules {
@@ -294,9 +284,7 @@ impl Volume {
     pub(crate) fn new(config: Config) -> Volume {
         Volume {
             any: AtomicBool::new(!config.is_empty()),
-            id: NEXT_ID.fetch_add(1, Relaxed),
-            generation: AtomicU64::new(0),
-            rules: ArcSwap::from_pointee(Rules::new(config)),
+            rules: Reloadable::new(Rules::new(config)),
             writer: Mutex::new(()),
         }
     }
@@ -313,37 +301,7 @@ impl Volume {
     }
 
     fn admit_ruled(&self, host: &dyn Host, event: Call<'_>) -> bool {
-        let generation = self.generation.load(Acquire);
-        let cached = CACHE
-            .try_with(|cache| {
-                let cache = cache.try_borrow().ok()?;
-                match &*cache {
-                    Some((id, g, rules)) if *id == self.id && *g == generation => {
-                        Some(rules.admit(host, event))
-                    }
-                    _ => None,
-                }
-            })
-            .ok()
-            .flatten();
-        match cached {
-            Some(admitted) => admitted,
-            None => self.admit_uncached(host, event, generation),
-        }
-    }
-
-    /// [`Volume::admit`] after a change or a switch of loggers on this thread: reads the rules
-    /// from the swap and caches them. A thread being torn down, or a re-entrant call, just does
-    /// not cache.
-    #[cold]
-    fn admit_uncached(&self, host: &dyn Host, event: Call<'_>, generation: u64) -> bool {
-        let rules = self.rules.load_full();
-        let _ = CACHE.try_with(|cache| {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                *cache = Some((self.id, generation, Arc::clone(&rules)));
-            }
-        });
-        rules.admit(host, event)
+        self.rules.with(&CACHE, |rules| rules.admit(host, event))
     }
 
     /// Replaces the rules of one kind (`FASTSYSLOG_RATELIMIT`, `FASTSYSLOG_SAMPLE` or
@@ -368,10 +326,7 @@ impl Volume {
         if any {
             self.any.store(true, Relaxed);
         }
-        self.rules.store(Arc::new(Rules::new(config)));
-        // After the store, with Release: a thread that sees the new generation finds the new
-        // rules in the swap.
-        self.generation.fetch_add(1, Release);
+        self.rules.store(Rules::new(config));
         if !any {
             self.any.store(false, Relaxed);
         }
