@@ -6,6 +6,7 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind};
+use crate::format::Stamp3164;
 use crate::ident::Ident;
 use crate::severity::Priority;
 use crate::transport::DEFAULT_SOCKET;
@@ -191,27 +192,10 @@ impl Emergency {
 
     /// `<PRI>Mmm dd hh:mm:ss ident[pid]: `.
     fn header(&self, out: &mut StackRecord, severity: Severity) {
-        let pri = Priority::new(self.facility, severity).value();
+        let pri = Priority::new(self.facility, severity);
         let secs = crate::sys::time::realtime_coarse_secs().unwrap_or(0);
         let t = crate::clock::civil(secs, 0, self.utc_offset);
-        const MONTHS: [&[u8; 3]; 12] = [
-            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-            b"Dec",
-        ];
-        out.raw(b"<");
-        out.number(u64::from(pri));
-        out.raw(b">");
-        out.raw(&MONTHS[usize::from(t.month.clamp(1, 12) - 1)][..]);
-        out.raw(if t.day < 10 { b"  " } else { b" " });
-        out.number(u64::from(t.day));
-        out.raw(b" ");
-        for (i, part) in [t.hour, t.minute, t.second].into_iter().enumerate() {
-            if i > 0 {
-                out.raw(b":");
-            }
-            out.raw(&[b'0' + part / 10 % 10, b'0' + part % 10]);
-        }
-        out.raw(b" ");
+        out.raw(Stamp3164::new(pri, &t).as_bytes());
         out.raw(self.ident.as_str().as_bytes());
         out.raw(b"[");
         out.number(u64::from(crate::sys::signal::getpid()));

@@ -56,22 +56,7 @@ pub(super) fn header_3164(
     pid: u32,
     now: &Timestamp,
 ) {
-    // `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `) built on the stack, pushed at once.
-    let mut head = [0u8; 26];
-    let pri = u64_digits(u64::from(priority.value()), &mut head[..21]) - 1;
-    head[pri] = b'<';
-    let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
-    let two = |n: u8, pad: u8| {
-        let n = n.min(99);
-        [if n < 10 { pad } else { b'0' + n / 10 }, b'0' + n % 10]
-    };
-    let [d0, d1] = two(now.day, b' ');
-    let [h0, h1] = two(now.hour, b'0');
-    let [m0, m1] = two(now.minute, b'0');
-    let [s0, s1] = two(now.second, b'0');
-    head[21..].copy_from_slice(&[b'>', month[0], month[1], month[2], b' ']);
-    o.push(&head[pri..]);
-    o.push(&[d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0, s1, b' ']);
+    o.push(Stamp3164::new(priority, now).as_bytes());
     o.sanitized(ident, &IDENT, usize::MAX);
     // `[PID]: `
     let mut tail = [0u8; 23];
@@ -79,6 +64,41 @@ pub(super) fn header_3164(
     let start = u64_digits(u64::from(pid), &mut tail[..20]) - 1;
     tail[start] = b'[';
     o.push(&tail[start..]);
+}
+
+/// `<PRI>Mmm dd hh:mm:ss ` (glibc's `<%d>%h %e %T `), the start of an RFC 3164 header, built on
+/// the stack with no allocation: shared by the renderer and the async-signal-safe emergency path.
+pub(crate) struct Stamp3164 {
+    /// Priority digits right-aligned in the first 21 bytes, then `>Mmm ` and `dd hh:mm:ss `.
+    bytes: [u8; 38],
+    /// Where the text starts (at the `<`).
+    start: usize,
+}
+
+impl Stamp3164 {
+    pub(crate) fn new(priority: Priority, now: &Timestamp) -> Self {
+        let mut bytes = [0u8; 38];
+        let start = u64_digits(u64::from(priority.value()), &mut bytes[..21]) - 1;
+        bytes[start] = b'<';
+        let month = MONTHS[usize::from(now.month.clamp(1, 12) - 1)];
+        let two = |n: u8, pad: u8| {
+            let n = n.min(99);
+            [if n < 10 { pad } else { b'0' + n / 10 }, b'0' + n % 10]
+        };
+        let [d0, d1] = two(now.day, b' ');
+        let [h0, h1] = two(now.hour, b'0');
+        let [m0, m1] = two(now.minute, b'0');
+        let [s0, s1] = two(now.second, b'0');
+        bytes[21..].copy_from_slice(&[
+            b'>', month[0], month[1], month[2], b' ', d0, d1, b' ', h0, h1, b':', m0, m1, b':', s0,
+            s1, b' ',
+        ]);
+        Stamp3164 { bytes, start }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
 }
 
 /// The last RFC 3164 header a thread rendered, and what it was rendered from.

@@ -68,6 +68,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[cfg(test)]
 pub(crate) use self::header::libc_header_len;
 pub(crate) use self::header::write_rfc3164_header;
+#[cfg(unix)]
+pub(crate) use self::header::Stamp3164;
 pub(crate) use self::out::with_thread_buffer;
 pub(crate) use self::record::{Event, Fields, Message, Record, Value};
 // Only the tracing adapter and the fuzz harness name the trait here (`Event` and `Record` use it
