@@ -93,8 +93,9 @@ thread_local! {
     static CACHE: Cell<Option<(i64, Timestamp)>> = const { Cell::new(None) };
 }
 
-/// The epoch as a fallback when the clock is before 1970 or the C library cannot break it down.
-const EPOCH: Timestamp = Timestamp {
+/// The epoch: the fallback when the clock is before 1970 or the C library cannot break it down,
+/// and the time handed to renderers whose header carries none (glibc writes its own).
+pub(crate) const EPOCH: Timestamp = Timestamp {
     year: 1970,
     month: 1,
     day: 1,

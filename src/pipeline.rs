@@ -240,16 +240,8 @@ impl Pipeline {
         let now = match self.renderer.framing {
             Framing::Header(Header::Rfc3164) => crate::clock::now_seconds(),
             Framing::Header(Header::Rfc5424) => crate::clock::now(),
-            Framing::LibcBody => crate::clock::Timestamp {
-                year: 1970,
-                month: 1,
-                day: 1,
-                hour: 0,
-                minute: 0,
-                second: 0,
-                micros: 0,
-                utc_offset: 0,
-            },
+            // glibc writes the header and its time itself.
+            Framing::LibcBody => crate::clock::EPOCH,
         };
         let truncated = catch_unwind(AssertUnwindSafe(|| {
             self.renderer.render(buf, record, pid, &now)
