@@ -66,9 +66,15 @@ impl Presence {
         use std::sync::atomic::Ordering::Relaxed;
         let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
         let checked = self.checked_ms.load(Relaxed);
-        if checked == u64::MAX || now.saturating_sub(checked) >= Self::RECHECK_MS {
-            // Several threads may look at once; each stores a fresh answer, which is harmless.
-            self.checked_ms.store(now, Relaxed);
+        // Only the thread that wins the exchange looks (one connect a second at most, as the unix
+        // transport's reconnect); the others use the last answer.
+        let due = checked == u64::MAX || now.saturating_sub(checked) >= Self::RECHECK_MS;
+        if due
+            && self
+                .checked_ms
+                .compare_exchange(checked, now, Relaxed, Relaxed)
+                .is_ok()
+        {
             let errno = match super::probe(Path::new(DEFAULT_SOCKET)) {
                 Ok(()) => 0,
                 Err(e) => e.raw_os_error().unwrap_or(sys::net::errno::ENOENT),
