@@ -51,6 +51,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::format::MONTHS;
 use crate::{Facility, Severity};
 
 pub use crate::format::decode;
@@ -873,10 +874,6 @@ struct Header3164<'a> {
     pid: Option<u32>,
     body: &'a [u8],
 }
-
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
 
 /// The part of an RFC 3164 message after `<PRI>`: `Mmm dd hh:mm:ss ` then an optional tag.
 fn parse_3164(s: &[u8]) -> Option<Header3164<'_>> {

@@ -23,7 +23,8 @@ pub(crate) fn libc_header_len(priority: u8, ident: &str, pid: u32) -> usize {
 pub(super) const MAX_APP_NAME: usize = 48;
 pub(super) const MAX_HOSTNAME: usize = 255;
 
-pub(super) const MONTHS: [&[u8; 3]; 12] = [
+/// The month abbreviations of an RFC 3164 time stamp, as glibc's `%h` writes them.
+pub(crate) const MONTHS: [&[u8; 3]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 

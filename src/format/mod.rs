@@ -70,6 +70,8 @@ pub(crate) use self::header::libc_header_len;
 pub(crate) use self::header::write_rfc3164_header;
 #[cfg(unix)]
 pub(crate) use self::header::Stamp3164;
+#[cfg(feature = "testing")]
+pub(crate) use self::header::MONTHS;
 pub(crate) use self::out::with_thread_buffer;
 pub(crate) use self::record::{Event, Fields, Message, Record, Value};
 // Only the tracing adapter and the fuzz harness name the trait here (`Event` and `Record` use it
