@@ -1,7 +1,7 @@
 //! [`Builder`]: every setting, its default, and the environment variables that set it.
 
 use std::env;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,7 +94,7 @@ impl Default for Mode {
 /// | setting | default | environment ([`Builder::from_env`]) |
 /// |---|---|---|
 /// | [`ident`](Builder::ident) | the program's file name | `FASTSYSLOG_IDENT` |
-/// | transport | libc `syslog(3)`; unix datagrams when a [`socket`](Builder::socket) is set | `FASTSYSLOG_SOCKET` |
+/// | transport | libc `syslog(3)`; unix datagrams when a [`socket`](Builder::socket) is set; a stream with [`stream_socket`](Builder::stream_socket) | `FASTSYSLOG_SOCKET` (`PATH` or `unix:PATH` for datagrams, `stream:PATH`) |
 /// | [`format`](Builder::format) | [`Format::Logfmt`] | `FASTSYSLOG_FORMAT` (`logfmt`, `json`, `rfc5424`) |
 /// | [`header`](Builder::header) | [`Header::Rfc3164`] (`Rfc5424` with `Format::Rfc5424`) | `FASTSYSLOG_HEADER` (`rfc3164`, `rfc5424`) |
 /// | [`filter`](Builder::filter) | [`default_filter`](Builder::default_filter), `info` unless set | `FASTSYSLOG_LOG`, else `RUST_LOG` (not read by a [`Layer`](crate::Layer)) |
@@ -136,6 +136,8 @@ impl Default for Mode {
 pub struct Builder {
     pub(crate) ident: Option<String>,
     pub(crate) socket: Option<PathBuf>,
+    /// Whether `socket` is a stream socket ([`Builder::stream_socket`]).
+    pub(crate) stream: bool,
     pub(crate) format: Format,
     pub(crate) header: Option<Header>,
     pub(crate) rules: Vec<Rule>,
@@ -182,6 +184,7 @@ impl Builder {
         Builder {
             ident: None,
             socket: None,
+            stream: false,
             format: Format::Logfmt,
             header: None,
             rules: vec![Rule::new(Match::Target("access".into()), Facility::Local0)],
@@ -298,8 +301,10 @@ impl Builder {
                 Error::new(ErrorKind::InvalidConfig, format!("invalid {name}: {why}"))
             };
             match name {
-                "FASTSYSLOG_SOCKET" if !value.is_empty() => {
-                    builder.socket = Some(PathBuf::from(value))
+                "FASTSYSLOG_SOCKET" => {
+                    let (path, stream) = parse_socket(value).map_err(invalid)?;
+                    builder.socket = Some(path);
+                    builder.stream = stream;
                 }
                 "FASTSYSLOG_FORMAT" => {
                     builder.format = text(name, &value)?
@@ -445,6 +450,34 @@ impl Builder {
     /// ```
     pub fn socket(mut self, path: impl AsRef<Path>) -> Self {
         self.socket = Some(path.as_ref().to_owned());
+        self.stream = false;
+        self
+    }
+
+    /// Use the stream transport: a unix stream socket at `path` (rsyslog's `imptcp` with `path=`,
+    /// syslog-ng, Vector), records framed by octet counting (RFC 6587, `LEN SP MSG`), many of them
+    /// per write. `FASTSYSLOG_SOCKET=stream:PATH` selects it from the environment.
+    ///
+    /// The records are the bytes the datagram transport sends, with the same header and the same
+    /// [`max_message_size`](Builder::max_message_size) (cut and counted the same way). A stream
+    /// has no per-record size limit in the kernel and no queue of 10 datagrams, so the background
+    /// writer drains much faster. Delivery across a broken connection is at least once: a record
+    /// cut by the break is sent again whole ([`Stats::frames_cut`](crate::Stats::frames_cut)).
+    /// [`daemon_config`](Builder::daemon_config) writes the matching listener.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode};
+    /// let logger = Builder::new().stream_socket("/nonexistent/log.sock").mode(Mode::Sync).build();
+    /// assert!(logger.is_ok(), "not strict: a missing socket is retried later");
+    /// let conf = Builder::new().stream_socket("/run/app/log.sock").rsyslog_config("/var/log/app")?;
+    /// assert!(conf.contains(r#"input(type="imptcp" path="/run/app/log.sock""#));
+    /// # Ok::<(), fastsyslog::Error>(())
+    /// ```
+    pub fn stream_socket(mut self, path: impl AsRef<Path>) -> Self {
+        self.socket = Some(path.as_ref().to_owned());
+        self.stream = true;
         self
     }
 
@@ -856,6 +889,7 @@ impl Builder {
         // connected now); the factory makes the ones a forked child's writer needs.
         let target = transport::Target {
             socket: self.socket.clone(),
+            stream: self.stream,
             ident: ident.as_str().to_owned(),
             facility: router.default_facility(),
             send_timeout: self.send_timeout,
@@ -904,6 +938,37 @@ impl Builder {
 /// The largest lane capacity `FASTSYSLOG_{ERROR,BULK}_CAPACITY` accepts: 16 Mi records.
 #[cfg(feature = "background")]
 const MAX_ENV_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// Parses `FASTSYSLOG_SOCKET`: a path (datagrams), `unix:PATH` (datagrams) or `stream:PATH`.
+/// Returns the path and whether it is a stream socket. A path that starts with `/` or `.` is a
+/// path even with a `:` in it; any other `NAME:` prefix is an error.
+fn parse_socket(value: OsString) -> Result<(PathBuf, bool), String> {
+    let bytes = value.as_encoded_bytes();
+    let has_prefix = bytes
+        .iter()
+        .position(|&b| b == b':')
+        .is_some_and(|i| i > 0 && bytes[..i].iter().all(u8::is_ascii_alphanumeric));
+    if !has_prefix {
+        return Ok((PathBuf::from(value), false));
+    }
+    let text = value
+        .to_str()
+        .ok_or_else(|| format!("{value:?} is not valid UTF-8"))?;
+    let (prefix, path) = text.split_once(':').unwrap_or_default();
+    let stream = match prefix {
+        "unix" => false,
+        "stream" => true,
+        _ => {
+            return Err(format!(
+                "{text:?}: expected a socket path, unix:PATH (datagrams) or stream:PATH"
+            ))
+        }
+    };
+    if path.is_empty() {
+        return Err(format!("{text:?}: no path after the prefix"));
+    }
+    Ok((PathBuf::from(path), stream))
+}
 
 /// Parses `FASTSYSLOG_ROUTES` (`access=local0,warn=local2,*=local1`): the rules, in order, and
 /// the default facility if a `*` entry names one.
@@ -1196,6 +1261,8 @@ mod tests {
             ("FASTSYSLOG_BULK_OVERFLOW", "block_for=soon"),
             ("FASTSYSLOG_FORMAT", "yaml"),
             ("FASTSYSLOG_MODE", "turbo"),
+            ("FASTSYSLOG_SOCKET", "tcp:/run/x.sock"),
+            ("FASTSYSLOG_SOCKET", "stream:"),
         ];
         for (name, value) in table {
             let b = Builder::new().ident("t").with_env(env(&[(name, value)]));
@@ -1239,6 +1306,28 @@ mod tests {
             Some("warn"),
             "an empty FASTSYSLOG_LOG falls back to RUST_LOG"
         );
+    }
+
+    #[test]
+    fn socket_variable_selects_datagrams_or_a_stream() {
+        let table = [
+            ("/run/x.sock", "/run/x.sock", false),
+            ("unix:/run/x.sock", "/run/x.sock", false),
+            ("stream:/run/x.sock", "/run/x.sock", true),
+            ("stream:rel/x.sock", "rel/x.sock", true),
+            // A path with a colon is a path when it starts like one.
+            ("/run/a:b.sock", "/run/a:b.sock", false),
+            ("./a:b.sock", "./a:b.sock", false),
+        ];
+        for (value, path, stream) in table {
+            let b = Builder::new().with_env(env(&[("FASTSYSLOG_SOCKET", value)]));
+            assert!(b.env_error.is_none(), "{value}: {:?}", b.env_error);
+            assert_eq!(b.socket.as_deref(), Some(Path::new(path)), "{value}");
+            assert_eq!(b.stream, stream, "{value}");
+        }
+        // The setters choose too, the last one winning.
+        assert!(Builder::new().socket("/a").stream_socket("/b").stream);
+        assert!(!Builder::new().stream_socket("/b").socket("/a").stream);
     }
 
     #[test]

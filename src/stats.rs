@@ -147,6 +147,8 @@ pub(crate) struct Counters {
     pub(crate) truncated: AtomicU64,
     send_errors: [AtomicU64; ERRNOS.len()],
     pub(crate) reconnects: AtomicU64,
+    /// Frames the stream transport cut by closing a connection mid-frame (each record sent again).
+    pub(crate) frames_cut: AtomicU64,
     pub(crate) queue_depth_high_water: AtomicU64,
     pub(crate) writer_blocked_ns: AtomicU64,
     /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
@@ -309,6 +311,7 @@ impl Counters {
             truncated: self.truncated.load(Relaxed),
             send_errors,
             reconnects: self.reconnects.load(Relaxed),
+            frames_cut: self.frames_cut.load(Relaxed),
             queue_depth,
             queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
             writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
@@ -371,6 +374,12 @@ pub struct Stats {
     pub send_errors: Vec<(i32, u64)>,
     /// Successful reconnections of the unix transport.
     pub reconnects: u64,
+    /// Records the stream transport ([`Builder::stream_socket`](crate::Builder::stream_socket))
+    /// had written in part when their connection broke or their send timed out: the connection
+    /// was closed with the frame cut, and the record was sent again whole on the next connection
+    /// (or, in a lossy lane after a timeout, counted as dropped). The daemon may have stored the
+    /// cut piece.
+    pub frames_cut: u64,
     /// Records waiting in the background queues when the snapshot was taken.
     pub queue_depth: u64,
     /// The most records ever waiting in the background queues at once.

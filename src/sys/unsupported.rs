@@ -86,6 +86,7 @@ pub(crate) mod net {
         pub(crate) const ENOTSOCK: i32 = -11;
         pub(crate) const EPERM: i32 = -12;
         pub(crate) const ETIMEDOUT: i32 = -13;
+        pub(crate) const EPIPE: i32 = -14;
     }
 
     /// Always `None`.

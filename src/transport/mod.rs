@@ -1,6 +1,8 @@
 //! Transports: how a rendered message reaches the syslog daemon, and which one a logger uses.
 //!
 //! - `unix`: datagrams to a socket path (the default when a socket is set);
+//! - `stream`: a unix stream socket with octet-counted framing, many records per write
+//!   ([`Builder::stream_socket`](crate::Builder::stream_socket));
 //! - `libc`: glibc's `syslog(3)` to `/dev/log` (the default otherwise), with its own fallback for a
 //!   forked child that must not call into glibc's syslog code.
 
@@ -17,6 +19,8 @@ use crate::Facility;
 
 #[cfg(unix)]
 mod libc;
+#[cfg(unix)]
+mod stream;
 #[cfg(unix)]
 mod unix;
 
@@ -56,6 +60,7 @@ pub(crate) fn daemon_away(e: &io::Error) -> bool {
                 | errno::ENOENT
                 | errno::ECONNRESET
                 | errno::EDESTADDRREQ
+                | errno::EPIPE
         )
     )
 }
@@ -79,6 +84,8 @@ pub(crate) type Factory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
 pub(crate) struct Target {
     /// The unix transport's socket; `None` for `syslog(3)`.
     pub(crate) socket: Option<PathBuf>,
+    /// Whether `socket` is a stream socket (octet-counted framing) rather than a datagram one.
+    pub(crate) stream: bool,
     /// The sanitized ident, for `openlog`.
     pub(crate) ident: String,
     /// The facility `openlog` is given (records carry their own).
@@ -100,20 +107,38 @@ pub(crate) fn open(
     counters: Arc<Counters>,
 ) -> Result<(Box<dyn Transport>, Factory), Error> {
     use self::libc::{leak_ident, LibcTransport};
+    use self::stream::StreamTransport;
     use self::unix::UnixTransport;
 
     crate::sys::fork::track_forks();
     let Target {
         socket,
+        stream,
         ident,
         facility,
         send_timeout,
         strict,
     } = target;
     if !strict {
-        warn_if_unreachable(socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET)));
+        warn_if_unreachable(
+            socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET)),
+            stream,
+        );
     }
     match socket {
+        Some(path) if stream => {
+            let first =
+                StreamTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
+                    .map_err(|e| connect_error(&path, e))?;
+            let make: Factory = Box::new(move || {
+                match StreamTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
+                    Ok(t) => Box::new(t) as Box<dyn Transport>,
+                    // Not strict: only a path that can never work fails, and that failed above.
+                    Err(e) => Box::new(Failed(e.kind())),
+                }
+            });
+            Ok((Box::new(first), make))
+        }
         Some(path) => {
             let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
                 .map_err(|e| connect_error(&path, e))?;
@@ -162,11 +187,22 @@ pub(super) fn probe(path: &Path) -> io::Result<()> {
     std::os::unix::net::UnixDatagram::unbound().and_then(|s| s.connect(path))
 }
 
+/// [`probe`] for a stream socket: connects and closes at once.
+#[cfg(unix)]
+fn probe_stream(path: &Path) -> io::Result<()> {
+    std::os::unix::net::UnixStream::connect(path).map(drop)
+}
+
 /// Failure visible by default: one stderr line when the daemon cannot be reached at start-up (not
 /// strict, so the logger starts anyway and counts what it cannot send).
 #[cfg(unix)]
-fn warn_if_unreachable(path: &Path) {
-    if let Err(e) = probe(path) {
+fn warn_if_unreachable(path: &Path, stream: bool) {
+    let reached = if stream {
+        probe_stream(path)
+    } else {
+        probe(path)
+    };
+    if let Err(e) = reached {
         // The logger cannot report about itself through itself; stderr is all there is.
         let _ = writeln!(
             io::stderr(),

@@ -30,7 +30,7 @@ use crate::sys::net::errno;
 /// logged more than 5 ms after the last failed attempt tries again, so at most the records of
 /// those 5 ms are lost. In background mode nothing is lost: the writer keeps the records queued
 /// and retries.
-const RECONNECT_INTERVAL: Duration = Duration::from_millis(5);
+pub(super) const RECONNECT_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Sends datagrams to a syslog socket.
 #[derive(Debug)]
