@@ -15,7 +15,7 @@ use crate::pipeline::{self, Pipeline, Sink};
 use crate::route::{Match, Router, Rule};
 use crate::stats::Counters;
 use crate::sys;
-use crate::transport;
+use crate::transport::{self, StreamFraming};
 use crate::{Facility, SeverityMapping};
 use std::sync::atomic::AtomicBool;
 
@@ -138,6 +138,8 @@ pub struct Builder {
     pub(crate) socket: Option<PathBuf>,
     /// Whether `socket` is a stream socket ([`Builder::stream_socket`]).
     pub(crate) stream: bool,
+    /// How a stream socket's records are framed.
+    pub(crate) stream_framing: StreamFraming,
     pub(crate) format: Format,
     pub(crate) header: Option<Header>,
     pub(crate) rules: Vec<Rule>,
@@ -185,6 +187,7 @@ impl Builder {
             ident: None,
             socket: None,
             stream: false,
+            stream_framing: StreamFraming::OctetCounting,
             format: Format::Logfmt,
             header: None,
             rules: vec![Rule::new(Match::Target("access".into()), Facility::Local0)],
@@ -304,7 +307,10 @@ impl Builder {
                 "FASTSYSLOG_SOCKET" => {
                     let (path, stream) = parse_socket(value).map_err(invalid)?;
                     builder.socket = Some(path);
-                    builder.stream = stream;
+                    builder.stream = stream.is_some();
+                    if let Some(framing) = stream {
+                        builder.stream_framing = framing;
+                    }
                 }
                 "FASTSYSLOG_FORMAT" => {
                     builder.format = text(name, &value)?
@@ -478,6 +484,27 @@ impl Builder {
     pub fn stream_socket(mut self, path: impl AsRef<Path>) -> Self {
         self.socket = Some(path.as_ref().to_owned());
         self.stream = true;
+        self
+    }
+
+    /// How the stream transport frames records: [`StreamFraming::OctetCounting`] (the default,
+    /// for rsyslog's `imptcp`) or [`StreamFraming::NonTransparent`] (one record per line, for
+    /// syslog-ng's `unix-stream()`). Only a [`stream_socket`](Builder::stream_socket) reads it;
+    /// `FASTSYSLOG_SOCKET=stream-lf:PATH` selects the second from the environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use fastsyslog::{Builder, Mode, StreamFraming};
+    /// let logger = Builder::new()
+    ///     .stream_socket("/nonexistent/log.sock")
+    ///     .stream_framing(StreamFraming::NonTransparent)
+    ///     .mode(Mode::Sync)
+    ///     .build();
+    /// assert!(logger.is_ok());
+    /// ```
+    pub fn stream_framing(mut self, framing: StreamFraming) -> Self {
+        self.stream_framing = framing;
         self
     }
 
@@ -889,7 +916,7 @@ impl Builder {
         // connected now); the factory makes the ones a forked child's writer needs.
         let target = transport::Target {
             socket: self.socket.clone(),
-            stream: self.stream,
+            stream: self.stream.then_some(self.stream_framing),
             ident: ident.as_str().to_owned(),
             facility: router.default_facility(),
             send_timeout: self.send_timeout,
@@ -939,28 +966,33 @@ impl Builder {
 #[cfg(feature = "background")]
 const MAX_ENV_QUEUE_CAPACITY: usize = 1 << 24;
 
-/// Parses `FASTSYSLOG_SOCKET`: a path (datagrams), `unix:PATH` (datagrams) or `stream:PATH`.
-/// Returns the path and whether it is a stream socket. A path that starts with `/` or `.` is a
-/// path even with a `:` in it; any other `NAME:` prefix is an error.
-fn parse_socket(value: OsString) -> Result<(PathBuf, bool), String> {
+/// Parses `FASTSYSLOG_SOCKET`: a path (datagrams), `unix:PATH` (datagrams), `stream:PATH`
+/// (octet counting) or `stream-lf:PATH` (non-transparent framing). Returns the path and, for a
+/// stream, its framing. A path that starts with `/` or `.` is a path even with a `:` in it; any
+/// other `NAME:` prefix is an error.
+fn parse_socket(value: OsString) -> Result<(PathBuf, Option<StreamFraming>), String> {
     let bytes = value.as_encoded_bytes();
-    let has_prefix = bytes
-        .iter()
-        .position(|&b| b == b':')
-        .is_some_and(|i| i > 0 && bytes[..i].iter().all(u8::is_ascii_alphanumeric));
+    let has_prefix = bytes.iter().position(|&b| b == b':').is_some_and(|i| {
+        i > 0
+            && bytes[..i]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    });
     if !has_prefix {
-        return Ok((PathBuf::from(value), false));
+        return Ok((PathBuf::from(value), None));
     }
     let text = value
         .to_str()
         .ok_or_else(|| format!("{value:?} is not valid UTF-8"))?;
     let (prefix, path) = text.split_once(':').unwrap_or_default();
     let stream = match prefix {
-        "unix" => false,
-        "stream" => true,
+        "unix" => None,
+        "stream" => Some(StreamFraming::OctetCounting),
+        "stream-lf" => Some(StreamFraming::NonTransparent),
         _ => {
             return Err(format!(
-                "{text:?}: expected a socket path, unix:PATH (datagrams) or stream:PATH"
+                "{text:?}: expected a socket path, unix:PATH (datagrams), stream:PATH or \
+                 stream-lf:PATH"
             ))
         }
     };
@@ -1315,6 +1347,7 @@ mod tests {
             ("unix:/run/x.sock", "/run/x.sock", false),
             ("stream:/run/x.sock", "/run/x.sock", true),
             ("stream:rel/x.sock", "rel/x.sock", true),
+            ("stream-lf:/run/x.sock", "/run/x.sock", true),
             // A path with a colon is a path when it starts like one.
             ("/run/a:b.sock", "/run/a:b.sock", false),
             ("./a:b.sock", "./a:b.sock", false),
@@ -1325,6 +1358,10 @@ mod tests {
             assert_eq!(b.socket.as_deref(), Some(Path::new(path)), "{value}");
             assert_eq!(b.stream, stream, "{value}");
         }
+        let b = Builder::new().with_env(env(&[("FASTSYSLOG_SOCKET", "stream-lf:/s")]));
+        assert_eq!(b.stream_framing, StreamFraming::NonTransparent);
+        let b = Builder::new().with_env(env(&[("FASTSYSLOG_SOCKET", "stream:/s")]));
+        assert_eq!(b.stream_framing, StreamFraming::OctetCounting);
         // The setters choose too, the last one winning.
         assert!(Builder::new().socket("/a").stream_socket("/b").stream);
         assert!(!Builder::new().stream_socket("/b").socket("/a").stream);

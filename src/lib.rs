@@ -662,7 +662,7 @@ pub use crate::tracing::Layer;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use crate::tracing::{init_tracing, try_init_tracing, Subscriber};
-pub use crate::transport::DEFAULT_SOCKET;
+pub use crate::transport::{StreamFraming, DEFAULT_SOCKET};
 #[cfg(feature = "background")]
 #[cfg_attr(docsrs, doc(cfg(feature = "background")))]
 pub use crate::worker::{

@@ -27,6 +27,35 @@ mod unix;
 /// The socket the unix transport uses when no path is given, and the one `syslog(3)` writes to.
 pub const DEFAULT_SOCKET: &str = "/dev/log";
 
+/// How the stream transport ([`Builder::stream_socket`](crate::Builder::stream_socket)) marks
+/// where one record ends and the next begins (RFC 6587).
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::{Builder, StreamFraming};
+///
+/// // syslog-ng's unix-stream() source reads one record per line.
+/// let conf = Builder::new()
+///     .stream_socket("/run/app/log.sock")
+///     .stream_framing(StreamFraming::NonTransparent)
+///     .syslog_ng_config("/var/log/app")?;
+/// assert!(conf.contains(r#"unix-stream("/run/app/log.sock""#));
+/// # Ok::<(), fastsyslog::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StreamFraming {
+    /// Octet counting (RFC 6587 3.4.1): `LEN SP MSG`, the length in decimal. Any byte may be in a
+    /// record. rsyslog's `imptcp` reads it; `FASTSYSLOG_SOCKET=stream:PATH`.
+    #[default]
+    OctetCounting,
+    /// Non-transparent framing (RFC 6587 3.4.2): `MSG LF`. Safe for this crate's records, which
+    /// never hold a raw line feed (every format escapes it as `\n`). syslog-ng's `unix-stream()`
+    /// source reads it; `FASTSYSLOG_SOCKET=stream-lf:PATH`.
+    NonTransparent,
+}
+
 /// Sends rendered messages. Implementations are shared between threads (sync mode) or owned by the
 /// background writer.
 pub(crate) trait Transport: Send + Sync + fmt::Debug {
@@ -84,8 +113,8 @@ pub(crate) type Factory = Box<dyn Fn() -> Box<dyn Transport> + Send + Sync>;
 pub(crate) struct Target {
     /// The unix transport's socket; `None` for `syslog(3)`.
     pub(crate) socket: Option<PathBuf>,
-    /// Whether `socket` is a stream socket (octet-counted framing) rather than a datagram one.
-    pub(crate) stream: bool,
+    /// How records are framed when `socket` is a stream socket; `None` for datagrams.
+    pub(crate) stream: Option<StreamFraming>,
     /// The sanitized ident, for `openlog`.
     pub(crate) ident: String,
     /// The facility `openlog` is given (records carry their own).
@@ -122,16 +151,22 @@ pub(crate) fn open(
     if !strict {
         warn_if_unreachable(
             socket.as_deref().unwrap_or(Path::new(DEFAULT_SOCKET)),
-            stream,
+            stream.is_some(),
         );
     }
-    match socket {
-        Some(path) if stream => {
-            let first =
-                StreamTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
-                    .map_err(|e| connect_error(&path, e))?;
+    match (socket, stream) {
+        (Some(path), Some(framing)) => {
+            let first = StreamTransport::connect(
+                &path,
+                framing,
+                send_timeout,
+                strict,
+                Arc::clone(&counters),
+            )
+            .map_err(|e| connect_error(&path, e))?;
             let make: Factory = Box::new(move || {
-                match StreamTransport::connect(&path, send_timeout, false, Arc::clone(&counters)) {
+                let counters = Arc::clone(&counters);
+                match StreamTransport::connect(&path, framing, send_timeout, false, counters) {
                     Ok(t) => Box::new(t) as Box<dyn Transport>,
                     // Not strict: only a path that can never work fails, and that failed above.
                     Err(e) => Box::new(Failed(e.kind())),
@@ -139,7 +174,7 @@ pub(crate) fn open(
             });
             Ok((Box::new(first), make))
         }
-        Some(path) => {
+        (Some(path), None) => {
             let first = UnixTransport::connect(&path, send_timeout, strict, Arc::clone(&counters))
                 .map_err(|e| connect_error(&path, e))?;
             let make: Factory = Box::new(move || {
@@ -152,7 +187,7 @@ pub(crate) fn open(
             });
             Ok((Box::new(first), make))
         }
-        None => {
+        (None, _) => {
             if strict {
                 let path = Path::new(DEFAULT_SOCKET);
                 probe(path).map_err(|e| connect_error(path, e))?;

@@ -1,10 +1,10 @@
-//! AF_UNIX stream transport with RFC 6587 octet-counted framing (`LEN SP MSG`, no trailer): a
-//! whole batch goes out in one `sendmsg(2)` of many buffers
-//! ([`sys::net::send_vectored`](crate::sys::net::send_vectored)), where datagrams need one
-//! message per record.
+//! AF_UNIX stream transport with RFC 6587 framing: octet counting (`LEN SP MSG`, no trailer) or
+//! non-transparent (`MSG LF`), see [`StreamFraming`]. A whole batch goes out in one `sendmsg(2)`
+//! of many buffers ([`sys::net::send_vectored`](crate::sys::net::send_vectored)), where datagrams
+//! need one message per record.
 //!
 //! The bytes of each record are those the datagram transport sends, cut to the same
-//! `max_message_size`; only the length prefix is added.
+//! `max_message_size`; only the framing is added.
 //!
 //! **Partial writes and delivery.** A stream may take part of a frame. The transport keeps track
 //! of how much of the batch went out and goes on from there, so a record is never half-sent and
@@ -32,13 +32,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::unix::RECONNECT_INTERVAL;
+use super::StreamFraming;
 use crate::severity::Priority;
 use crate::stats::Counters;
 use crate::sys::fork::ForkLocal;
 use crate::sys::net::{errno, no_sigpipe, send_vectored, SEND_VECTORED_MAX};
 
-/// The most frames one `sendmsg(2)` carries: two buffers each (prefix, record).
-const FRAMES_PER_WRITE: usize = SEND_VECTORED_MAX / 2;
+/// The most frames one `sendmsg(2)` carries: up to three buffers each (prefix, record, trailer).
+const FRAMES_PER_WRITE: usize = SEND_VECTORED_MAX / 3;
 
 /// The longest length prefix: 20 digits of a `u64` and the space.
 const PREFIX_MAX: usize = 21;
@@ -47,6 +48,7 @@ const PREFIX_MAX: usize = 21;
 #[derive(Debug)]
 pub(crate) struct StreamTransport {
     path: PathBuf,
+    framing: StreamFraming,
     send_timeout: Option<Duration>,
     counters: Arc<Counters>,
     /// This process's connection; a forked child makes its own instead of touching the parent's
@@ -75,6 +77,17 @@ struct Prefix {
 }
 
 impl Prefix {
+    /// The head of a frame of `len` bytes: `LEN SP` for octet counting, nothing otherwise.
+    fn of(framing: StreamFraming, len: usize) -> Prefix {
+        match framing {
+            StreamFraming::OctetCounting => Prefix::new(len),
+            StreamFraming::NonTransparent => Prefix {
+                bytes: [0; PREFIX_MAX],
+                start: PREFIX_MAX,
+            },
+        }
+    }
+
     /// `len` in decimal, then a space.
     fn new(len: usize) -> Prefix {
         let mut bytes = [b' '; PREFIX_MAX];
@@ -105,12 +118,14 @@ impl StreamTransport {
     /// never work (too long for `sun_path`, or with a NUL byte) is an error either way.
     pub(crate) fn connect(
         path: &Path,
+        framing: StreamFraming,
         send_timeout: Option<Duration>,
         strict: bool,
         counters: Arc<Counters>,
     ) -> io::Result<Self> {
         let transport = StreamTransport {
             path: path.to_owned(),
+            framing,
             send_timeout,
             counters,
             conn: ForkLocal::new(Mutex::new(Conn::default())),
@@ -187,6 +202,7 @@ impl StreamTransport {
     /// Writes the frames of `batch` from record `at`, whose first `off` bytes are written
     /// already, with one `sendmsg(2)`. Returns how many bytes went out.
     fn write_some(
+        &self,
         conn: &mut Conn,
         batch: &[(Priority, &[u8])],
         at: usize,
@@ -200,26 +216,40 @@ impl StreamTransport {
         };
         let frames = &batch[at..batch.len().min(at + FRAMES_PER_WRITE)];
         prefixes.clear();
-        prefixes.extend(frames.iter().map(|(_, msg)| Prefix::new(msg.len())));
-        let mut bufs: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len() * 2);
+        prefixes.extend(
+            frames
+                .iter()
+                .map(|(_, msg)| Prefix::of(self.framing, msg.len())),
+        );
+        let trailer = self.trailer();
+        let mut bufs: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len() * 3);
         for (i, ((_, msg), prefix)) in frames.iter().zip(prefixes.iter()).enumerate() {
-            let prefix = prefix.as_bytes();
             // The first frame may be partly written: skip what went out.
-            let skip = if i == 0 { off } else { 0 };
-            if skip < prefix.len() {
-                bufs.push(IoSlice::new(&prefix[skip..]));
-                bufs.push(IoSlice::new(msg));
-            } else {
-                bufs.push(IoSlice::new(&msg[skip - prefix.len()..]));
+            let mut skip = if i == 0 { off } else { 0 };
+            for part in [prefix.as_bytes(), msg, trailer] {
+                if skip >= part.len() {
+                    skip -= part.len();
+                } else {
+                    bufs.push(IoSlice::new(&part[skip..]));
+                    skip = 0;
+                }
             }
         }
         send_vectored(stream.as_fd(), &bufs)
     }
-}
 
-/// The length of `msg`'s frame.
-fn frame_len(msg: &[u8]) -> usize {
-    Prefix::new(msg.len()).as_bytes().len() + msg.len()
+    /// What follows each record: a line feed for non-transparent framing, nothing otherwise.
+    fn trailer(&self) -> &'static [u8] {
+        match self.framing {
+            StreamFraming::OctetCounting => b"",
+            StreamFraming::NonTransparent => b"\n",
+        }
+    }
+
+    /// The length of `msg`'s frame.
+    fn frame_len(&self, msg: &[u8]) -> usize {
+        Prefix::of(self.framing, msg.len()).as_bytes().len() + msg.len() + self.trailer().len()
+    }
 }
 
 /// Why there is no connection: the last connect's error, or ENOTCONN.
@@ -259,7 +289,7 @@ impl super::Transport for StreamTransport {
                     return (at, Some(e));
                 }
             }
-            match Self::write_some(&mut conn, batch, at, off) {
+            match self.write_some(&mut conn, batch, at, off) {
                 Ok(0) => {
                     self.close(&mut conn, off > 0);
                     return (at, Some(io::ErrorKind::WriteZero.into()));
@@ -267,7 +297,7 @@ impl super::Transport for StreamTransport {
                 Ok(mut n) => {
                     retried = false;
                     while n > 0 {
-                        let left = frame_len(batch[at].1) - off;
+                        let left = self.frame_len(batch[at].1) - off;
                         if n >= left {
                             n -= left;
                             at += 1;
@@ -314,6 +344,8 @@ mod tests {
     use crate::transport::Transport;
     use crate::{Facility, Severity};
 
+    const OC: StreamFraming = StreamFraming::OctetCounting;
+
     fn pri() -> Priority {
         Priority::new(Facility::Local0, Severity::Informational)
     }
@@ -322,6 +354,7 @@ mod tests {
         let counters = Arc::new(Counters::default());
         let t = StreamTransport::connect(
             path,
+            StreamFraming::OctetCounting,
             Some(Duration::from_millis(50)),
             strict,
             Arc::clone(&counters),
@@ -482,11 +515,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let counters = Arc::new(Counters::default());
         let err =
-            StreamTransport::connect(&dir.path().join("absent"), None, true, counters.clone())
+            StreamTransport::connect(&dir.path().join("absent"), OC, None, true, counters.clone())
                 .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(::libc::ENOENT));
         let long = Path::new("/tmp").join("x".repeat(200));
-        let err = StreamTransport::connect(&long, None, false, counters).unwrap_err();
+        let err = StreamTransport::connect(&long, OC, None, false, counters).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
@@ -496,7 +529,7 @@ mod tests {
         let path = dir.path().join("log.sock");
         let _rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
         let counters = Arc::new(Counters::default());
-        let err = StreamTransport::connect(&path, None, true, counters).unwrap_err();
+        let err = StreamTransport::connect(&path, OC, None, true, counters).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(::libc::EPROTOTYPE));
     }
 
@@ -520,7 +553,7 @@ mod tests {
             .unwrap();
         let mut got = Vec::new();
         first.read_to_end(&mut got).unwrap();
-        let whole = sent * frame_len(&big);
+        let whole = sent * t.frame_len(&big);
         assert!(got.len() > whole, "a piece of frame {sent} went out");
         assert_eq!(frames(&got[..whole]).len(), sent);
 
@@ -570,5 +603,32 @@ mod tests {
                 .collect();
             assert_eq!(seqs, (0..200).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn non_transparent_frames_end_with_a_line_feed_and_resume_mid_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let counters = Arc::new(Counters::default());
+        let t =
+            StreamTransport::connect(&path, StreamFraming::NonTransparent, None, true, counters)
+                .unwrap();
+        let reader = read_one(listener);
+        let msgs: Vec<Vec<u8>> = (0..300)
+            .map(|i| format!("<134>{i} {}", "w".repeat(3000 + i)).into_bytes())
+            .collect();
+        let batch: Vec<(Priority, &[u8])> = msgs.iter().map(|m| (pri(), &m[..])).collect();
+        let (sent, err) = t.send_batch(&batch);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(sent, 300);
+        drop(t);
+        let got = reader.join().unwrap();
+        let lines: Vec<&[u8]> = got.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 301, "one line per record, then the empty end");
+        assert_eq!(
+            &lines[..300],
+            msgs.iter().map(Vec::as_slice).collect::<Vec<_>>()
+        );
     }
 }
