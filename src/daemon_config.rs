@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::format::{Format, Framing, Header};
 use crate::ident::Ident;
 use crate::route::Match;
-use crate::transport::DEFAULT_SOCKET;
+use crate::transport::{StreamFraming, DEFAULT_SOCKET};
 use crate::Facility;
 
 /// The most rsyslog 8.x keeps of a datagram without a `global(maxMessageSize=…)`: 8096 bytes
@@ -45,6 +45,11 @@ const SYSLOG_NG_DEFAULT_MAX: usize = 65536;
 ///   [`Builder::ident`]): another program's records on the same facility (an HAProxy on `local0`,
 ///   a second app's) are left alone for the rules that follow. Snippets of several applications
 ///   can be installed side by side.
+/// - **Stream socket.** With [`Builder::stream_socket`], the rsyslog snippet loads `imptcp` and
+///   listens on the path (`SupportOctetCountedFraming="on"`, which also reads one record per
+///   line); the syslog-ng snippet opens a `unix-stream()` source, which reads one record per line
+///   only, so the logger must use [`StreamFraming::NonTransparent`] there (the snippet says so
+///   when it does not).
 /// - **journald.** On a systemd host, journald owns `/dev/log` and forwards each record to rsyslog
 ///   or syslog-ng (through `/run/systemd/journal/syslog`, read by rsyslog's `imuxsock` or syslog-ng's
 ///   `system()` source). The facility, severity and program name survive the forwarding, so the
@@ -101,6 +106,8 @@ pub struct DaemonConfig {
     max_message_size: usize,
     /// A dedicated socket to listen on; `None` for the system socket.
     socket: Option<PathBuf>,
+    /// The framing of a dedicated stream socket; `None` for datagrams.
+    stream: Option<StreamFraming>,
     /// Where the files go.
     log_dir: PathBuf,
     /// The suffix that keeps this snippet's names (rulesets, templates) apart from another app's.
@@ -161,7 +168,7 @@ impl Builder {
         let socket = self
             .socket
             .clone()
-            .filter(|p| p.as_path() != Path::new(DEFAULT_SOCKET));
+            .filter(|p| self.stream || p.as_path() != Path::new(DEFAULT_SOCKET));
         // What the daemon receives, by `build`'s own rule; glibc writes RFC 3164.
         let header = match checked.framing {
             Framing::Header(header) => header,
@@ -174,6 +181,7 @@ impl Builder {
             header,
             max_message_size: self.max_message_size,
             socket,
+            stream: self.stream.then_some(self.stream_framing),
             log_dir: log_dir.as_ref().to_owned(),
             name,
             program: checked.ident.as_str().to_owned(),
@@ -331,6 +339,20 @@ impl DaemonConfig {
             Header::Rfc5424 => "off",
         };
         let indent = match &self.socket {
+            Some(path) if self.stream.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "# Input: the logger's own stream socket (Builder::stream_socket / FASTSYSLOG_SOCKET=stream:PATH),\n\
+                     # read by imptcp: octet-counted frames (and, without a count, one record per line). Bound to\n\
+                     # its own ruleset so nothing else is mixed in; rate limiting is off. imptcp is loaded here: if\n\
+                     # rsyslog.conf or another snippet loads it already, drop this module() line.\n\
+                     module(load=\"imptcp\")\n\
+                     input(type=\"imptcp\" path=\"{}\" unlink=\"on\" SupportOctetCountedFraming=\"on\" RateLimit.Interval=\"0\" Ruleset=\"{name}\")\n\n\
+                     ruleset(name=\"{name}\") {{",
+                    rs_escape(&path.display().to_string()),
+                );
+                "    "
+            }
             Some(path) => {
                 let _ = writeln!(
                     out,
@@ -433,6 +455,28 @@ impl DaemonConfig {
         );
         let size = self.max_message_size.max(SYSLOG_NG_DEFAULT_MAX);
         let source = match &self.socket {
+            Some(path) if self.stream.is_some() => {
+                let _ = writeln!(
+                    out,
+                    "# Input: the logger's own stream socket (Builder::stream_socket). unix-stream() reads one record\n\
+                     # per line (FASTSYSLOG_SOCKET=stream-lf:PATH, StreamFraming::NonTransparent). log-msg-size({size})\n\
+                     # covers the logger's {} bytes per record.{}\n\
+                     source s_{name} {{ unix-stream(\"{}\" create-dirs(yes) log-msg-size({size}){}); }};\n",
+                    self.max_message_size,
+                    if self.stream == Some(StreamFraming::OctetCounting) {
+                        "\n# WARNING: this logger frames records by octet counting, which syslog-ng's unix-stream()\n\
+                         # does not read: set StreamFraming::NonTransparent (or stream-lf:) in the application."
+                    } else {
+                        ""
+                    },
+                    ng_escape(&path.display().to_string()),
+                    match self.header {
+                        Header::Rfc3164 => "",
+                        Header::Rfc5424 => " flags(syslog-protocol)",
+                    },
+                );
+                format!("s_{name}")
+            }
             Some(path) => {
                 let _ = writeln!(
                     out,
@@ -802,5 +846,37 @@ mod tests {
             .rsyslog_config("/l")
             .unwrap();
         assert!(conf.contains(r#"global(maxMessageSize="8192")"#), "{conf}");
+    }
+
+    #[test]
+    fn stream_socket_gets_a_stream_listener() {
+        let b = Builder::new()
+            .ident("web")
+            .stream_socket("/run/web/log.sock");
+        let rsyslog = b.rsyslog_config("/l").unwrap();
+        assert!(rsyslog.contains("module(load=\"imptcp\")"), "{rsyslog}");
+        assert!(rsyslog.contains(
+            r#"input(type="imptcp" path="/run/web/log.sock" unlink="on" SupportOctetCountedFraming="on" RateLimit.Interval="0" Ruleset="fastsyslog_web")"#
+        ), "{rsyslog}");
+        assert!(!rsyslog.contains("imuxsock\" Socket"), "{rsyslog}");
+        let ng = b.syslog_ng_config("/l").unwrap();
+        assert!(ng.contains(
+            r#"source s_fastsyslog_web { unix-stream("/run/web/log.sock" create-dirs(yes) log-msg-size(65536)); };"#
+        ), "{ng}");
+        assert!(
+            ng.contains("WARNING"),
+            "octet counting is not read by unix-stream(): {ng}"
+        );
+        let ng = b
+            .stream_framing(StreamFraming::NonTransparent)
+            .syslog_ng_config("/l")
+            .unwrap();
+        assert!(!ng.contains("WARNING"), "{ng}");
+        // A stream at /dev/log is still a stream socket of the logger's own.
+        let conf = Builder::new()
+            .stream_socket(DEFAULT_SOCKET)
+            .rsyslog_config("/l")
+            .unwrap();
+        assert!(conf.contains(r#"path="/dev/log""#), "{conf}");
     }
 }
