@@ -105,6 +105,7 @@ pub struct Builder {
     binary: Option<PathBuf>,
     socket: Option<PathBuf>,
     all_log_only: bool,
+    stream: bool,
 }
 
 impl Builder {
@@ -144,6 +145,14 @@ impl Builder {
         self
     }
 
+    /// Also listens on a unix stream socket, [`Rsyslogd::stream_socket`] (`{dir}/stream.sock`),
+    /// with `imptcp`: octet-counted frames, or one record per line. Its records go to the same
+    /// files as the datagram socket's.
+    pub fn stream(mut self) -> Self {
+        self.stream = true;
+        self
+    }
+
     /// Writes only [`Rsyslogd::ALL`], not the per-facility files: one file action per record, the
     /// least work per record for the daemon (the benches' opt-in daemon mode).
     pub fn all_log_only(mut self) -> Self {
@@ -173,6 +182,7 @@ impl Builder {
             socket,
             conf,
             binary,
+            stream: self.stream,
             child: None,
         };
         daemon.spawn();
@@ -198,6 +208,14 @@ impl Builder {
              RateLimit.Interval=\"0\" UseSpecialParser=\"off\" ParseHostname=\"off\" \
              UsePIDFromSystem=\"off\" IgnoreTimestamp=\"off\")"
         );
+        if self.stream {
+            let _ = writeln!(
+                c,
+                "module(load=\"imptcp\")\n\
+                 input(type=\"imptcp\" path=\"{d}/{STREAM_SOCKET}\" unlink=\"on\" \
+                 SupportOctetCountedFraming=\"on\" RateLimit.Interval=\"0\")"
+            );
+        }
         let _ = writeln!(
             c,
             "template(name=\"it\" type=\"string\" string=\"{TEMPLATE}\")"
@@ -233,8 +251,13 @@ pub struct Rsyslogd {
     socket: PathBuf,
     conf: PathBuf,
     binary: PathBuf,
+    /// Whether `imptcp` listens on [`Rsyslogd::stream_socket`].
+    stream: bool,
     child: Option<Child>,
 }
+
+/// The stream socket's file name in the daemon's directory.
+const STREAM_SOCKET: &str = "stream.sock";
 
 impl Rsyslogd {
     /// `local0.*`.
@@ -262,6 +285,11 @@ impl Rsyslogd {
     /// The `imuxsock` socket to send to.
     pub fn socket(&self) -> PathBuf {
         self.socket.clone()
+    }
+
+    /// The `imptcp` stream socket of a daemon built with [`Builder::stream`].
+    pub fn stream_socket(&self) -> PathBuf {
+        self.path.join(STREAM_SOCKET)
     }
 
     /// The config file the daemon runs with.
@@ -305,7 +333,12 @@ impl Rsyslogd {
                     fs::read_to_string(&self.conf).unwrap_or_default()
                 );
             }
-            probe.connect(&socket).ok()
+            probe.connect(&socket).ok()?;
+            // imptcp listens a little after imuxsock binds.
+            if self.stream {
+                std::os::unix::net::UnixStream::connect(self.stream_socket()).ok()?;
+            }
+            Some(())
         });
         // Config errors are printed before the socket is created.
         let out = self.daemon_output();
@@ -343,6 +376,7 @@ impl Rsyslogd {
         self.kill();
         // Absent files are fine: the point is that they are gone.
         let _ = fs::remove_file(self.socket());
+        let _ = fs::remove_file(self.stream_socket());
         let _ = fs::remove_file(self.path.join("rsyslogd.pid"));
         self.spawn();
     }
@@ -352,6 +386,7 @@ impl Rsyslogd {
         self.kill();
         // Absent is the goal.
         let _ = fs::remove_file(self.socket());
+        let _ = fs::remove_file(self.stream_socket());
     }
 
     /// SIGSTOP: the daemon keeps its socket bound but reads nothing (a hung daemon).
