@@ -213,6 +213,10 @@ fn variants(sock: &Path) -> Vec<(&'static str, Builder)> {
         ("default", Builder::new().ident("app")),
         ("dedicated socket", Builder::new().socket(sock).ident("web")),
         (
+            "stream socket",
+            Builder::new().stream_socket(sock).ident("st"),
+        ),
+        (
             "json 64k",
             Builder::new()
                 .socket(sock)

@@ -45,6 +45,10 @@ mod fleet;
 // summary, flush/shutdown bounds, forked children, and no allocation per record on the caller.
 #[cfg(all(feature = "log", feature = "background"))]
 mod worker;
+// The stream transport at rsyslogd's imptcp and syslog-ng's unix-stream(): batches in order, a
+// line break, a cut record, a daemon restart in background and sync mode.
+#[cfg(all(feature = "log", feature = "background"))]
+mod stream;
 // The writer at a real rsyslogd: program order across lanes, no loss while the daemon is absent
 // or restarting, a hung daemon (stuck, one timeout per batch), impossible capacities.
 #[cfg(all(feature = "log", feature = "background"))]
