@@ -1,6 +1,7 @@
-//! In-process datagram receivers that count what arrives: [`Sink`] on a unix socket path (what a
-//! syslog daemon's `imuxsock` is), [`UdpSink`] on `127.0.0.1`. Each is drained by a thread of its
-//! own; nothing here touches the machine's `/dev/log`.
+//! In-process receivers that count what arrives: [`Sink`] on a unix datagram socket path (what a
+//! syslog daemon's `imuxsock` is), [`StreamSink`] on a unix stream socket (`imptcp`), [`UdpSink`]
+//! on `127.0.0.1`. Each is drained by threads of its own; nothing here touches the machine's
+//! `/dev/log`.
 
 use std::io;
 use std::net::UdpSocket;
@@ -130,6 +131,165 @@ impl Drop for Sink {
         }
         // The socket file may already be gone with its temp dir; nothing to report then.
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// An in-process stream receiver: a unix stream socket on a temp path that takes every
+/// connection and counts the octet-counted frames (RFC 6587, `LEN SP MSG`) read from it, in
+/// [`Counts::datagrams`] (one per record) and [`Counts::bytes`] (record bytes, prefixes left out).
+/// What `imptcp` is to rsyslogd. Dropping it stops its threads and removes the socket file.
+#[derive(Debug)]
+pub struct StreamSink {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+    counts: Arc<Counts>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StreamSink {
+    /// Listens on a fresh temp path.
+    pub fn new() -> StreamSink {
+        let dir = crate::temp_dir("fastsyslog-stream-sink-");
+        let path = dir.path().join("log.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind the stream sink");
+        // Polled, so the accepting thread sees `stop`.
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let counts = Arc::new(Counts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("testkit-stream-sink".into())
+                .spawn(move || {
+                    let mut readers = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        match listener.accept() {
+                            Ok((conn, _)) => {
+                                let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
+                                readers.push(std::thread::spawn(move || {
+                                    read_frames(conn, &counts, &stop)
+                                }));
+                            }
+                            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                        }
+                    }
+                    for r in readers {
+                        // A panicked reader has nothing left to clean up.
+                        let _ = r.join();
+                    }
+                })
+                .expect("spawn the stream sink")
+        };
+        StreamSink {
+            path,
+            _dir: dir,
+            counts,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The socket path to connect to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records received so far.
+    pub fn received(&self) -> u64 {
+        self.counts.datagrams.load(Ordering::Relaxed)
+    }
+
+    /// Waits until at least `n` records arrived or `timeout` passed; returns the count.
+    pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if got >= n || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Default for StreamSink {
+    fn default() -> Self {
+        StreamSink::new()
+    }
+}
+
+impl Drop for StreamSink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            // A panicked accept thread has nothing left to clean up.
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads one connection to its end (or `stop`), counting octet-counted frames as they complete.
+fn read_frames(mut conn: std::os::unix::net::UnixStream, counts: &Counts, stop: &AtomicBool) {
+    use std::io::Read as _;
+    // Bounded reads, so `stop` is seen on an idle connection.
+    if conn
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .is_err()
+    {
+        return;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    // The length being read (`Some`) or, once its space is seen, the payload bytes left.
+    let mut len: Option<usize> = Some(0);
+    let mut left = 0usize;
+    let mut frame = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let n = match conn.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        let mut i = 0;
+        let (mut records, mut bytes) = (0u64, 0u64);
+        while i < n {
+            match len {
+                Some(digits) => {
+                    let b = buf[i];
+                    i += 1;
+                    if b == b' ' {
+                        len = None;
+                        left = digits;
+                        frame = digits;
+                    } else {
+                        len = Some(digits * 10 + usize::from(b.wrapping_sub(b'0')));
+                    }
+                }
+                None => {
+                    let take = left.min(n - i);
+                    i += take;
+                    left -= take;
+                }
+            }
+            if len.is_none() && left == 0 {
+                records += 1;
+                bytes += frame as u64;
+                len = Some(0);
+            }
+        }
+        counts.datagrams.fetch_add(records, Ordering::Relaxed);
+        counts.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
