@@ -5,7 +5,11 @@
 //! ```text
 //! fastsyslog-config rsyslog   [--ident NAME] [--socket PATH] [--dir LOG_DIR] > /etc/rsyslog.d/30-web.conf
 //! fastsyslog-config syslog-ng [--ident NAME] [--socket PATH] [--dir LOG_DIR] > /etc/syslog-ng/conf.d/web.conf
+//! fastsyslog-config rsyslog   --ident web --stream-socket /run/web/log.sock   # imptcp listener
 //! ```
+//!
+//! `--socket` takes what `FASTSYSLOG_SOCKET` takes (`PATH`, `unix:PATH`, `stream:PATH`,
+//! `stream-lf:PATH`); `--stream-socket PATH` is `--socket stream:PATH`.
 //!
 //! Flags override the environment. The ident is needed (flag or `FASTSYSLOG_IDENT`): the system
 //! socket snippet matches the program name, and this tool's own name is not the application's.
@@ -19,8 +23,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: fastsyslog-config rsyslog|syslog-ng [--ident NAME] [--socket PATH] [--dir LOG_DIR]";
+const USAGE: &str = "usage: fastsyslog-config rsyslog|syslog-ng [--ident NAME] \
+                     [--socket [stream:|stream-lf:]PATH | --stream-socket PATH] [--dir LOG_DIR]";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -49,7 +53,8 @@ fn run(args: Vec<String>) -> Result<String, (u8, String)> {
         };
         match arg.as_str() {
             "--ident" => ident = Some(value("--ident")?),
-            "--socket" => socket = Some(PathBuf::from(value("--socket")?)),
+            "--socket" => socket = Some(value("--socket")?),
+            "--stream-socket" => socket = Some(format!("stream:{}", value("--stream-socket")?)),
             "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
             "-h" | "--help" => return Ok(format!("{USAGE}\n")),
             "rsyslog" | "syslog-ng" if daemon.is_none() => daemon = Some(arg),
@@ -72,11 +77,14 @@ fn run(args: Vec<String>) -> Result<String, (u8, String)> {
         })?;
     let dir = dir.unwrap_or_else(|| PathBuf::from("/var/log").join(&ident));
 
-    // The application's builder, as `init()` makes it: the environment, then the flags on top.
-    let mut builder = fastsyslog::Builder::from_env().ident(ident);
+    // The socket flag stands in for FASTSYSLOG_SOCKET, read by the builder's own parser, so the
+    // prefixes mean the same and a bad one is refused with the same message. This tool is single-
+    // threaded, so changing its own environment here races with nothing.
     if let Some(socket) = socket {
-        builder = builder.socket(socket);
+        std::env::set_var("FASTSYSLOG_SOCKET", socket);
     }
+    // The application's builder, as `init()` makes it: the environment, then the flags on top.
+    let builder = fastsyslog::Builder::from_env().ident(ident);
     let config = if daemon == "rsyslog" {
         builder.rsyslog_config(&dir)
     } else {
