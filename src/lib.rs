@@ -167,6 +167,7 @@
 //! |---|---|---|---|
 //! | [`ident(s)`](Builder::ident) | `FASTSYSLOG_IDENT` | the program's file name | name in every message (`ident[pid]:`); only printable ASCII but space, `:`, `[`, `]` and `/` is kept (what rsyslog and syslog-ng both keep), anything else becomes `_`, cut to [`MAX_IDENT_LEN`] (48) characters; empty or with NUL is an error |
 //! | [`socket(path)`](Builder::socket) | `FASTSYSLOG_SOCKET` | unset: libc `syslog(3)` | a path selects the unix datagram transport (e.g. `/dev/log` or an rsyslog `imuxsock` socket) |
+//! | [`stream_socket(path)`](Builder::stream_socket) | `FASTSYSLOG_SOCKET=stream:PATH` (`stream-lf:PATH`: [`StreamFraming::NonTransparent`]) | unset | a unix stream socket (rsyslog `imptcp path=`, syslog-ng `unix-stream()`), octet-counted frames, many records per write |
 //! | [`format(f)`](Builder::format) | `FASTSYSLOG_FORMAT` | `logfmt` | [`Format`]: `logfmt`, `json` (`@cee:` + one JSON object) or `rfc5424` (STRUCTURED-DATA; unix transport only) |
 //! | [`header(h)`](Builder::header) | `FASTSYSLOG_HEADER` | `Rfc3164` | [`Header`] of the unix transport: `Rfc3164` (glibc-identical) or `Rfc5424` |
 //! | [`filter(s)`](Builder::filter) / [`default_filter(s)`](Builder::default_filter) | `FASTSYSLOG_LOG`, else `RUST_LOG` (a [`Layer`] reads neither `RUST_LOG` nor a default) | `info` | directives in `RUST_LOG` syntax; `filter` overrides the environment, `default_filter` yields to it |
@@ -357,6 +358,7 @@
 //! | builder | rsyslog | syslog-ng |
 //! |---|---|---|
 //! | `socket(path)` other than `/dev/log` | its own `imuxsock` input on `path`, bound to its own ruleset, `RateLimit.Interval="0"` | its own `unix-dgram(path)` source |
+//! | `stream_socket(path)` | `module(load="imptcp")` and an `imptcp` input on `path` (`SupportOctetCountedFraming="on"`), bound to its own ruleset | its own `unix-stream(path)` source (one record per line: use [`StreamFraming::NonTransparent`]) |
 //! | no socket / `/dev/log` | routes the system socket by facility and program name; keep `SysSock.RateLimit.Interval="0"` (rsyslog's default) in `rsyslog.conf` | reads `s_src` |
 //! | `max_message_size` > 8096 | `global(maxMessageSize=…)` (rsyslog wants it before any input, and only once) | `log-msg-size(…)` (default 65536) |
 //! | `Format::Rfc5424` / `Header::Rfc5424` | `UseSpecialParser="off"` (RFC 5424 parser) and `IgnoreTimestamp="off"`; STRUCTURED-DATA kept in the file | `flags(syslog-protocol)`; `${SDATA}` kept (syslog-ng appends its own `[meta sequenceId=…]`) |
