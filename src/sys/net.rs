@@ -113,32 +113,18 @@ pub(crate) fn send_many(fd: BorrowedFd<'_>, msgs: &[&[u8]]) -> io::Result<usize>
 /// guarantees 16, but every platform the crate runs on allows 1024).
 pub(crate) const SEND_VECTORED_MAX: usize = 1024;
 
-/// The `send` flag that turns `SIGPIPE` into an `EPIPE` error, where the platform has one.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+/// The `send` flag that turns `SIGPIPE` into an `EPIPE` error.
+#[cfg(not(target_vendor = "apple"))]
 const NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
-/// No such flag here: [`no_sigpipe`] sets the socket option instead.
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
+/// Apple's `send` has no such flag: [`no_sigpipe`] sets the socket option instead.
+#[cfg(target_vendor = "apple")]
 const NO_SIGPIPE: libc::c_int = 0;
 
 /// Makes writes on the stream socket `fd` report a closed peer as `EPIPE` instead of raising
 /// `SIGPIPE`, on platforms whose `send(2)` has no `MSG_NOSIGNAL` (Apple's `SO_NOSIGPIPE`). A
 /// no-op elsewhere, where [`send_vectored`] passes the flag on every call.
 pub(crate) fn no_sigpipe(fd: BorrowedFd<'_>) -> io::Result<()> {
-    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    #[cfg(target_vendor = "apple")]
     {
         let on: libc::c_int = 1;
         // SAFETY: the pointer and length describe `on`, a live c_int, for the whole call; the
@@ -173,8 +159,12 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     // `IoSlice` is documented to be ABI-compatible with `iovec` on Unix; sendmsg only reads
     // through the pointer, the `*mut` is what the C struct declares.
     hdr.msg_iov = bufs.as_ptr().cast::<libc::iovec>().cast_mut();
-    // `n <= SEND_VECTORED_MAX`, which fits every platform's `msg_iovlen` type.
-    hdr.msg_iovlen = n.try_into().unwrap_or_default();
+    // `n <= SEND_VECTORED_MAX`, which fits every platform's `msg_iovlen` type (`size_t` on Linux,
+    // where the conversion is the identity clippy flags; `c_int` elsewhere).
+    #[allow(clippy::useless_conversion)]
+    {
+        hdr.msg_iovlen = n.try_into().unwrap_or_default();
+    }
     // SAFETY: `hdr` points at the first `n` of `bufs`, each an `iovec` describing a borrowed byte
     // slice that lives for the whole call; the kernel only reads them and keeps no pointer after
     // it returns. `fd` is a live descriptor borrowed for the call.
