@@ -35,6 +35,29 @@ pub struct Counts {
     pub bytes: AtomicU64,
 }
 
+impl Counts {
+    /// Waits until at least `n` datagrams (records) arrived or `timeout` passed; returns the count.
+    pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.datagrams.load(Ordering::Relaxed);
+            if got >= n || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Stops a receiver's thread and waits for it.
+fn stop_and_join(stop: &AtomicBool, thread: Option<JoinHandle<()>>) {
+    stop.store(true, Ordering::Relaxed);
+    if let Some(t) = thread {
+        // A panicked drain thread has nothing left to clean up.
+        let _ = t.join();
+    }
+}
+
 impl Sink {
     /// Binds a sink on a fresh temp path.
     pub fn new() -> Sink {
@@ -105,14 +128,7 @@ impl Sink {
 
     /// Waits until at least `n` datagrams arrived or `timeout` passed; returns the count.
     pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.received();
-            if got >= n || Instant::now() >= deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.counts.wait_for(n, timeout)
     }
 }
 
@@ -124,11 +140,7 @@ impl Default for Sink {
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            // A panicked drain thread has nothing left to clean up.
-            let _ = t.join();
-        }
+        stop_and_join(&self.stop, self.thread.take());
         // The socket file may already be gone with its temp dir; nothing to report then.
         let _ = std::fs::remove_file(&self.path);
     }
@@ -204,14 +216,7 @@ impl StreamSink {
 
     /// Waits until at least `n` records arrived or `timeout` passed; returns the count.
     pub fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let got = self.received();
-            if got >= n || Instant::now() >= deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        self.counts.wait_for(n, timeout)
     }
 }
 
@@ -223,11 +228,7 @@ impl Default for StreamSink {
 
 impl Drop for StreamSink {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            // A panicked accept thread has nothing left to clean up.
-            let _ = t.join();
-        }
+        stop_and_join(&self.stop, self.thread.take());
     }
 }
 
