@@ -84,28 +84,7 @@ fn a_daemon_restart_loses_nothing_over_the_stream() {
     let mut daemon = Rsyslogd::builder().stream().start();
     let (logger, _guard) = lossless(&daemon.stream_socket()).build().unwrap();
     let token = support::token("stream-restart");
-    for i in 0..100 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
-    }
-    assert!(flush(&logger));
-    // What the old daemon had not read when it was killed is its loss, not the logger's: wait
-    // until it stored all 100.
-    daemon.wait_for_token(Rsyslogd::ALL, &token, 100);
-    daemon.stop_and_remove();
-    for i in 100..150 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
-    }
-    daemon.restart();
-    for i in 150..200 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
-    }
-    assert!(flush(&logger));
-    let lines = daemon.wait_for_token(Rsyslogd::ALL, &token, 200);
-    let got: Vec<String> = lines.iter().map(|l| l.msg.clone()).collect();
-    let want: Vec<String> = (0..200).map(|i| format!("{token} {i}")).collect();
-    assert_eq!(got, want);
-    let s = stats(&logger);
-    assert_eq!((s.written, s.dropped_total()), (200, 0), "{s:?}");
+    let s = crate::writer_faults::restart_loses_nothing(&mut daemon, &logger, &token);
     assert!(
         s.reconnects >= 1,
         "the new daemon is a new connection: {s:?}"

@@ -87,29 +87,35 @@ fn records_logged_while_the_daemon_is_absent_arrive_once_it_binds() {
 fn a_daemon_restart_loses_nothing_in_background_mode() {
     let mut daemon = Rsyslogd::start();
     let (logger, _guard) = builder(&daemon.socket(), Mode::Background).build().unwrap();
-    let token = support::token("restart");
+    restart_loses_nothing(&mut daemon, &logger, &support::token("restart"));
+}
+
+/// 100 records, the daemon killed and its socket removed, 50 more, the daemon back, 50 more:
+/// all 200 arrive in order and none is counted as dropped. Returns the logger's stats.
+pub(crate) fn restart_loses_nothing(daemon: &mut Rsyslogd, logger: &Logger, token: &str) -> Stats {
     for i in 0..100 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
+        emit(logger, Level::Info, format_args!("{token} {i}"));
     }
-    assert!(flush(&logger));
+    assert!(flush(logger));
     // What the old daemon had not read when it was killed is its loss, not the logger's: wait
     // until it stored all 100.
-    daemon.wait_for_token(Rsyslogd::ALL, &token, 100);
+    daemon.wait_for_token(Rsyslogd::ALL, token, 100);
     daemon.stop_and_remove();
     for i in 100..150 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
+        emit(logger, Level::Info, format_args!("{token} {i}"));
     }
     daemon.restart();
     for i in 150..200 {
-        emit(&logger, Level::Info, format_args!("{token} {i}"));
+        emit(logger, Level::Info, format_args!("{token} {i}"));
     }
-    assert!(flush(&logger));
-    let lines = daemon.wait_for_token(Rsyslogd::ALL, &token, 200);
+    assert!(flush(logger));
+    let lines = daemon.wait_for_token(Rsyslogd::ALL, token, 200);
     let got: Vec<String> = lines.iter().map(|l| l.msg.clone()).collect();
     let want: Vec<String> = (0..200).map(|i| format!("{token} {i}")).collect();
     assert_eq!(got, want);
-    let s = stats(&logger);
+    let s = stats(logger);
     assert_eq!((s.written, s.dropped_total()), (200, 0), "{s:?}");
+    s
 }
 
 #[test]
