@@ -116,12 +116,7 @@ fn usage(msg: &str) -> ! {
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 0 {
-        (v[mid - 1] + v[mid]) / 2.0
-    } else {
-        v[mid]
-    }
+    support::measure::percentile(v, 0.5)
 }
 
 /// Records per second from the first call until `received` reports all `n`; panics when records
