@@ -4,7 +4,12 @@
 //! stays one record; a long record is cut and counted; a daemon restart in background mode loses
 //! nothing and is counted as a reconnect.
 
+use std::io::Read as _;
+use std::os::unix::net::UnixListener;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use fastsyslog::{Builder, Lane, Logger, Mode, Overflow, StreamFraming};
 use log::{Level, Log};
@@ -191,4 +196,115 @@ fn syslog_ng_unix_stream_gets_line_framed_records_in_order() {
     );
     let s = stats(&logger);
     assert_eq!((s.written, s.dropped_total()), (n as u64 + 1, 0), "{s:?}");
+}
+
+/// The records of an octet-counted stream, as text; panics on a malformed one.
+fn frames(mut bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(sp) = bytes.iter().position(|&b| b == b' ') {
+        let len: usize = std::str::from_utf8(&bytes[..sp]).unwrap().parse().unwrap();
+        let frame = &bytes[sp + 1..sp + 1 + len];
+        out.push(String::from_utf8(frame.to_vec()).unwrap());
+        bytes = &bytes[sp + 1 + len..];
+    }
+    assert!(bytes.is_empty(), "a cut frame: {bytes:?}");
+    out
+}
+
+/// Accepts connections on `listener` until `stop`, reading each on its own thread until it ends
+/// or, once `stop` is set, goes quiet; returns the records of every connection that sent any, in
+/// the order they were accepted.
+fn per_connection(
+    listener: UnixListener,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<Vec<String>>> {
+    std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let mut readers = Vec::new();
+        loop {
+            // Read before accepting: a connection queued before `stop` is still taken.
+            let stopping = stop.load(Ordering::SeqCst);
+            match listener.accept() {
+                Ok((conn, _)) => {
+                    let stop = Arc::clone(&stop);
+                    readers.push(std::thread::spawn(move || read_until_quiet(conn, &stop)));
+                }
+                Err(_) if stopping => break,
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .filter(|records| !records.is_empty())
+            .collect()
+    })
+}
+
+/// The records of `conn`, read until it ends or, once `stop` is set, has nothing more.
+fn read_until_quiet(mut conn: std::os::unix::net::UnixStream, stop: &AtomicBool) -> Vec<String> {
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        match conn.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) if stopping => break,
+            Err(_) => {}
+        }
+    }
+    frames(&buf)
+}
+
+#[test]
+fn a_forked_child_writes_on_a_connection_of_its_own() {
+    for mode in [Mode::Sync, Mode::Background] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = per_connection(UnixListener::bind(&path).unwrap(), Arc::clone(&stop));
+        let (logger, guard) = lossless(&path).mode(mode).build().unwrap();
+        emit(&logger, Level::Info, format_args!("parent 1"));
+        assert!(flush(&logger));
+        // The child logs and flushes (it ends with _exit, which runs no exit hook), under a bound.
+        let forked = fastsyslog_testkit::process::fork_each(1, Duration::from_secs(10), || {
+            emit(&logger, Level::Info, format_args!("child 1"));
+            if flush(&logger) {
+                0
+            } else {
+                1
+            }
+        })
+        .unwrap();
+        assert!(
+            forked.hung.is_empty() && forked.failed.is_empty(),
+            "{mode:?}: {forked:?}"
+        );
+        emit(&logger, Level::Info, format_args!("parent 2"));
+        assert!(flush(&logger));
+        drop((logger, guard));
+        stop.store(true, Ordering::SeqCst);
+        let conns: Vec<Vec<String>> = reader
+            .join()
+            .unwrap()
+            .into_iter()
+            .map(|records| {
+                records
+                    .iter()
+                    .map(|r| r.rsplit(": ").next().unwrap().to_owned())
+                    .collect()
+            })
+            .collect();
+        // Had the child written on the parent's connection, its record would sit between the
+        // parent's two there, or cut one of them.
+        assert_eq!(
+            conns,
+            [vec!["parent 1", "parent 2"], vec!["child 1"]],
+            "{mode:?}"
+        );
+    }
 }
