@@ -176,6 +176,70 @@ pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Res
     Ok(usize::try_from(rc).unwrap_or(0))
 }
 
+/// Connects a new unix stream socket to `path`, waiting at most `timeout` (`None`: no bound) for
+/// room in the listener's backlog: the socket's send timeout is set before `connect(2)`, which
+/// Linux applies to that wait (std's `UnixStream::connect` gives no way to, so a hung daemon with
+/// a full backlog would block it forever). The timeout stays as the socket's send timeout. A path
+/// too long for `sun_path` or with a NUL byte is an `InvalidInput` error, as in std.
+pub(crate) fn connect_stream(
+    path: &std::path::Path,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<std::os::unix::net::UnixStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+
+    // SAFETY: `sockaddr_un` is a plain C struct of integers and a byte array; all-zero bytes are
+    // a valid value (and leave `sun_path` NUL-terminated after any shorter copy).
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    let bytes = path.as_os_str().as_bytes();
+    // One byte is kept for the terminating NUL.
+    if bytes.contains(&0) || bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path must be shorter than SUN_LEN and contain no NUL byte",
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, &src) in addr.sun_path.iter_mut().zip(bytes) {
+        // `c_char` is `i8` or `u8` by platform; the bit pattern is what the kernel reads.
+        *dst = src as libc::c_char;
+    }
+    // The offset of `sun_path` plus the path and its NUL: what `SUN_LEN` computes.
+    let len = std::mem::size_of::<libc::sockaddr_un>() - addr.sun_path.len() + bytes.len() + 1;
+    let len = libc::socklen_t::try_from(len).unwrap_or(libc::socklen_t::MAX);
+
+    #[cfg(not(target_vendor = "apple"))]
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    #[cfg(target_vendor = "apple")]
+    let kind = libc::SOCK_STREAM;
+    // SAFETY: socket takes three integers and touches no memory of ours.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, kind, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a descriptor socket(2) just returned, owned by nothing else; `OwnedFd`
+    // closes it exactly once, on every path out of this function that does not hand it on.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    #[cfg(target_vendor = "apple")]
+    {
+        // SAFETY: fcntl with F_SETFD takes an integer argument; `fd` is live (owned above).
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let stream = std::os::unix::net::UnixStream::from(owned);
+    // `set_write_timeout(Some(ZERO))` is an error in std; zero means "no timeout" to the caller.
+    stream.set_write_timeout(timeout.filter(|t| !t.is_zero()))?;
+    // SAFETY: `addr` is an initialised `sockaddr_un` that lives for the whole call and `len` is
+    // at most its size (the path is shorter than `sun_path`); the kernel only reads it. `fd` is
+    // live: `stream` owns it until the end of this function.
+    let rc = unsafe { libc::connect(fd, std::ptr::addr_of!(addr).cast::<libc::sockaddr>(), len) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stream)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
@@ -232,5 +296,39 @@ mod tests {
         // the flag itself is what a C host program that keeps the default action relies on.
         let err = send_vectored(a.as_fd(), &[IoSlice::new(b"x")]).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
+    fn connect_stream_waits_at_most_the_timeout_for_a_full_backlog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        // Never accepts: each connection waits in the backlog until it is full.
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let timeout = Some(std::time::Duration::from_millis(20));
+        let mut queued = Vec::new();
+        let err = loop {
+            match connect_stream(&path, timeout) {
+                Ok(s) => queued.push(s),
+                Err(e) => break e,
+            }
+            assert!(queued.len() < 10_000, "the backlog never filled");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err:?}");
+        let started = std::time::Instant::now();
+        let err = connect_stream(&path, timeout).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "{err:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn connect_stream_refuses_paths_that_cannot_work() {
+        let long = std::path::Path::new("/tmp").join("x".repeat(200));
+        let err = connect_stream(&long, None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let err = connect_stream(std::path::Path::new("/tmp/a\0b"), None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let dir = tempfile::tempdir().unwrap();
+        let err = connect_stream(&dir.path().join("absent"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     }
 }

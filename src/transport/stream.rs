@@ -36,7 +36,7 @@ use super::StreamFraming;
 use crate::severity::Priority;
 use crate::stats::Counters;
 use crate::sys::fork::ForkLocal;
-use crate::sys::net::{errno, no_sigpipe, send_vectored, SEND_VECTORED_MAX};
+use crate::sys::net::{connect_stream, errno, no_sigpipe, send_vectored, SEND_VECTORED_MAX};
 
 /// The most frames one `sendmsg(2)` carries: up to three buffers each (prefix, record, trailer).
 const FRAMES_PER_WRITE: usize = SEND_VECTORED_MAX / 3;
@@ -157,9 +157,8 @@ impl StreamTransport {
     /// Connects `conn` to the path, remembering when and, on failure, why.
     fn open(&self, conn: &mut Conn) -> io::Result<()> {
         conn.last_attempt = Some(Instant::now());
-        let connected = UnixStream::connect(&self.path).and_then(|stream| {
-            // `set_write_timeout(Some(ZERO))` is an error in std; zero means "no timeout".
-            stream.set_write_timeout(self.send_timeout.filter(|t| !t.is_zero()))?;
+        // The send timeout also bounds the wait for a full backlog (a hung daemon).
+        let connected = connect_stream(&self.path, self.send_timeout).and_then(|stream| {
             no_sigpipe(stream.as_fd())?;
             Ok(stream)
         });
@@ -521,6 +520,34 @@ mod tests {
         let long = Path::new("/tmp").join("x".repeat(200));
         let err = StreamTransport::connect(&long, OC, None, false, counters).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_hung_daemon_with_a_full_backlog_costs_one_send_timeout_per_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        // A daemon that never accepts: fill its backlog.
+        let _listener = UnixListener::bind(&path).unwrap();
+        let mut queued = Vec::new();
+        while let Ok(s) = connect_stream(&path, Some(Duration::from_millis(10))) {
+            queued.push(s);
+            assert!(queued.len() < 10_000, "the backlog never filled");
+        }
+        // On another thread, so a connect that does not return fails the test instead of
+        // hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let counters = Arc::new(Counters::default());
+            let t =
+                StreamTransport::connect(&p, OC, Some(Duration::from_millis(50)), true, counters);
+            // The receiver is gone only when the test already failed.
+            let _ = tx.send(t.map(drop).map_err(|e| e.kind()));
+        });
+        let got = rx
+            .recv_timeout(Duration::from_secs(3))
+            .expect("connect returns within its send timeout");
+        assert_eq!(got, Err(io::ErrorKind::WouldBlock));
     }
 
     #[test]
