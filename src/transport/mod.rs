@@ -222,10 +222,11 @@ pub(super) fn probe(path: &Path) -> io::Result<()> {
     std::os::unix::net::UnixDatagram::unbound().and_then(|s| s.connect(path))
 }
 
-/// [`probe`] for a stream socket: connects and closes at once.
+/// [`probe`] for a stream socket: connects and closes at once, waiting at most 100 ms for room
+/// in a hung daemon's backlog.
 #[cfg(unix)]
 fn probe_stream(path: &Path) -> io::Result<()> {
-    std::os::unix::net::UnixStream::connect(path).map(drop)
+    crate::sys::net::connect_stream(path, Some(Duration::from_millis(100))).map(drop)
 }
 
 /// Failure visible by default: one stderr line when the daemon cannot be reached at start-up (not
