@@ -18,10 +18,12 @@
 //! as with datagrams.
 //!
 //! **Connection.** One connection is shared by every thread (sync mode, one record per write under
-//! a lock) or owned by the background writer. It is opened at start-up and again, rate-limited to
-//! one attempt per [`RECONNECT_INTERVAL`], after any failure; each successful reconnect is counted
-//! in [`Stats::reconnects`](crate::Stats::reconnects). A forked child never writes on its parent's
-//! connection (the frames would interleave): it opens its own.
+//! a lock, so frames never interleave) or owned by the background writer. It is opened at start-up
+//! and again, rate-limited to one attempt per [`RECONNECT_INTERVAL`], after any failure; each
+//! successful reconnect is counted in [`Stats::reconnects`](crate::Stats::reconnects). The send
+//! timeout bounds every wait: a write, and a connect to a daemon whose backlog is full; in sync
+//! mode a thread waits for the lock at most the bounded sends of the threads ahead of it. A forked
+//! child never writes on its parent's connection (the frames would interleave): it opens its own.
 
 use std::io::{self, IoSlice};
 use std::os::fd::AsFd;
