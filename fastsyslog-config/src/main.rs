@@ -92,3 +92,59 @@ fn run(args: Vec<String>) -> Result<String, (u8, String)> {
     };
     config.map_err(|e| (1, e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    // One test: `run` sets FASTSYSLOG_SOCKET in this process, so the cases must not run in
+    // parallel.
+    #[test]
+    fn socket_flags_select_the_listener() {
+        let conf = run(args(&[
+            "rsyslog",
+            "--ident",
+            "a",
+            "--stream-socket",
+            "/run/a.sock",
+        ]))
+        .unwrap();
+        assert!(
+            conf.contains(r#"input(type="imptcp" path="/run/a.sock""#),
+            "{conf}"
+        );
+        let conf = run(args(&[
+            "syslog-ng",
+            "--ident",
+            "a",
+            "--socket",
+            "stream-lf:/run/a.sock",
+        ]))
+        .unwrap();
+        assert!(conf.contains(r#"unix-stream("/run/a.sock""#), "{conf}");
+        assert!(!conf.contains("WARNING"), "{conf}");
+        let conf = run(args(&[
+            "rsyslog",
+            "--ident",
+            "a",
+            "--socket",
+            "/run/a.sock",
+        ]))
+        .unwrap();
+        assert!(
+            conf.contains(r#"input(type="imuxsock" Socket="/run/a.sock""#),
+            "{conf}"
+        );
+        let (code, msg) =
+            run(args(&["rsyslog", "--ident", "a", "--socket", "tcp:/x"])).unwrap_err();
+        assert_eq!(code, 1);
+        assert!(
+            msg.contains("FASTSYSLOG_SOCKET") && msg.contains("tcp:/x"),
+            "{msg}"
+        );
+    }
+}
