@@ -97,50 +97,40 @@ fn run(args: Vec<String>) -> Result<String, (u8, String)> {
 mod tests {
     use super::run;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
     // One test: `run` sets FASTSYSLOG_SOCKET in this process, so the cases must not run in
     // parallel.
     #[test]
     fn socket_flags_select_the_listener() {
-        let conf = run(args(&[
-            "rsyslog",
-            "--ident",
-            "a",
-            "--stream-socket",
-            "/run/a.sock",
-        ]))
-        .unwrap();
-        assert!(
-            conf.contains(r#"input(type="imptcp" path="/run/a.sock""#),
-            "{conf}"
-        );
-        let conf = run(args(&[
-            "syslog-ng",
-            "--ident",
-            "a",
-            "--socket",
-            "stream-lf:/run/a.sock",
-        ]))
-        .unwrap();
-        assert!(conf.contains(r#"unix-stream("/run/a.sock""#), "{conf}");
-        assert!(!conf.contains("WARNING"), "{conf}");
-        let conf = run(args(&[
-            "rsyslog",
-            "--ident",
-            "a",
-            "--socket",
-            "/run/a.sock",
-        ]))
-        .unwrap();
-        assert!(
-            conf.contains(r#"input(type="imuxsock" Socket="/run/a.sock""#),
-            "{conf}"
-        );
-        let (code, msg) =
-            run(args(&["rsyslog", "--ident", "a", "--socket", "tcp:/x"])).unwrap_err();
+        let table = [
+            (
+                "rsyslog",
+                "--stream-socket",
+                "/run/a.sock",
+                r#"input(type="imptcp" path="/run/a.sock""#,
+            ),
+            (
+                "syslog-ng",
+                "--socket",
+                "stream-lf:/run/a.sock",
+                r#"unix-stream("/run/a.sock""#,
+            ),
+            (
+                "rsyslog",
+                "--socket",
+                "/run/a.sock",
+                r#"input(type="imuxsock" Socket="/run/a.sock""#,
+            ),
+        ];
+        for (daemon, flag, value, want) in table {
+            let args = [daemon, "--ident", "a", flag, value]
+                .map(str::to_owned)
+                .to_vec();
+            let conf = run(args).unwrap();
+            assert!(conf.contains(want), "{flag} {value}: {conf}");
+            assert!(!conf.contains("WARNING"), "{flag} {value}: {conf}");
+        }
+        let args = ["rsyslog", "--ident", "a", "--socket", "tcp:/x"].map(str::to_owned);
+        let (code, msg) = run(args.to_vec()).unwrap_err();
         assert_eq!(code, 1);
         assert!(
             msg.contains("FASTSYSLOG_SOCKET") && msg.contains("tcp:/x"),
