@@ -109,6 +109,8 @@ extern "C" fn after_fork_in_child() {
     if in_syslog && !in_localtime {
         TZ_LOCK.poisoned.store(true, Ordering::SeqCst);
     }
+    // Stats files: the child's counters leave the parent's mapping before anything can bump them.
+    super::shm::after_fork_in_child();
 }
 
 fn install_atfork() {

@@ -11,6 +11,8 @@
 //! - `syslog`: `openlog(3)` and `syslog(priority, "%s", msg)`, watched for fork.
 //! - `time`: `localtime_r(3)` (watched for fork) and the coarse real-time clock.
 //! - `exit`: `atexit(3)`, for the hook that flushes queued records when the process exits.
+//! - `shm`: the stats file's shared mapping (`mmap(2)` over a value's own pages), its atfork
+//!   child step, read-only mappings for readers, `kill(pid, 0)` and the tmpfs check.
 //! - `net`: `sendmmsg(2)`, `gethostname(2)`, and the errno values the crate names.
 //! - `signal`: the emergency path's socket and the async-signal-safe calls it makes (`sendto(2)`,
 //!   `getpid(2)`), keeping `errno`.
@@ -23,6 +25,8 @@ pub(crate) mod fork;
 #[cfg(unix)]
 pub(crate) mod net;
 #[cfg(unix)]
+pub(crate) mod shm;
+#[cfg(unix)]
 pub(crate) mod signal;
 #[cfg(unix)]
 pub(crate) mod syslog;
@@ -32,7 +36,7 @@ pub(crate) mod time;
 #[cfg(not(unix))]
 mod unsupported;
 #[cfg(not(unix))]
-pub(crate) use unsupported::{exit, fork, net, time};
+pub(crate) use unsupported::{exit, fork, net, shm, time};
 
 /// A moment broken down in the local time zone, as `struct tm` has it: what `time::local_time`
 /// answers on every platform.

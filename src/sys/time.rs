@@ -138,6 +138,20 @@ pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
     )
 }
 
+/// The monotonic clock (`CLOCK_MONOTONIC`, the same in every process of the machine) in
+/// nanoseconds, at least 1; `None` when it cannot be read. Stats files carry such times, so a
+/// reader in another process can compare them with its own reading.
+pub(crate) fn monotonic_ns() -> Option<u64> {
+    let ts = read_clock(libc::CLOCK_MONOTONIC)?;
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    Some(
+        secs.saturating_mul(1_000_000_000)
+            .saturating_add(nanos)
+            .max(1),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

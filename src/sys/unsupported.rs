@@ -56,6 +56,11 @@ pub(crate) mod time {
         None
     }
 
+    /// Always `None`: callers count as if the clock read 1.
+    pub(crate) fn monotonic_ns() -> Option<u64> {
+        None
+    }
+
     /// Always `None`: callers read `SystemTime` instead.
     pub(crate) fn realtime_coarse_secs() -> Option<i64> {
         None
@@ -92,5 +97,87 @@ pub(crate) mod net {
     /// Always `None`.
     pub(crate) fn hostname() -> Option<String> {
         None
+    }
+}
+
+pub(crate) mod shm {
+    //! No shared mapping here: values live on the heap and no stats file can be published.
+
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    /// The page size the stats layout assumes.
+    pub(crate) const PAGE: usize = 4096;
+
+    /// Never true: stats files are not supported here.
+    pub(crate) fn page_size_ok() -> bool {
+        false
+    }
+
+    /// A value on the heap.
+    #[derive(Debug)]
+    pub(crate) struct Shared<T>(Box<T>);
+
+    impl<T> Shared<T> {
+        pub(crate) fn new(value: T) -> Shared<T> {
+            Shared(Box::new(value))
+        }
+        pub(crate) fn len(&self) -> usize {
+            std::mem::size_of::<T>().max(1).div_ceil(PAGE) * PAGE
+        }
+        pub(crate) fn publish(&mut self, _spec: &FileSpec<'_>) -> io::Result<PathBuf> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+        pub(crate) fn unpublish(&self) {}
+    }
+
+    impl<T> std::ops::Deref for Shared<T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.0
+        }
+    }
+
+    /// What a published file would hold.
+    #[derive(Debug)]
+    pub(crate) struct FileSpec<'a> {
+        pub(crate) dir: &'a Path,
+        pub(crate) stem: &'a str,
+        pub(crate) ext: &'a str,
+        pub(crate) header: &'a [u8],
+        pub(crate) pid_at: usize,
+        pub(crate) start_at: usize,
+    }
+
+    /// Nothing to remove.
+    pub(crate) fn unpublish_all() {}
+
+    /// No file can be mapped here.
+    #[derive(Debug)]
+    pub(crate) struct MappedFile;
+
+    impl MappedFile {
+        pub(crate) fn open(_path: &Path) -> io::Result<MappedFile> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+        pub(crate) fn len(&self) -> usize {
+            0
+        }
+        pub(crate) fn copy(&self, _offset: usize, _len: usize) -> Option<Vec<u8>> {
+            None
+        }
+        pub(crate) fn load_u64(&self, _offset: usize) -> Option<u64> {
+            None
+        }
+    }
+
+    /// Unknown here: every pid is taken as alive.
+    pub(crate) fn pid_alive(_pid: u32) -> bool {
+        true
+    }
+
+    /// Unknown here.
+    pub(crate) fn on_tmpfs(_dir: &Path) -> io::Result<bool> {
+        Ok(true)
     }
 }
