@@ -112,6 +112,7 @@ impl Default for Mode {
 /// | [`rate_limit`](Builder::rate_limit) | none | `FASTSYSLOG_RATELIMIT` (`warn=100/1s,db::pool=10/1s`) |
 /// | [`sample`](Builder::sample) | none | `FASTSYSLOG_SAMPLE` (`access=100`) |
 /// | [`backtrace`](Builder::backtrace) | none | `FASTSYSLOG_BACKTRACE` (`db=debug:64`) |
+/// | [`stats_dir`](Builder::stats_dir) | none (no stats file) | `FASTSYSLOG_STATS_DIR` (an absolute path) |
 /// | `queue_capacity(lane, n)` (feature `background`) | 4096 (error lane), 65536 (bulk lane) | `FASTSYSLOG_ERROR_CAPACITY`, `FASTSYSLOG_BULK_CAPACITY` |
 /// | `overflow(lane, policy)` (feature `background`) | `BlockFor(10 ms)` (error), `Drop` (bulk) | `FASTSYSLOG_ERROR_OVERFLOW`, `FASTSYSLOG_BULK_OVERFLOW` (`drop`, `block`, `block_for=10ms`) |
 ///
@@ -161,6 +162,8 @@ pub struct Builder {
     #[cfg(feature = "background")]
     pub(crate) worker: crate::worker::Config,
     pub(crate) volume: crate::volume::Config,
+    /// Where the stats file goes ([`Builder::stats_dir`]); none by default.
+    pub(crate) stats_dir: Option<PathBuf>,
     /// The first invalid environment value, reported by `build`.
     pub(crate) env_error: Option<Error>,
 }
@@ -206,6 +209,7 @@ impl Builder {
             #[cfg(feature = "background")]
             worker: crate::worker::Config::default(),
             volume: crate::volume::Config::default(),
+            stats_dir: None,
             env_error: None,
         }
     }
@@ -324,6 +328,13 @@ impl Builder {
                         .map_err(|e: ParseModeError| invalid(e.to_string()))?
                 }
                 "FASTSYSLOG_LOG" => builder.filter = Some(text(name, &value)?),
+                "FASTSYSLOG_STATS_DIR" => {
+                    let dir = PathBuf::from(&value);
+                    if !dir.is_absolute() {
+                        return Err(invalid(format!("{value:?}: expected an absolute path")));
+                    }
+                    builder.stats_dir = Some(dir);
+                }
                 "RUST_LOG" => builder.rust_log = Some(text(name, &value)?),
                 "FASTSYSLOG_STRICT" => builder.strict = flag(name, &value)?,
                 "FASTSYSLOG_STDERR" => builder.stderr = flag(name, &value)?,
@@ -409,6 +420,7 @@ impl Builder {
             "FASTSYSLOG_RATELIMIT",
             "FASTSYSLOG_SAMPLE",
             "FASTSYSLOG_BACKTRACE",
+            "FASTSYSLOG_STATS_DIR",
             "FASTSYSLOG_LOG",
             "RUST_LOG",
         ];
@@ -711,6 +723,34 @@ impl Builder {
         self
     }
 
+    /// Publishes the logger's counters in a stats file, `<dir>/<ident>.<pid>.fsstats`, which
+    /// other processes read ([`stats::read_dir`](crate::stats::read_dir)): the counters live in
+    /// the file's shared mapping, so the record path costs the same. Opt-in; the directory is
+    /// created if missing and must be on tmpfs or ramfs (`/dev/shm`, `/run`): a mapping of a
+    /// disk file can stall the writer on page write-back. A clean shutdown or exit removes the
+    /// file; a forked child gets its own. See [the format](crate::stats#the-stats-file-format).
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Builder::build) fails with [`ErrorKind::InvalidConfig`] naming the path when the
+    /// directory cannot be created, is not on tmpfs, or the file cannot be written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    /// let (_logger, _guard) = fastsyslog::Builder::new()
+    ///     .mode(fastsyslog::Mode::Sync)
+    ///     .stats_dir(dir.path())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(fastsyslog::stats::read_dir(dir.path()).unwrap().len(), 1);
+    /// ```
+    pub fn stats_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.stats_dir = Some(dir.into());
+        self
+    }
+
     /// The longest one blocking send may wait when the daemon's socket queue is full (unix
     /// transport). Default 100 ms; `None` waits without bound. A send that times out is counted as
     /// dropped. glibc's `syslog(3)` has no such bound.
@@ -901,7 +941,10 @@ impl Builder {
             framing,
         } = self.check(layer)?;
         let router = Router::new(self.rules, self.default_facility);
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(match &self.stats_dir {
+            Some(dir) => stats_counters(dir, ident.as_str(), self.mode)?,
+            None => Counters::default(),
+        });
         let hostname = sys::net::hostname().unwrap_or_else(|| "-".to_owned());
 
         let renderer = Renderer::new(
@@ -1041,6 +1084,34 @@ fn parse_routes(spec: &str) -> Result<(Vec<Rule>, Option<Facility>), String> {
         rules.push(Rule::new(matcher, facility));
     }
     Ok((rules, default))
+}
+
+/// Counters published in a stats file in `dir` ([`Builder::stats_dir`]); errors name the path.
+fn stats_counters(dir: &std::path::Path, ident: &str, mode: Mode) -> Result<Counters, Error> {
+    let fail = |why: String| {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("invalid stats_dir {}: {why}", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create it: {e}")))?;
+    match sys::shm::on_tmpfs(dir) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(fail(
+                "not on tmpfs (a mapped disk file can stall the writer on write-back): use \
+                 a directory under /dev/shm or /run"
+                    .to_owned(),
+            ))
+        }
+        Err(e) => return Err(fail(format!("cannot inspect it: {e}"))),
+    }
+    if !sys::shm::page_size_ok() {
+        return Err(fail("stats files need 4 KiB pages".to_owned()));
+    }
+    let background = !matches!(mode, Mode::Sync);
+    Counters::published(dir, ident, background)
+        .map_err(|e| fail(format!("cannot write a stats file there: {e}")))
 }
 
 #[cfg(test)]

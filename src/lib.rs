@@ -627,7 +627,7 @@ mod pipeline;
 mod reload;
 mod route;
 mod severity;
-mod stats;
+pub mod stats;
 mod sys;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -270,6 +270,8 @@ impl Pipeline {
     /// counted as dropped with reason `shutdown`.
     pub(crate) fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        // The logger is done: its stats file goes (the counters stay readable in the process).
+        self.counters.unpublish();
         match &self.sink {
             Sink::Direct(_) => {}
             #[cfg(feature = "background")]
@@ -660,6 +662,10 @@ static LIVE: Mutex<Vec<Weak<Pipeline>>> = Mutex::new(Vec::new());
 
 /// Registers `pipeline` with the exit hook, installing the hook on first use.
 pub(crate) fn flush_at_exit(pipeline: &Arc<Pipeline>) {
+    if pipeline.counters.file().is_some() {
+        // The hook also removes stats files, in sync mode too.
+        sys::exit::at_exit(exit_hook);
+    }
     if matches!(pipeline.sink, Sink::Direct(_)) {
         // Sync sends finish before the caller returns: nothing can be pending at exit.
         return;
@@ -676,6 +682,8 @@ pub(crate) fn flush_at_exit(pipeline: &Arc<Pipeline>) {
 extern "C" fn exit_hook() {
     // A panic must not unwind into libc's `exit`; there is nothing to report it to.
     let _ = catch_unwind(flush_live);
+    // Then the stats files of this process: a clean exit leaves none behind.
+    sys::shm::unpublish_all();
 }
 
 fn flush_live() {

@@ -1,11 +1,119 @@
-//! Live counters and the [`Stats`] snapshot.
+//! The logger's counters: the [`Stats`] snapshot, its renderings (one line with `Display`,
+//! [`Stats::to_json`], [`Stats::to_prometheus`] and [`prometheus`] for many processes), and the
+//! stats file that lets other processes read them ([`read_file`], [`read_dir`]).
 //!
-//! Every counter is a relaxed atomic: writers bump them from any thread, and [`Counters::snapshot`]
-//! reads them without taking a lock. A snapshot is not atomic across counters; each value is exact.
+//! Every counter is a relaxed atomic: writers bump them from any thread, and a snapshot reads them
+//! without taking a lock. A snapshot is not atomic across counters; each value is exact.
+//!
+//! # A health endpoint
+//!
+//! ```no_run
+//! let _guard = fastsyslog::init();
+//! // In the handler of GET /metrics:
+//! let body = fastsyslog::stats().map(|s| s.to_prometheus()).unwrap_or_default();
+//! # let _ = body;
+//! ```
+//!
+//! # The stats file
+//!
+//! With [`Builder::stats_dir`](crate::Builder::stats_dir) (or `FASTSYSLOG_STATS_DIR`) each process
+//! publishes its counters in `<dir>/<ident>.<pid>.fsstats`, on tmpfs. The counters live in the
+//! file's shared mapping: bumping one is the same atomic add as without a file, with no system
+//! call, and a reader in another process sees every value as it changes ([`read_dir`], or the
+//! format below from any language). The idea is mmstats' (Michael Schurter, 2011).
+//!
+//! - **tmpfs only.** A shared mapping of a disk file has its dirty pages written back by the
+//!   kernel, and a write to a page under write-back can wait for the disk: the logger's writer
+//!   would stall on I/O it never asked for. `stats_dir` refuses a directory not on tmpfs (use
+//!   `/dev/shm/<app>` or `/run/<app>`) with an error naming it.
+//! - **Written once, then only atomics.** The file is created under a temporary name
+//!   (`.<ident>.<pid>.fsstats.tmp`), its header and schema written in full, and only then renamed
+//!   into place: a reader never sees a half-written header. After that only the values change,
+//!   each as one aligned 64-bit atomic store or add.
+//! - **Fork.** A forked child's counters leave the parent's file before the child can bump
+//!   anything (in the atfork child handler): the child writes its own file,
+//!   `<ident>.<child pid>.fsstats`, which starts from the parent's values at the fork (as the
+//!   child's in-process [`Stats`] do) and never touches the parent's. Summing the files of a
+//!   pre-fork tree therefore counts what the parent logged before the fork once per child too.
+//! - **Exit.** Dropping the [`WorkerGuard`](crate::WorkerGuard) or a normal `exit(3)` removes the
+//!   file. A process that dies otherwise (killed, crashed, `_exit(2)`) leaves it, and readers mark
+//!   it dead: its pid is gone (`kill(pid, 0)` fails with `ESRCH`), or, with a background writer,
+//!   the heartbeat is older than the threshold in the header (30 s; a healthy writer beats at
+//!   least every 100 ms). In sync mode nothing runs between records, so there is no heartbeat:
+//!   only the pid tells (a reused pid makes a dead sync-mode file look alive).
+//!
+//! ## The stats file format
+//!
+//! Version 1. Integers are in the machine's byte order (little-endian on x86-64 and aarch64; a
+//! reader finds a byte-swapped version number on a machine of the other order). Offsets are in
+//! bytes from the start of the file. Header:
+//!
+//! ```text
+//!  offset size  field
+//!   0      8    magic: the bytes "FSSTATS\0"
+//!   8      4    format version (u32): 1
+//!  12      4    header length (u32): the fixed fields and the two strings, padded to 8
+//!  16      4    schema offset (u32)
+//!  20      4    schema length (u32), in bytes
+//!  24      4    values offset (u32): a multiple of 4096
+//!  28      4    values length (u32), in bytes
+//!  32      4    schema entry count (u32)
+//!  36      4    flags (u32): bit 0 set when a background writer keeps the heartbeat
+//!  40      8    pid (u64)
+//!  48      8    start time (u64): microseconds since the Unix epoch
+//!  56      8    heartbeat threshold (u64): microseconds; an older heartbeat means dead
+//!  64      2    crate version length v (u16)
+//!  66      2    ident length n (u16)
+//!  68      v    crate version, UTF-8 (for example "0.1.0")
+//!  68+v    n    ident, UTF-8
+//!  ...          zero bytes up to the header length
+//! ```
+//!
+//! The schema follows at its offset: `count` entries, one per value, each 8-byte aligned:
+//!
+//! ```text
+//!  +0      2    entry length (u16), a multiple of 8, this field included
+//!  +2      1    kind (u8): 0 counter, 1 gauge, 2 flag (0 or 1), 3 timestamp (microseconds
+//!               since the Unix epoch, 0 for never), 4 monotonic (nanoseconds on the machine's
+//!               CLOCK_MONOTONIC, 0 for not set)
+//!  +3      1    label count k (u8)
+//!  +4      4    value offset (u32), from the start of the file: 8-aligned, inside the values
+//!  +8      2    name length (u16), then the name (UTF-8)
+//!               then k times: key length (u16), key, value length (u16), value
+//!  ...          zero bytes up to the entry length
+//! ```
+//!
+//! Zero bytes pad the schema up to the values offset. The values area holds unsigned 64-bit
+//! integers, each at the offset its entry gives; bytes no entry names are unused. Read each value
+//! with one aligned 8-byte load (an atomic load where the language has one): the writer changes
+//! them only with atomic operations, so such a load never sees half an update. A reader skips
+//! kinds and names it does not know. The header, schema and their offsets never change after the
+//! file appears.
+//!
+//! The names of version 1, with their labels: `enqueued` (no label: sync mode; `lane`:
+//! background mode), `written`, `dropped` (`lane`, `reason`), `truncated`, `send_errors`
+//! (`errno`: a name such as `ECONNREFUSED` or `other`; `code`: the number), `reconnects`, `frames_cut`,
+//! `queue_depth_high_water`, `lane_queue_depth`, `lane_queue_bytes`,
+//! `lane_queue_depth_high_water`, `lane_queue_bytes_high_water` (`lane`), `writer_blocked_ns`,
+//! `writer_trying_since` (monotonic: the writer is stuck when it is set and over a second old),
+//! `heartbeat`, `first_unreported_drop` (timestamps), `suppressed`, `sampled_out`,
+//! `backtrace_captured`, `backtrace_sent`. `lane` is `error` or `bulk`; `reason` is a
+//! [`DropReason::name`].
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::sys::net::errno;
+
+mod file;
+mod read;
+mod render;
+
+pub use self::file::FILE_EXTENSION;
+pub use self::read::{
+    read_dir, read_file, DeadReason, Liveness, ProcessStats, ReadError, ReadErrorKind,
+};
+pub use self::render::prometheus;
 
 /// Why a record was dropped.
 ///
@@ -138,9 +246,23 @@ const ERRNOS: [(i32, &str); 14] = [
     (0, "other"),
 ];
 
-/// The shared live counters behind [`Stats`].
-#[derive(Debug, Default)]
+/// The shared live counters behind [`Stats`]: a [`Block`] of atomics on pages of its own, which a
+/// stats file backs when [`Builder::stats_dir`](crate::Builder::stats_dir) is set (see
+/// [the format](self#the-stats-file-format)). Callers bump the block's fields through `Deref`:
+/// where the counters live changes nothing on the record path.
 pub(crate) struct Counters {
+    block: crate::sys::shm::Shared<Block>,
+    /// Every value of the block with its name, kind and labels, in a fixed order.
+    schema: Vec<file::Entry>,
+    /// The published stats file, if any.
+    file: Option<std::path::PathBuf>,
+}
+
+/// The counters themselves: every field a 64-bit atomic (so any bytes are a valid value, which a
+/// file shared with readers needs), each described by one [`file::Entry`] of the schema.
+#[derive(Debug, Default)]
+#[repr(C)]
+pub(crate) struct Block {
     pub(crate) enqueued: AtomicU64,
     pub(crate) written: AtomicU64,
     dropped: [[AtomicU64; 5]; 2],
@@ -151,8 +273,6 @@ pub(crate) struct Counters {
     pub(crate) frames_cut: AtomicU64,
     pub(crate) queue_depth_high_water: AtomicU64,
     pub(crate) writer_blocked_ns: AtomicU64,
-    /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
-    enqueued_lane: CallerLine<[AtomicU64; 2]>,
     /// [`monotonic_ns`] since when the background writer has been trying to send without a
     /// success: set when a send begins and none is pending, kept while sends fail or time out,
     /// cleared by the next successful one. `snapshot` derives `writer_stuck` from it, so a writer
@@ -163,10 +283,50 @@ pub(crate) struct Counters {
     first_drop_us: AtomicU64,
     /// Records held back on purpose: rate limits, sampling, backtrace rings.
     pub(crate) volume: VolumeCounts,
+    /// Microseconds since the Unix epoch of the background writer's last pass (0: never).
+    heartbeat_us: AtomicU64,
+    /// Per lane, as the writer last saw them: records waiting, bytes waiting, and the highest of
+    /// each it has seen.
+    lane_depth: [AtomicU64; 2],
+    lane_bytes: [AtomicU64; 2],
+    lane_depth_high_water: [AtomicU64; 2],
+    lane_bytes_high_water: [AtomicU64; 2],
+    /// Records queued per lane by the background writer's callers (sync mode counts `enqueued`).
+    enqueued_lane: CallerLine<[AtomicU64; 2]>,
+}
+
+impl std::ops::Deref for Counters {
+    type Target = Block;
+    #[inline]
+    fn deref(&self) -> &Block {
+        &self.block
+    }
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        let block = crate::sys::shm::Shared::new(Block::default());
+        let schema = file::schema(&block);
+        Counters {
+            block,
+            schema,
+            file: None,
+        }
+    }
+}
+
+impl fmt::Debug for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counters")
+            .field("block", &*self.block)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Counts kept apart from drops: records held back on purpose (see `crate::volume`).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct VolumeCounts {
     /// Records a rate limit suppressed (each reported in a summary record).
     pub(crate) suppressed: AtomicU64,
@@ -202,12 +362,17 @@ pub(crate) fn is_stuck(started: u64, now: u64) -> bool {
     started != 0 && now.saturating_sub(started) > limit
 }
 
-/// Nanoseconds on a monotonic clock, at least 1 (0 means "not set" in the counters).
+/// Nanoseconds on the machine's monotonic clock (the same in every process, so a stats file's
+/// reader can compare), at least 1 (0 means "not set" in the counters).
 pub(crate) fn monotonic_ns() -> u64 {
-    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(std::time::Instant::now);
-    u64::try_from(base.elapsed().as_nanos())
-        .unwrap_or(u64::MAX)
+    crate::sys::time::monotonic_ns().unwrap_or(1)
+}
+
+/// Microseconds since the Unix epoch, at least 1 (0 means "never" in the counters).
+pub(crate) fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
         .max(1)
 }
 
@@ -223,13 +388,10 @@ impl Counters {
         self.dropped[lane as usize][reason.index()].fetch_add(n, Relaxed);
         // Shutdown drops come after the writer's last summary; only the others need a "since".
         if reason != DropReason::Shutdown && self.first_drop_us.load(Relaxed) == 0 {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
             // Another thread's first drop may have won: it is as early as this one.
             let _ = self
                 .first_drop_us
-                .compare_exchange(0, now.max(1), Relaxed, Relaxed);
+                .compare_exchange(0, now_us(), Relaxed, Relaxed);
         }
     }
 
@@ -280,51 +442,69 @@ impl Counters {
         }
     }
 
-    /// A lock-free snapshot of every counter.
-    pub(crate) fn snapshot(&self, queue_depth: u64) -> Stats {
-        let mut dropped = Vec::new();
-        for lane in [Lane::Error, Lane::Bulk] {
-            for &reason in DropReason::all() {
-                let n = self.dropped(lane, reason);
-                if n > 0 {
-                    dropped.push((lane, reason, n));
+    /// The background writer's heartbeat: called once per pass of its loop (a batch sent, or a
+    /// sleep over), never per record.
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer beats.
+    pub(crate) fn beat(&self) {
+        self.heartbeat_us.store(now_us(), Relaxed);
+    }
+
+    /// Publishes each lane's waiting `(records, bytes)` as the writer sees them after a pass, and
+    /// raises their high-water marks. Writes only what changed.
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // Only the background writer uses it.
+    pub(crate) fn publish_queues(&self, lanes: [(u64, u64); 2]) {
+        for (i, (records, bytes)) in lanes.into_iter().enumerate() {
+            for (gauge, mark, value) in [
+                (&self.lane_depth[i], &self.lane_depth_high_water[i], records),
+                (&self.lane_bytes[i], &self.lane_bytes_high_water[i], bytes),
+            ] {
+                if gauge.load(Relaxed) != value {
+                    gauge.store(value, Relaxed);
+                }
+                if mark.load(Relaxed) < value {
+                    mark.fetch_max(value, Relaxed);
                 }
             }
         }
-        let send_errors = ERRNOS
-            .iter()
-            .zip(&self.send_errors)
-            .map(|(&(errno, _), n)| (errno, n.load(Relaxed)))
-            .filter(|&(_, n)| n > 0)
-            .collect();
-        let enqueued_by_lane: Vec<(Lane, u64)> = [Lane::Error, Lane::Bulk]
-            .into_iter()
-            .map(|lane| (lane, self.enqueued_lane[lane as usize].load(Relaxed)))
-            .collect();
-        let stuck = is_stuck(self.writer_waiting_since_ns.load(Relaxed), monotonic_ns());
-        Stats {
-            enqueued: self.enqueued.load(Relaxed)
-                + enqueued_by_lane.iter().map(|&(_, n)| n).sum::<u64>(),
-            enqueued_by_lane,
-            written: self.written.load(Relaxed),
-            dropped,
-            truncated: self.truncated.load(Relaxed),
-            send_errors,
-            reconnects: self.reconnects.load(Relaxed),
-            frames_cut: self.frames_cut.load(Relaxed),
-            queue_depth,
-            queue_depth_high_water: self.queue_depth_high_water.load(Relaxed),
-            writer_blocked_ns: self.writer_blocked_ns.load(Relaxed),
-            writer_stuck: stuck,
-            suppressed: self.volume.suppressed.load(Relaxed),
-            sampled_out: self.volume.sampled_out.load(Relaxed),
-            backtrace_sent: self.volume.backtrace_sent.load(Relaxed),
-            backtrace_discarded: self
-                .volume
-                .captured
-                .load(Relaxed)
-                .saturating_sub(self.volume.backtrace_sent.load(Relaxed)),
-        }
+    }
+
+    /// A lock-free snapshot of every counter, with `queue_depth` (the live count) for the total
+    /// queue depth. Decoded through the schema, as a reader of the stats file decodes it.
+    pub(crate) fn snapshot(&self, queue_depth: u64) -> Stats {
+        let mut stats = file::decode(
+            self.schema.iter().map(|e| (e, e.load(&self.block))),
+            monotonic_ns(),
+        );
+        stats.queue_depth = queue_depth;
+        stats
+    }
+
+    /// The published stats file, if any.
+    pub(crate) fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
+    /// Removes the stats file (the logger shut down); the counters keep working in the process.
+    pub(crate) fn unpublish(&self) {
+        self.block.unpublish();
+    }
+
+    /// Counters that live in a new stats file in `dir` (see [`file::publish`]).
+    pub(crate) fn published(
+        dir: &std::path::Path,
+        ident: &str,
+        background: bool,
+    ) -> std::io::Result<Counters> {
+        let mut counters = Counters::default();
+        let path = file::publish(
+            &mut counters.block,
+            &counters.schema,
+            dir,
+            ident,
+            background,
+        )?;
+        counters.file = Some(path);
+        Ok(counters)
     }
 }
 
@@ -400,6 +580,49 @@ pub struct Stats {
     /// Backtrace-ring records captured and not sent (overwritten, or still waiting for an
     /// error); not drops.
     pub backtrace_discarded: u64,
+    /// Each lane's queue as the background writer last saw it (after its last pass: at most
+    /// about a millisecond old while it is busy, [`queue_depth`](Stats::queue_depth) is live),
+    /// with its high-water marks; empty in sync mode.
+    pub lanes: Vec<LaneQueue>,
+    /// The background writer's last heartbeat: it beats once per pass of its loop (a batch sent
+    /// or a sleep over, at least every 100 ms while it runs), never per record. `None` in sync
+    /// mode, where nothing runs between records, and before the writer's first pass.
+    pub heartbeat: Option<std::time::SystemTime>,
+}
+
+/// One lane's queue in [`Stats::lanes`].
+///
+/// # Examples
+///
+/// ```
+/// let q = fastsyslog::stats::LaneQueue::default();
+/// assert_eq!(q.depth, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LaneQueue {
+    /// Which lane.
+    pub lane: Lane,
+    /// Records waiting.
+    pub depth: u64,
+    /// Bytes of rendered records waiting.
+    pub bytes: u64,
+    /// The most records seen waiting at once.
+    pub depth_high_water: u64,
+    /// The most bytes seen waiting at once.
+    pub bytes_high_water: u64,
+}
+
+impl Default for LaneQueue {
+    fn default() -> Self {
+        LaneQueue {
+            lane: Lane::Bulk,
+            depth: 0,
+            bytes: 0,
+            depth_high_water: 0,
+            bytes_high_water: 0,
+        }
+    }
 }
 
 // === impl Stats ===
@@ -495,5 +718,161 @@ mod tests {
         c.send_error(&std::io::Error::other("x"));
         let s = c.snapshot(0);
         assert_eq!(s.send_errors, vec![(errno::ECONNREFUSED, 2), (0, 2)]);
+    }
+    fn shm_dir() -> tempfile::TempDir {
+        tempfile::tempdir_in("/dev/shm").expect("/dev/shm is a tmpfs here")
+    }
+
+    #[test]
+    fn a_stats_file_reads_back_as_the_snapshot() {
+        let dir = shm_dir();
+        let c = Counters::published(dir.path(), "web", true).unwrap();
+        c.drop_record(Lane::Bulk, DropReason::QueueFull);
+        c.send_failed(
+            Lane::Error,
+            &std::io::Error::from_raw_os_error(errno::ECONNREFUSED),
+            2,
+        );
+        c.enqueue(Lane::Error);
+        c.written.fetch_add(5, Relaxed);
+        c.publish_queues([(1, 100), (2, 300)]);
+        c.beat();
+        let path = c.file().unwrap().to_owned();
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            format!("web.{}.fsstats", std::process::id())
+        );
+        let read = read_file(&path).unwrap();
+        assert_eq!((read.ident.as_str(), read.pid), ("web", std::process::id()));
+        assert_eq!(read.version, env!("CARGO_PKG_VERSION"));
+        assert!(read.is_live(), "{:?}", read.liveness);
+        let mut expected = c.snapshot(3);
+        expected.queue_depth = 3;
+        assert_eq!(read.stats, expected);
+        assert_eq!(read.stats.send_errors, vec![(errno::ECONNREFUSED, 2)]);
+        assert_eq!(read.stats.lanes[1].bytes_high_water, 300);
+        assert!(read.stats.heartbeat.is_some());
+        c.unpublish();
+        assert!(!path.exists());
+    }
+
+    /// Parses a stats file with nothing but the offsets the module docs give, as a reader in
+    /// another language would.
+    #[test]
+    fn the_documented_layout_is_the_written_one() {
+        let dir = shm_dir();
+        let c = Counters::published(dir.path(), "doc", false).unwrap();
+        c.written.fetch_add(42, Relaxed);
+        c.drop_record(Lane::Error, DropReason::Timeout);
+        let bytes = std::fs::read(c.file().unwrap()).unwrap();
+        let u16_at = |i: usize| usize::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap()) as usize;
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap());
+        assert_eq!(&bytes[0..8], b"FSSTATS\0");
+        assert_eq!(u32_at(8), 1);
+        let (schema_offset, count, values_offset) = (u32_at(16), u32_at(32), u32_at(24));
+        assert_eq!(values_offset % 4096, 0);
+        assert_eq!(u32_at(36) & 1, 0, "sync mode keeps no heartbeat");
+        assert_eq!(u64_at(40), u64::from(std::process::id()));
+        let (v, n) = (u16_at(64), u16_at(66));
+        assert_eq!(&bytes[68..68 + v], env!("CARGO_PKG_VERSION").as_bytes());
+        assert_eq!(&bytes[68 + v..68 + v + n], b"doc");
+        let mut found = std::collections::BTreeMap::new();
+        let mut at = schema_offset;
+        for _ in 0..count {
+            let len = u16_at(at);
+            assert_eq!(len % 8, 0);
+            let labels = bytes[at + 3];
+            let offset = u32_at(at + 4);
+            let name_len = u16_at(at + 8);
+            let name = std::str::from_utf8(&bytes[at + 10..at + 10 + name_len]).unwrap();
+            let mut i = at + 10 + name_len;
+            let mut text = name.to_owned();
+            for _ in 0..labels {
+                let k = u16_at(i);
+                let key = std::str::from_utf8(&bytes[i + 2..i + 2 + k]).unwrap();
+                let vlen = u16_at(i + 2 + k);
+                let value = std::str::from_utf8(&bytes[i + 4 + k..i + 4 + k + vlen]).unwrap();
+                text.push_str(&format!(" {key}={value}"));
+                i += 4 + k + vlen;
+            }
+            found.insert(text, u64_at(offset));
+            at += len;
+        }
+        assert_eq!(found["written"], 42);
+        assert_eq!(found["dropped lane=error reason=timeout"], 1);
+        assert_eq!(found["dropped lane=bulk reason=timeout"], 0);
+        assert!(
+            found.contains_key("send_errors errno=ECONNREFUSED code=111"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_reader_never_sees_a_counter_go_backwards() {
+        let dir = shm_dir();
+        let c = std::sync::Arc::new(Counters::published(dir.path(), "load", true).unwrap());
+        let path = c.file().unwrap().to_owned();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, stop) = (c.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Relaxed) {
+                        c.written.fetch_add(1, Relaxed);
+                        c.enqueue(Lane::Bulk);
+                        c.drop_record(Lane::Bulk, DropReason::QueueFull);
+                    }
+                })
+            })
+            .collect();
+        let mut last = (0, 0, 0);
+        for _ in 0..2000 {
+            let s = read_file(&path).expect("never a torn header").stats;
+            let now = (s.written, s.enqueued, s.dropped_total());
+            assert!(
+                now.0 >= last.0 && now.1 >= last.1 && now.2 >= last.2,
+                "{last:?} then {now:?}"
+            );
+            last = now;
+        }
+        stop.store(true, Relaxed);
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert!(last.0 > 0, "the writers ran");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_stats_file_is_named_in_the_error() {
+        let dir = shm_dir();
+        let path = dir.path().join("x.1.fsstats");
+        std::fs::write(&path, vec![7u8; 8192]).unwrap();
+        let err = read_file(&path).unwrap_err();
+        assert!(matches!(err.kind(), ReadErrorKind::NotStatsFile));
+        assert!(
+            err.to_string().contains("x.1.fsstats: not a stats file"),
+            "{err}"
+        );
+        let c = Counters::published(dir.path(), "cut", false).unwrap();
+        let bytes = std::fs::read(c.file().unwrap()).unwrap();
+        let short = dir.path().join("short.2.fsstats");
+        std::fs::write(&short, &bytes[..4096]).unwrap();
+        let err = read_file(&short).unwrap_err();
+        assert!(
+            matches!(err.kind(), ReadErrorKind::Truncated { .. }),
+            "{err}"
+        );
+        let mut torn = bytes.clone();
+        torn[16..20].copy_from_slice(&u32::MAX.to_ne_bytes());
+        let torn_path = dir.path().join("torn.3.fsstats");
+        std::fs::write(&torn_path, &torn).unwrap();
+        assert!(matches!(
+            read_file(&torn_path).unwrap_err().kind(),
+            ReadErrorKind::Torn(_)
+        ));
+        let all = read_dir(dir.path()).unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all.iter().filter(|r| r.is_ok()).count(), 1);
     }
 }

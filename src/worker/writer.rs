@@ -214,7 +214,8 @@ impl Writer {
         let mut idle_since = Instant::now();
         let mut held = false;
         loop {
-            // A held batch goes first: nothing behind it may overtake it.
+            self.counters().beat(); // The stats heartbeat: once per pass, never per record.
+                                    // A held batch goes first: nothing behind it may overtake it.
             let (got, disconnected) = if held { (0, false) } else { self.drain() };
             held = !self.send(&*transport);
             if held {
@@ -340,6 +341,12 @@ impl Writer {
             let depth = got as u64 + (self.rx[0].len() + self.rx[1].len()) as u64;
             self.counters().raise_high_water(depth);
         }
+        self.counters().publish_queues([0, 1].map(|i| {
+            (
+                self.rx[i].len() as u64,
+                self.shared.bytes.0[i].load(Ordering::Relaxed) as u64,
+            )
+        }));
         (got, disconnected == [true; 2])
     }
 
