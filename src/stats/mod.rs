@@ -875,4 +875,90 @@ mod tests {
         assert_eq!(all.len(), 4);
         assert_eq!(all.iter().filter(|r| r.is_ok()).count(), 1);
     }
+    #[test]
+    fn a_stale_heartbeat_reads_as_dead_though_the_pid_lives() {
+        let dir = shm_dir();
+        let c = Counters::published(dir.path(), "stale", true).unwrap();
+        let path = c.file().unwrap().to_owned();
+        // No heartbeat yet: a writer that has not started is not judged.
+        assert!(read_file(&path).unwrap().is_live());
+        c.beat();
+        assert!(read_file(&path).unwrap().is_live());
+        let old = now_us() - 31_000_000;
+        c.heartbeat_us.store(old, Relaxed);
+        // A heartbeat from before the start is a parent's: not judged either.
+        assert!(
+            read_file(&path).unwrap().is_live(),
+            "a heartbeat before the start counts"
+        );
+        let started = read_file(&path).unwrap().started;
+        let after_start = started + std::time::Duration::from_micros(1);
+        let us = after_start
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros();
+        c.heartbeat_us.store(u64::try_from(us).unwrap(), Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut raw = std::fs::read(&path).unwrap();
+        // A copy whose threshold is 1 ms: the same heartbeat is now stale.
+        raw[file::at::STALE_AFTER_US..file::at::STALE_AFTER_US + 8]
+            .copy_from_slice(&1000u64.to_ne_bytes());
+        let copy = dir
+            .path()
+            .join(format!("copy.{}.fsstats", std::process::id()));
+        std::fs::write(&copy, &raw).unwrap();
+        assert!(
+            matches!(
+                read_file(&copy).unwrap().liveness,
+                Liveness::Dead(DeadReason::StaleHeartbeat(_))
+            ),
+            "{:?}",
+            read_file(&copy).unwrap().liveness
+        );
+        // Without the background flag (sync mode) only the pid tells.
+        raw[file::at::FLAGS..file::at::FLAGS + 4].copy_from_slice(&0u32.to_ne_bytes());
+        std::fs::write(&copy, &raw).unwrap();
+        assert!(read_file(&copy).unwrap().is_live());
+    }
+
+    #[test]
+    fn bad_stats_dirs_are_errors_naming_the_variable_or_path() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == "FASTSYSLOG_STATS_DIR").then(|| value.into())
+        };
+        let err = crate::Builder::new()
+            .with_env(env("relative/dir"))
+            .build_pipeline(false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("FASTSYSLOG_STATS_DIR") && err.contains("relative/dir"),
+            "{err}"
+        );
+        let on_disk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+        assert!(
+            !crate::sys::shm::on_tmpfs(&on_disk).unwrap(),
+            "the test needs a disk dir"
+        );
+        let err = crate::Builder::new()
+            .mode(crate::Mode::Sync)
+            .stats_dir(&on_disk)
+            .build_pipeline(false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&on_disk.display().to_string()) && err.contains("tmpfs"),
+            "{err}"
+        );
+        let err = crate::Builder::new()
+            .mode(crate::Mode::Sync)
+            .stats_dir("/proc/self/no/such")
+            .build_pipeline(false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/proc/self/no/such") && err.contains("cannot create"),
+            "{err}"
+        );
+    }
 }

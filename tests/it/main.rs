@@ -77,3 +77,6 @@ mod dropin;
 mod tracing_adapter;
 #[cfg(feature = "log")]
 mod volume;
+// The stats file across processes: fork, clean exit, a killed process read as dead.
+#[cfg(feature = "log")]
+mod stats_file;
