@@ -728,7 +728,7 @@ impl Builder {
     /// the file's shared mapping, so the record path costs the same. Opt-in; the directory is
     /// created if missing and must be on tmpfs or ramfs (`/dev/shm`, `/run`): a mapping of a
     /// disk file can stall the writer on page write-back. A clean shutdown or exit removes the
-    /// file; a forked child gets its own. See [the format](crate::stats#the-stats-file-format).
+    /// file; a forked child gets its own. See [the format](mod@crate::stats#the-stats-file-format).
     ///
     /// # Errors
     ///

@@ -561,6 +561,13 @@
 //! println!("written {} dropped {}", stats.written, stats.dropped_total());
 //! ```
 //!
+//! A [`Stats`] prints as one line (`Display`) and renders as JSON ([`Stats::to_json`]) or in the
+//! Prometheus text format ([`Stats::to_prometheus`]), so a health endpoint is one call. With
+//! [`Builder::stats_dir`] (or `FASTSYSLOG_STATS_DIR=/dev/shm/<app>`) every process also publishes
+//! its counters in a file on tmpfs that other processes read without touching it
+//! ([`stats::read_dir`]): every worker of a pre-forked server, live or dead, from outside. The
+//! file's format is documented in [`stats`](mod@crate::stats#the-stats-file-format).
+//!
 //! `written` counts records the kernel (or glibc) accepted; the daemon may still discard them (rate
 //! limits, a full queue). What happens in each failure (daemon absent, restarting or hung, a bad
 //! socket path, a panicking `Display` impl, fork, another library's `openlog`), and how to check

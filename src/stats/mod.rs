@@ -248,7 +248,7 @@ const ERRNOS: [(i32, &str); 14] = [
 
 /// The shared live counters behind [`Stats`]: a [`Block`] of atomics on pages of its own, which a
 /// stats file backs when [`Builder::stats_dir`](crate::Builder::stats_dir) is set (see
-/// [the format](self#the-stats-file-format)). Callers bump the block's fields through `Deref`:
+/// [the format](mod@self#the-stats-file-format)). Callers bump the block's fields through `Deref`:
 /// where the counters live changes nothing on the record path.
 pub(crate) struct Counters {
     block: crate::sys::shm::Shared<Block>,

@@ -184,7 +184,7 @@ impl std::error::Error for ReadError {
     }
 }
 
-/// Reads one stats file (see [the format](super#the-stats-file-format)). Every value is read with
+/// Reads one stats file (see [the format](mod@super#the-stats-file-format)). Every value is read with
 /// one atomic load, so no value is torn; the snapshot is not atomic across values, as in the
 /// process.
 ///
