@@ -240,18 +240,8 @@ impl StackRecord {
         true
     }
 
-    fn number(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.raw(&digits[i..]);
+    fn number(&mut self, n: u64) {
+        self.raw(crate::sys::decimal(n, &mut [0; 20]));
     }
 
     /// The record, marked when it was cut.

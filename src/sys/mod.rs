@@ -38,6 +38,34 @@ mod unsupported;
 #[cfg(not(unix))]
 pub(crate) use unsupported::{exit, fork, net, shm, time};
 
+/// `n` in decimal, written at the end of `buf`: the digits are the returned tail. Allocation-free,
+/// for code that may run in a signal handler or an atfork child handler.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// What `shm::Shared::publish` writes: a file `<dir>/<stem>.<pid>.<ext>` holding `header` (a
+/// whole number of pages), then the value; `pid_at`/`start_at` are the offsets of the header's pid
+/// and start-time fields (native-endian `u64`), which a forked child rewrites.
+#[derive(Debug)]
+pub(crate) struct FileSpec<'a> {
+    pub(crate) dir: &'a std::path::Path,
+    pub(crate) stem: &'a str,
+    pub(crate) ext: &'a str,
+    pub(crate) header: &'a [u8],
+    pub(crate) pid_at: usize,
+    pub(crate) start_at: usize,
+}
+
 /// A moment broken down in the local time zone, as `struct tm` has it: what `time::local_time`
 /// answers on every platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

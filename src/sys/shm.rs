@@ -200,16 +200,7 @@ impl<T> Drop for Shared<T> {
     }
 }
 
-/// What [`Shared::publish`] writes: see there.
-#[derive(Debug)]
-pub(crate) struct FileSpec<'a> {
-    pub(crate) dir: &'a Path,
-    pub(crate) stem: &'a str,
-    pub(crate) ext: &'a str,
-    pub(crate) header: &'a [u8],
-    pub(crate) pid_at: usize,
-    pub(crate) start_at: usize,
-}
+pub(crate) use super::FileSpec;
 
 fn header_misfit(spec: &FileSpec<'_>) -> bool {
     spec.header.is_empty()
@@ -329,18 +320,7 @@ impl Entry {
         }
         put(&self.stem)?;
         put(b".")?;
-        let mut digits = [0u8; 10];
-        let mut n = pid;
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        put(&digits[i..])?;
+        put(super::decimal(u64::from(pid), &mut [0; 20]))?;
         put(b".")?;
         put(&self.ext)?;
         if tmp {

@@ -128,7 +128,12 @@ pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
     const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC_COARSE;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
-    let ts = read_clock(CLOCK)?;
+    nanos(CLOCK)
+}
+
+/// `clock` in nanoseconds, at least 1; `None` when it cannot be read.
+fn nanos(clock: libc::clockid_t) -> Option<u64> {
+    let ts = read_clock(clock)?;
     let secs = u64::try_from(ts.tv_sec).ok()?;
     let nanos = u64::try_from(ts.tv_nsec).ok()?;
     Some(
@@ -142,14 +147,7 @@ pub(crate) fn monotonic_coarse_ns() -> Option<u64> {
 /// nanoseconds, at least 1; `None` when it cannot be read. Stats files carry such times, so a
 /// reader in another process can compare them with its own reading.
 pub(crate) fn monotonic_ns() -> Option<u64> {
-    let ts = read_clock(libc::CLOCK_MONOTONIC)?;
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    Some(
-        secs.saturating_mul(1_000_000_000)
-            .saturating_add(nanos)
-            .max(1),
-    )
+    nanos(libc::CLOCK_MONOTONIC)
 }
 
 #[cfg(test)]

@@ -138,16 +138,7 @@ pub(crate) mod shm {
         }
     }
 
-    /// What a published file would hold.
-    #[derive(Debug)]
-    pub(crate) struct FileSpec<'a> {
-        pub(crate) dir: &'a Path,
-        pub(crate) stem: &'a str,
-        pub(crate) ext: &'a str,
-        pub(crate) header: &'a [u8],
-        pub(crate) pid_at: usize,
-        pub(crate) start_at: usize,
-    }
+    pub(crate) use crate::sys::FileSpec;
 
     /// Nothing to remove.
     pub(crate) fn unpublish_all() {}
