@@ -35,6 +35,9 @@
 //!   `<ident>.<child pid>.fsstats`, which starts from the parent's values at the fork (as the
 //!   child's in-process [`Stats`] do) and never touches the parent's. Summing the files of a
 //!   pre-fork tree therefore counts what the parent logged before the fork once per child too.
+//!   The handler runs for every `fork()`, also one followed by `exec`: such a child's file stays
+//!   behind when the program it runs exits, and reads as dead then (`posix_spawn(3)`, which
+//!   `std::process::Command` uses, runs no atfork handler and makes no file).
 //! - **Exit.** Dropping the [`WorkerGuard`](crate::WorkerGuard) or a normal `exit(3)` removes the
 //!   file. A process that dies otherwise (killed, crashed, `_exit(2)`) leaves it, and readers mark
 //!   it dead: its pid is gone (`kill(pid, 0)` fails with `ESRCH`), or, with a background writer,
