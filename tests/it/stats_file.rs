@@ -136,3 +136,50 @@ fn a_killed_process_reads_as_dead() {
         "a dead process's counts stay readable"
     );
 }
+
+/// Prometheus's own parser and linter (`promtool check metrics`) accepts the exposition of two
+/// processes, with drops, errnos, lanes and a heartbeat.
+#[test]
+fn promtool_accepts_the_prometheus_rendering() {
+    use std::io::Write;
+    let dir = shm_dir();
+    let (logger, _guard) = Builder::new()
+        .ident("prom")
+        .mode(Mode::Background)
+        .flush_timeout(Duration::from_millis(50))
+        .socket(dir.path().join("absent.sock"))
+        .filter("info")
+        .stats_dir(dir.path())
+        .build()
+        .expect("a logger");
+    log_n(&logger, 5);
+    let _ = logger.handle().flush();
+    let live = logger.handle().stats();
+    let from_file = read_file(&file_of(dir.path(), "prom", std::process::id()))
+        .unwrap()
+        .stats;
+    let text = fastsyslog::stats::prometheus(&[
+        (&[("ident", "prom"), ("pid", "1")], &live),
+        (&[("ident", "prom \"x\""), ("pid", "2")], &from_file),
+    ]);
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian: apt-get install prometheus)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
