@@ -427,6 +427,7 @@ impl Counters {
         self.enqueued_lane[lane as usize].fetch_add(1, Relaxed);
     }
 
+    #[cfg_attr(not(feature = "background"), allow(dead_code))] // The drop summary reads it.
     pub(crate) fn dropped(&self, lane: Lane, reason: DropReason) -> u64 {
         self.dropped[lane as usize][reason.index()].load(Relaxed)
     }
