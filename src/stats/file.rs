@@ -340,6 +340,9 @@ pub(crate) fn publish(
     ident: &str,
     background: bool,
 ) -> std::io::Result<PathBuf> {
+    // The atfork child step (which moves a child's counters off this file) must run in every
+    // fork from now on.
+    crate::sys::fork::track_forks();
     let header = header(schema, ident, background, block.len());
     block.publish(&FileSpec {
         dir,
