@@ -23,58 +23,46 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use fastsyslog_config::cli::{self, Failure};
+
 const USAGE: &str = "usage: fastsyslog-config rsyslog|syslog-ng [--ident NAME] \
                      [--socket [stream:|stream-lf:]PATH | --stream-socket PATH] [--dir LOG_DIR]";
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err((code, msg)) => {
-            eprintln!("fastsyslog-config: {msg}");
-            ExitCode::from(code)
-        }
-    }
+    cli::main("fastsyslog-config", USAGE, |out| {
+        let text = run(std::env::args().skip(1).collect())?;
+        out.write_all(text.as_bytes()).map_err(cli::write_failed)
+    })
 }
 
-/// The config text, or an exit code and message.
-fn run(args: Vec<String>) -> Result<String, (u8, String)> {
-    let usage = |msg: String| (2, format!("{msg}\n{USAGE}"));
+/// The config text, or the failure.
+fn run(args: Vec<String>) -> Result<String, Failure> {
     let mut daemon = None;
     let (mut ident, mut socket, mut dir) = (None, None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let mut value = |flag: &str| {
-            args.next()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| usage(format!("{flag} needs a value")))
-        };
         match arg.as_str() {
-            "--ident" => ident = Some(value("--ident")?),
-            "--socket" => socket = Some(value("--socket")?),
-            "--stream-socket" => socket = Some(format!("stream:{}", value("--stream-socket")?)),
-            "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+            "--ident" => ident = Some(cli::value("--ident", &mut args)?),
+            "--socket" => socket = Some(cli::value("--socket", &mut args)?),
+            "--stream-socket" => {
+                socket = Some(format!(
+                    "stream:{}",
+                    cli::value("--stream-socket", &mut args)?
+                ))
+            }
+            "--dir" => dir = Some(PathBuf::from(cli::value("--dir", &mut args)?)),
             "-h" | "--help" => return Ok(format!("{USAGE}\n")),
             "rsyslog" | "syslog-ng" if daemon.is_none() => daemon = Some(arg),
-            other => return Err(usage(format!("unexpected argument {other:?}"))),
+            other => return Err(Failure::usage(format!("unexpected argument {other:?}"))),
         }
     }
-    let daemon = daemon.ok_or_else(|| usage("which daemon: rsyslog or syslog-ng?".to_owned()))?;
-    let ident = ident
-        .or_else(|| {
-            std::env::var("FASTSYSLOG_IDENT")
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .ok_or_else(|| {
-            usage(
-                "set --ident or FASTSYSLOG_IDENT to the application's program name: \
-                 the snippet matches it"
-                    .to_owned(),
-            )
-        })?;
+    let daemon = daemon.ok_or_else(|| Failure::usage("which daemon: rsyslog or syslog-ng?"))?;
+    let ident = cli::flag_or_env(ident, "FASTSYSLOG_IDENT").ok_or_else(|| {
+        Failure::usage(
+            "set --ident or FASTSYSLOG_IDENT to the application's program name: \
+             the snippet matches it",
+        )
+    })?;
     let dir = dir.unwrap_or_else(|| PathBuf::from("/var/log").join(&ident));
 
     // The socket flag stands in for FASTSYSLOG_SOCKET, read by the builder's own parser, so the
@@ -90,7 +78,7 @@ fn run(args: Vec<String>) -> Result<String, (u8, String)> {
     } else {
         builder.syslog_ng_config(&dir)
     };
-    config.map_err(|e| (1, e.to_string()))
+    config.map_err(|e| Failure::error(e.to_string()))
 }
 
 #[cfg(test)]
@@ -130,7 +118,8 @@ mod tests {
             assert!(!conf.contains("WARNING"), "{flag} {value}: {conf}");
         }
         let args = ["rsyslog", "--ident", "a", "--socket", "tcp:/x"].map(str::to_owned);
-        let (code, msg) = run(args.to_vec()).unwrap_err();
+        let failure = run(args.to_vec()).unwrap_err();
+        let (code, msg) = (failure.code, failure.message);
         assert_eq!(code, 1);
         assert!(
             msg.contains("FASTSYSLOG_SOCKET") && msg.contains("tcp:/x"),
