@@ -523,13 +523,6 @@ fn rsyslog_takes_messages_up_to_the_loggers_limit() {
 /// Builds an example with this test binary's profile and features (so cargo has usually built it
 /// already, and nothing is rebuilt) and returns its path.
 pub(crate) fn example(name: &str) -> PathBuf {
-    // Tests run from target/<profile dir>/deps/; examples live in target/<profile dir>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
     let features: Vec<&str> = [
         ("log", cfg!(feature = "log")),
         ("background", cfg!(feature = "background")),
@@ -541,14 +534,35 @@ pub(crate) fn example(name: &str) -> PathBuf {
     .filter(|(_, on)| *on)
     .map(|(f, _)| *f)
     .collect();
+    let features = features.join(",");
+    let what = [
+        "--example",
+        name,
+        "--no-default-features",
+        "--features",
+        &features,
+    ];
+    built(&what).join("examples").join(name)
+}
+
+/// Runs `cargo build <what>` with this test binary's profile and returns the profile's target
+/// dir (`target/debug`), where binaries land.
+pub(crate) fn built(what: &[&str]) -> PathBuf {
+    // Tests run from target/<profile dir>/deps/; examples live in target/<profile dir>/examples/.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", name, "--profile", profile])
-        .args(["--no-default-features", "--features", &features.join(",")])
+        .args(["build", "--quiet", "--profile", profile])
+        .args(what)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
-    assert!(status.success(), "cargo build --example {name} failed");
-    profile_dir.join("examples").join(name)
+    assert!(status.success(), "cargo build {what:?} failed");
+    profile_dir.to_path_buf()
 }
 
 #[test]
