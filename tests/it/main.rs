@@ -80,3 +80,7 @@ mod volume;
 // The stats file across processes: fork, clean exit, a killed process read as dead.
 #[cfg(feature = "log")]
 mod stats_file;
+// The stats reader `fastsyslog-stats` against the prefork example with a stats dir and rsyslogd:
+// live and killed workers, totals, --clean, --watch, promtool on --prometheus, exit codes.
+#[cfg(all(feature = "log", feature = "background"))]
+mod stats_tool;
