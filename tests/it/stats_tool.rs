@@ -371,6 +371,23 @@ fn bad_input_gets_a_one_line_error_and_exit_code() {
         format!("no stats files in {e} (*.fsstats)\n"),
         "an empty directory is no error"
     );
+    // A file that is not a stats file is named on stderr and skipped, in the listing and the JSON.
+    let foreign = empty.path().join("x.1.fsstats");
+    std::fs::write(&foreign, "not a stats file").unwrap();
+    let out = run(&tool, &[e]);
+    assert_eq!(
+        ok(&out),
+        format!("no readable stats files in {e} (*.fsstats)\n")
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let skipped = format!("fastsyslog-stats: skipped {}: ", foreign.display());
+    assert!(stderr.starts_with(&skipped), "{stderr}");
+    let doc: Value = serde_json::from_str(&ok(&run(&tool, &[e, "--json"]))).unwrap();
+    let unreadable = doc["unreadable"][0].as_str().unwrap_or_default();
+    assert!(
+        unreadable.starts_with(&foreign.display().to_string()),
+        "{doc}"
+    );
     let help = ok(&run(&tool, &["--help"]));
     assert!(help.starts_with("usage: fastsyslog-stats"), "{help}");
 }

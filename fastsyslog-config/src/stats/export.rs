@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::procs::{by_ident, live_dead, total, unix_seconds, Proc};
+use super::procs::{by_ident, live_dead, total, unix_seconds, Proc, Scan};
 
 /// One JSON document:
 ///
@@ -14,9 +14,11 @@ use super::procs::{by_ident, live_dead, total, unix_seconds, Proc};
 ///                "started":1765000000.5,"heartbeat":1765000060.1,"uptime_seconds":60.2,
 ///                "path":"/run/fastsyslog/web.12.fsstats","stats":{ Stats::to_json }}, ...],
 ///  "idents":[{"ident":"web","live":4,"dead":1,"stats":{ sum }}, ...],
-///  "totals":{"live":4,"dead":1,"stats":{ sum }}}
+///  "totals":{"live":4,"dead":1,"stats":{ sum }},
+///  "unreadable":["/run/fastsyslog/x.1.fsstats: not a stats file (bad magic)", ...]}
 /// ```
-pub fn json(dir: &str, procs: &[Proc], now: SystemTime) -> String {
+pub fn json(dir: &str, scan: &Scan, now: SystemTime) -> String {
+    let procs = &scan.procs;
     let mut out = format!("{{\"dir\":{},\"processes\":[", string(dir));
     for (i, p) in procs.iter().enumerate() {
         let comma = if i == 0 { "" } else { "," };
@@ -51,11 +53,14 @@ pub fn json(dir: &str, procs: &[Proc], now: SystemTime) -> String {
     }
     let (live, dead) = live_dead(procs);
     let sum = total(procs.iter().map(|p| &p.stats));
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "],\"totals\":{{\"live\":{live},\"dead\":{dead},\"stats\":{}}}}}",
+        "],\"totals\":{{\"live\":{live},\"dead\":{dead},\"stats\":{}}},\"unreadable\":[",
         sum.to_json()
     );
+    let problems: Vec<String> = scan.unreadable.iter().map(|p| string(p)).collect();
+    out.push_str(&problems.join(","));
+    out.push_str("]}\n");
     out
 }
 

@@ -138,12 +138,17 @@ pub fn run(args: Vec<String>, out: &mut dyn Write) -> Result<(), Failure> {
     let now = SystemTime::now();
     let text = match args.mode {
         Mode::List if scan.procs.is_empty() => format!(
-            "no stats files in {} (*.{})\n",
+            "no {}stats files in {} (*.{})\n",
+            if scan.unreadable.is_empty() {
+                ""
+            } else {
+                "readable "
+            },
             args.dir.display(),
             fastsyslog::stats::FILE_EXTENSION
         ),
         Mode::List => table::render(&scan.procs, now),
-        Mode::Json => export::json(&args.dir.to_string_lossy(), &scan.procs, now),
+        Mode::Json => export::json(&args.dir.to_string_lossy(), &scan, now),
         Mode::Prometheus => export::prometheus(&scan.procs),
         Mode::Clean => clean(&scan.procs)?,
         Mode::Watch { .. } => unreachable!("handled above"),
@@ -152,6 +157,7 @@ pub fn run(args: Vec<String>, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// Removes the files of the dead processes among `procs`; returns a line per removed file.
+/// A file that no longer reads as the same dead process is left alone.
 ///
 /// # Errors
 ///
@@ -160,6 +166,14 @@ pub fn run(args: Vec<String>, out: &mut dyn Write) -> Result<(), Failure> {
 fn clean(procs: &[procs::Proc]) -> Result<String, Failure> {
     let mut said = String::new();
     for p in procs.iter().filter(|p| !p.is_live()) {
+        // Read it again just before: a process that reused the pid since the scan has rewritten
+        // the file (a new start time) and is alive.
+        let still_dead = fastsyslog::stats::read_file(&p.path)
+            .map(|now| !now.is_live() && now.started == p.started)
+            .unwrap_or(false);
+        if !still_dead {
+            continue;
+        }
         match std::fs::remove_file(&p.path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
