@@ -211,6 +211,36 @@ mod tests {
     }
 
     #[test]
+    fn the_header_comes_back_every_twenty_lines_until_the_count() {
+        let dir = std::env::temp_dir().join(format!("fsstats-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut out = Vec::new();
+        watch(&dir, Duration::from_millis(1), Some(41), &mut out).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let headers: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == HEADER)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(headers, vec![0, 21, 42]);
+        assert_eq!(text.lines().count(), 41 + 3);
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let dir = Path::new("/nonexistent/fsstats");
+        let err = watch(dir, Duration::from_millis(1), Some(1), &mut Vec::new()).unwrap_err();
+        assert_eq!(err.code, crate::cli::ERROR);
+        assert!(
+            err.message.contains("/nonexistent/fsstats"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn lines_align_with_the_header() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(86400 + 3723);
         let r = Rates {
