@@ -697,9 +697,167 @@ impl Stats {
     }
 }
 
+/// Adds another process's (or logger's) counts: counters and queue gauges add up, keyed counts
+/// (per lane, reason, errno) add by key, `writer_stuck` is true when either is, and the heartbeat
+/// is the later one. High-water marks add too, so a sum's mark is an upper bound of the marks the
+/// processes could have reached together.
+///
+/// # Examples
+///
+/// ```
+/// use fastsyslog::{DropReason, Lane, Stats};
+/// let mut a = Stats::default();
+/// a.written = 5;
+/// a.dropped.push((Lane::Bulk, DropReason::QueueFull, 1));
+/// let mut b = a.clone();
+/// b.written = 7;
+/// let total: Stats = [a, b].iter().sum();
+/// assert_eq!((total.written, total.dropped_total()), (12, 2));
+/// ```
+impl std::ops::AddAssign<&Stats> for Stats {
+    fn add_assign(&mut self, other: &Stats) {
+        // Every field by name, with no `..`: a new field does not compile until it is summed.
+        let Stats {
+            enqueued,
+            enqueued_by_lane,
+            written,
+            dropped,
+            truncated,
+            send_errors,
+            reconnects,
+            frames_cut,
+            queue_depth,
+            queue_depth_high_water,
+            writer_blocked_ns,
+            writer_stuck,
+            suppressed,
+            sampled_out,
+            backtrace_sent,
+            backtrace_discarded,
+            lanes,
+            heartbeat,
+        } = other;
+        for (sum, n) in [
+            (&mut self.enqueued, enqueued),
+            (&mut self.written, written),
+            (&mut self.truncated, truncated),
+            (&mut self.reconnects, reconnects),
+            (&mut self.frames_cut, frames_cut),
+            (&mut self.queue_depth, queue_depth),
+            (&mut self.queue_depth_high_water, queue_depth_high_water),
+            (&mut self.writer_blocked_ns, writer_blocked_ns),
+            (&mut self.suppressed, suppressed),
+            (&mut self.sampled_out, sampled_out),
+            (&mut self.backtrace_sent, backtrace_sent),
+            (&mut self.backtrace_discarded, backtrace_discarded),
+        ] {
+            *sum = sum.saturating_add(*n);
+        }
+        for &(lane, n) in enqueued_by_lane {
+            add_keyed(&mut self.enqueued_by_lane, lane, n);
+        }
+        for &(lane, reason, n) in dropped {
+            match self
+                .dropped
+                .iter_mut()
+                .find(|(l, r, _)| (*l, *r) == (lane, reason))
+            {
+                Some((_, _, sum)) => *sum = sum.saturating_add(n),
+                None => self.dropped.push((lane, reason, n)),
+            }
+        }
+        for &(errno, n) in send_errors {
+            add_keyed(&mut self.send_errors, errno, n);
+        }
+        self.writer_stuck = self.writer_stuck || *writer_stuck;
+        for q in lanes {
+            let sum = match self.lanes.iter_mut().position(|t| t.lane == q.lane) {
+                Some(i) => &mut self.lanes[i],
+                None => {
+                    self.lanes.push(LaneQueue {
+                        lane: q.lane,
+                        ..LaneQueue::default()
+                    });
+                    self.lanes.last_mut().expect("just pushed")
+                }
+            };
+            sum.depth = sum.depth.saturating_add(q.depth);
+            sum.bytes = sum.bytes.saturating_add(q.bytes);
+            sum.depth_high_water = sum.depth_high_water.saturating_add(q.depth_high_water);
+            sum.bytes_high_water = sum.bytes_high_water.saturating_add(q.bytes_high_water);
+        }
+        self.heartbeat = self.heartbeat.max(*heartbeat);
+    }
+}
+
+/// The sum of many snapshots, as [`AddAssign`](std::ops::AddAssign) adds two: the totals of a
+/// pre-forked server's processes, for example.
+impl<'a> std::iter::Sum<&'a Stats> for Stats {
+    fn sum<I: Iterator<Item = &'a Stats>>(iter: I) -> Stats {
+        let mut total = Stats::default();
+        for s in iter {
+            total += s;
+        }
+        total
+    }
+}
+
+/// Adds `n` to `key`'s count in `counts`, appending the key when it is new.
+fn add_keyed<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, sum)) => *sum = sum.saturating_add(n),
+        None => counts.push((key, n)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_sum_adds_every_count_by_key() {
+        let mut a = Stats::default();
+        a.written = 5;
+        a.enqueued = 6;
+        a.enqueued_by_lane = vec![(Lane::Bulk, 6)];
+        a.dropped = vec![(Lane::Bulk, DropReason::QueueFull, 1)];
+        a.send_errors = vec![(111, 2)];
+        a.queue_depth = 3;
+        let mut b = Stats::default();
+        b.written = 7;
+        b.enqueued_by_lane = vec![(Lane::Error, 1), (Lane::Bulk, 2)];
+        b.dropped = vec![
+            (Lane::Error, DropReason::Timeout, 4),
+            (Lane::Bulk, DropReason::QueueFull, 2),
+        ];
+        b.send_errors = vec![(111, 1), (0, 1)];
+        b.writer_stuck = true;
+        let mut bulk = LaneQueue::default();
+        bulk.depth = 2;
+        bulk.bytes = 100;
+        a.lanes = vec![bulk];
+        b.lanes = vec![bulk, bulk];
+        b.lanes[0].lane = Lane::Error;
+        a.heartbeat = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(5));
+        let sum: Stats = [&a, &b].into_iter().sum();
+        let lanes: Vec<(Lane, u64, u64)> = sum
+            .lanes
+            .iter()
+            .map(|q| (q.lane, q.depth, q.bytes))
+            .collect();
+        assert_eq!(lanes, vec![(Lane::Bulk, 4, 200), (Lane::Error, 2, 100)]);
+        assert_eq!(sum.heartbeat, a.heartbeat);
+        assert_eq!(sum.written, 12);
+        assert_eq!(sum.enqueued, 6);
+        assert_eq!(sum.enqueued_for(Lane::Bulk), 8);
+        assert_eq!(sum.enqueued_for(Lane::Error), 1);
+        assert_eq!(sum.dropped_for(Lane::Bulk, DropReason::QueueFull), 3);
+        assert_eq!(sum.dropped_total(), 7);
+        assert_eq!(sum.send_errors, vec![(111, 3), (0, 1)]);
+        assert_eq!(sum.queue_depth, 3);
+        assert!(sum.writer_stuck);
+    }
 
     #[test]
     fn snapshot_reports_only_nonzero_drops() {

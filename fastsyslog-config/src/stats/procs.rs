@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use fastsyslog::stats::{DeadReason, LaneQueue, Liveness, ProcessStats};
+use fastsyslog::stats::{DeadReason, Liveness, ProcessStats};
 use fastsyslog::Stats;
 
 use crate::cli::Failure;
@@ -141,67 +141,10 @@ pub fn live_dead<'a>(procs: impl IntoIterator<Item = &'a Proc>) -> (usize, usize
     })
 }
 
-/// The sum of several processes' counters: every count added, per lane, reason and errno; the
-/// queue depths and high-water marks added (the high-water total is a bound: the processes'
-/// peaks need not coincide); `writer_stuck` if any writer is stuck; the latest heartbeat.
+/// The sum of several processes' counters, as the library sums them (`Stats: Sum`): the
+/// high-water total is a bound, since the processes' peaks need not coincide.
 pub fn total<'a>(stats: impl IntoIterator<Item = &'a Stats>) -> Stats {
-    let mut sum = Stats::default();
-    for s in stats {
-        sum.enqueued += s.enqueued;
-        for &(lane, n) in &s.enqueued_by_lane {
-            add_keyed(&mut sum.enqueued_by_lane, lane, n);
-        }
-        sum.written += s.written;
-        for &(lane, reason, n) in &s.dropped {
-            match sum
-                .dropped
-                .iter_mut()
-                .find(|(l, r, _)| (*l, *r) == (lane, reason))
-            {
-                Some((_, _, total)) => *total += n,
-                None => sum.dropped.push((lane, reason, n)),
-            }
-        }
-        sum.truncated += s.truncated;
-        for &(errno, n) in &s.send_errors {
-            add_keyed(&mut sum.send_errors, errno, n);
-        }
-        sum.reconnects += s.reconnects;
-        sum.queue_depth += s.queue_depth;
-        sum.queue_depth_high_water += s.queue_depth_high_water;
-        sum.writer_blocked_ns += s.writer_blocked_ns;
-        sum.writer_stuck |= s.writer_stuck;
-        sum.suppressed += s.suppressed;
-        sum.sampled_out += s.sampled_out;
-        sum.backtrace_sent += s.backtrace_sent;
-        sum.backtrace_discarded += s.backtrace_discarded;
-        for q in &s.lanes {
-            let i = match sum.lanes.iter().position(|t| t.lane == q.lane) {
-                Some(i) => i,
-                None => {
-                    let mut fresh = LaneQueue::default();
-                    fresh.lane = q.lane;
-                    sum.lanes.push(fresh);
-                    sum.lanes.len() - 1
-                }
-            };
-            let t = &mut sum.lanes[i];
-            t.depth += q.depth;
-            t.bytes += q.bytes;
-            t.depth_high_water += q.depth_high_water;
-            t.bytes_high_water += q.bytes_high_water;
-        }
-        sum.heartbeat = sum.heartbeat.max(s.heartbeat);
-    }
-    sum
-}
-
-/// Adds `n` to `key`'s count in `counts`, appending the key when it is new.
-fn add_keyed<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K, n: u64) {
-    match counts.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, total)) => *total += n,
-        None => counts.push((key, n)),
-    }
+    stats.into_iter().sum()
 }
 
 /// Seconds since the Unix epoch (0 before it).
@@ -213,7 +156,6 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use fastsyslog::{DropReason, Lane};
 
     /// A process for the tests: `ident`, `pid`, started 100 s after the epoch.
     pub(crate) fn proc(ident: &str, pid: u32, written: u64, dead: Option<&str>) -> Proc {
@@ -229,50 +171,6 @@ pub(crate) mod tests {
             dead: dead.map(str::to_owned),
             stats,
         }
-    }
-
-    #[test]
-    fn total_adds_every_count_by_key() {
-        let mut a = Stats::default();
-        a.written = 5;
-        a.enqueued = 6;
-        a.enqueued_by_lane = vec![(Lane::Bulk, 6)];
-        a.dropped = vec![(Lane::Bulk, DropReason::QueueFull, 1)];
-        a.send_errors = vec![(111, 2)];
-        a.queue_depth = 3;
-        let mut b = Stats::default();
-        b.written = 7;
-        b.enqueued_by_lane = vec![(Lane::Error, 1), (Lane::Bulk, 2)];
-        b.dropped = vec![
-            (Lane::Error, DropReason::Timeout, 4),
-            (Lane::Bulk, DropReason::QueueFull, 2),
-        ];
-        b.send_errors = vec![(111, 1), (0, 1)];
-        b.writer_stuck = true;
-        let mut bulk = LaneQueue::default();
-        bulk.depth = 2;
-        bulk.bytes = 100;
-        a.lanes = vec![bulk];
-        b.lanes = vec![bulk, bulk];
-        b.lanes[0].lane = Lane::Error;
-        a.heartbeat = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(5));
-        let sum = total([&a, &b]);
-        let lanes: Vec<(Lane, u64, u64)> = sum
-            .lanes
-            .iter()
-            .map(|q| (q.lane, q.depth, q.bytes))
-            .collect();
-        assert_eq!(lanes, vec![(Lane::Bulk, 4, 200), (Lane::Error, 2, 100)]);
-        assert_eq!(sum.heartbeat, a.heartbeat);
-        assert_eq!(sum.written, 12);
-        assert_eq!(sum.enqueued, 6);
-        assert_eq!(sum.enqueued_for(Lane::Bulk), 8);
-        assert_eq!(sum.enqueued_for(Lane::Error), 1);
-        assert_eq!(sum.dropped_for(Lane::Bulk, DropReason::QueueFull), 3);
-        assert_eq!(sum.dropped_total(), 7);
-        assert_eq!(sum.send_errors, vec![(111, 3), (0, 1)]);
-        assert_eq!(sum.queue_depth, 3);
-        assert!(sum.writer_stuck);
     }
 
     #[test]
