@@ -816,6 +816,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     #[test]
+    #[allow(clippy::field_reassign_with_default)] // Each snapshot sets the fields it tests.
     fn a_sum_adds_every_count_by_key() {
         let mut a = Stats::default();
         a.written = 5;

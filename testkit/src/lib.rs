@@ -18,6 +18,7 @@
 pub mod alloc;
 pub mod devlog;
 pub mod process;
+pub mod promtool;
 pub mod retry;
 pub mod rsyslogd;
 pub mod sink;

@@ -6,7 +6,7 @@
 //! errors are checked on bad input.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -394,72 +394,8 @@ fn bad_input_gets_a_one_line_error_and_exit_code() {
 
 /// Checks exposition text with Prometheus's own `promtool check metrics` (lint problems fail too).
 fn promtool_check(text: &str) {
-    let mut child = Command::new(promtool())
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let done = fastsyslog_testkit::process::wait_with_output_within(child, LIMIT).unwrap();
-    let out = done.output;
-    assert!(
-        out.status.success(),
-        "promtool check metrics refused it: {}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// promtool: the machine's (Debian's `prometheus` package), else that package fetched with
-/// `apt-get download` and unpacked with `dpkg -x` into the target dir once (a static binary; the
-/// server itself is never installed or run).
-fn promtool() -> PathBuf {
-    let installed = Path::new("/usr/bin/promtool");
-    if installed.exists() {
-        return installed.to_path_buf();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Err(e) = fastsyslog_testkit::promtool::check_metrics(cache, text) {
+        panic!("{e}\n{text}");
     }
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prometheus");
-    let unpacked = cache.join("root/usr/bin/promtool");
-    if unpacked.exists() {
-        return unpacked;
-    }
-    let hint = "promtool comes from Debian's prometheus package: apt-get install -y prometheus, \
-                or check that `apt-get download prometheus` works (`apt-get update`)";
-    let work = cache.join(format!("tmp-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
-    let download = || {
-        Command::new("apt-get")
-            .args(["download", "prometheus"])
-            .current_dir(&work)
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    // A fresh machine has no package lists yet.
-    let fetched =
-        download() || (Command::new("apt-get").arg("update").status().is_ok() && download());
-    assert!(fetched, "{hint}");
-    let deb = std::fs::read_dir(&work)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .unwrap_or_else(|| panic!("no .deb in {}: {hint}", work.display()));
-    let status = Command::new("dpkg")
-        .arg("-x")
-        .arg(&deb)
-        .arg(work.join("root"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "dpkg -x {}: {hint}", deb.display());
-    // Another test process may have won the race; its tree is as good as ours.
-    let _ = std::fs::rename(work.join("root"), cache.join("root"));
-    assert!(unpacked.exists(), "{hint}");
-    unpacked
 }
