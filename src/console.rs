@@ -47,6 +47,7 @@ pub(crate) fn line(event: &Event<'_>) -> String {
     );
     let _ = match event.message {
         Message::Args(args) => write!(out, "{args}"),
+        Message::Str(s) => out.write_str(s),
         Message::Display(d) => write!(out, "{d}"),
     };
     if let Some(spans) = event.spans {

@@ -442,9 +442,10 @@
 //!
 //! # The background writer
 //!
-//! In [`Mode::Background`] (the default with the `background` feature) a record is rendered on the
-//! caller's thread into a reused buffer and pushed onto a bounded queue; one writer thread owns the
-//! transport. What users must know:
+//! In [`Mode::Background`] (the default with the `background` feature) the caller copies a record's
+//! message and key-values (formatting `Display`/`Debug` values) into a reused buffer and pushes it
+//! onto a bounded queue; one writer thread renders it, with the bytes sync mode would send, and owns
+//! the transport. What users must know:
 //!
 //! - **Keep the guard.** Each built logger has one [`WorkerGuard`], returned by `init()` and the
 //!   `build*()` methods; it must live as long as the program logs: dropping it flushes what is
@@ -486,7 +487,7 @@
 //!   socket within about 1 ms while the writer polls. After a second without records the writer
 //!   parks; the first record after that wakes it once. Callers only wake it when a lane is more than
 //!   half full; a flush or shutdown wakes it too.
-//! - **No allocation per record.** The caller renders into a buffer from a pool the writer hands
+//! - **No allocation per record.** The caller copies into a buffer from a pool the writer hands
 //!   back after each send, so a caller allocates only while the writer is further behind than it
 //!   ever was.
 //! - **Drop summary.** After drops, once the writer has caught up, it sends one record to the error

@@ -16,6 +16,8 @@ use arc_swap::ArcSwapOption;
 use crate::error::Error;
 use crate::filter::Gate;
 
+#[cfg(feature = "background")]
+use crate::format::captured::{self, Form};
 pub(crate) use crate::format::Event;
 use crate::format::{Fields, Framing, Header, Message, Record, Renderer, Value};
 use crate::route::{truthy, Router};
@@ -169,35 +171,67 @@ impl Pipeline {
             }
             return rendered.map(|()| priority);
         }
-        self.send(lane, priority, |buf| self.render(buf, &record));
+        match &self.sink {
+            Sink::Direct(transport) => {
+                self.send_direct(&**transport, lane, priority, |buf| {
+                    self.render(buf, &record)
+                });
+            }
+            // The writer renders: the caller only copies what it borrows.
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => {
+                self.queue(handle, lane, priority, |buf| self.capture(buf, &record));
+            }
+        }
         Some(priority)
     }
 
     /// Sends a record rendered earlier (a backtrace ring's) as it is.
     pub(crate) fn send_rendered(&self, lane: Lane, priority: Priority, bytes: &[u8]) {
-        self.send(lane, priority, |buf| {
+        let copy = |buf: &mut Vec<u8>| {
             buf.clear();
             buf.extend_from_slice(bytes);
-            Some(())
-        });
+        };
+        match &self.sink {
+            Sink::Direct(transport) => {
+                self.send_direct(&**transport, lane, priority, |buf| {
+                    copy(buf);
+                    Some(())
+                });
+            }
+            #[cfg(feature = "background")]
+            Sink::Background(handle) => self.queue(handle, lane, priority, |buf| {
+                copy(buf);
+                Some(Form::Rendered)
+            }),
+        }
     }
 
-    /// Renders with `render` (`None`: a user value panicked, counted as a drop) and sends or queues.
-    fn send(
+    /// Fills a recycled buffer with `fill` and queues it to the writer; `None` from `fill` (a
+    /// user value panicked) is counted as a drop.
+    #[cfg(feature = "background")]
+    fn queue(
         &self,
+        handle: &crate::worker::Handle,
         lane: Lane,
         priority: Priority,
-        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+        fill: impl FnOnce(&mut Vec<u8>) -> Option<Form>,
     ) {
-        match &self.sink {
-            Sink::Direct(transport) => self.send_direct(&**transport, lane, priority, render),
-            #[cfg(feature = "background")]
-            Sink::Background(handle) => {
-                if handle.submit(lane, priority, render).is_none() {
-                    self.counters.drop_record(lane, DropReason::Panic);
-                }
-            }
+        if handle.submit(lane, priority, fill).is_none() {
+            self.counters.drop_record(lane, DropReason::Panic);
         }
+    }
+
+    /// Captures `record` into `buf` for the writer to render ([`captured`]); `None` when a user
+    /// `Display`/`Debug` impl panicked.
+    #[cfg(feature = "background")]
+    fn capture(&self, buf: &mut Vec<u8>, record: &Record<'_>) -> Option<Form> {
+        let time = logged_at(self.renderer.framing);
+        let max_len = self.renderer.max_len;
+        catch_unwind(AssertUnwindSafe(|| {
+            captured::capture(buf, record, time, max_len)
+        }))
+        .ok()
     }
 
     fn send_direct(
@@ -286,6 +320,26 @@ impl Pipeline {
             Sink::Background(handle) => handle.queue_depth(),
         };
         self.counters.snapshot(depth)
+    }
+}
+
+/// When a record is logged, as its header will need it: whole seconds of the coarse clock for RFC
+/// 3164 (what [`crate::clock::now_seconds`] reads), microseconds for RFC 5424, nothing for a libc
+/// body (glibc writes the time). The writer breaks it down into local time.
+#[cfg(feature = "background")]
+fn logged_at(framing: Framing) -> Option<Duration> {
+    let precise = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    };
+    match framing {
+        Framing::Header(Header::Rfc3164) => Some(match sys::time::realtime_coarse_secs() {
+            Some(secs) => Duration::from_secs(u64::try_from(secs).unwrap_or(0)),
+            None => Duration::from_secs(precise().as_secs()),
+        }),
+        Framing::Header(Header::Rfc5424) => Some(precise()),
+        Framing::LibcBody => None,
     }
 }
 
@@ -715,7 +769,7 @@ mod tests {
     use std::fmt;
 
     use super::*;
-    use crate::{Builder, Facility, Match, Mode};
+    use crate::{Builder, Facility, Format, Match, Mode};
 
     struct Panics;
 
@@ -723,6 +777,120 @@ mod tests {
         fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
             panic!("user Display impl panicked")
         }
+    }
+
+    /// Every datagram `rx` receives within a short wait, as text.
+    fn received(rx: &std::os::unix::net::UnixDatagram, n: usize) -> Vec<String> {
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = vec![0; 65536];
+        (0..n)
+            .map(|_| {
+                let len = rx.recv(&mut buf).expect("a datagram");
+                String::from_utf8(buf[..len].to_vec()).unwrap()
+            })
+            .collect()
+    }
+
+    /// `datagram` without its header's time, which differs between two sends.
+    fn timeless(datagram: &str) -> String {
+        match datagram.split_once(" t[") {
+            // RFC 3164: `<PRI>Mmm dd hh:mm:ss t[pid]: ...`.
+            Some((pri, rest)) if !datagram.contains(">1 ") => {
+                format!("{} t[{rest}", &pri[..pri.find('>').unwrap() + 1])
+            }
+            _ => {
+                // RFC 5424: `<PRI>1 TIMESTAMP host ...`.
+                let (head, rest) = datagram.split_once(' ').unwrap();
+                let rest = rest.split_once(' ').unwrap().1.split_once(' ').unwrap().1;
+                format!("{head} {rest}")
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "background")]
+    fn background_mode_sends_the_bytes_sync_mode_sends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let peer = std::net::Ipv4Addr::LOCALHOST;
+        let debug = Some("x y");
+        let long = "é".repeat(100);
+        let fields: [(&str, Value<'_>); 6] = [
+            ("status", Value::U64(200)),
+            ("peer", Value::Display(&peer)),
+            ("agent", Value::Str("curl 8")),
+            ("dbg", Value::Debug(&debug)),
+            ("ms", Value::F64(1.5)),
+            ("long", Value::Str(&long)),
+        ];
+        for format in [Format::Logfmt, Format::Json, Format::Rfc5424] {
+            let mut sent = Vec::new();
+            for mode in [Mode::Sync, Mode::Background] {
+                let pipeline = Builder::new()
+                    .socket(&path)
+                    .ident("t")
+                    .format(format)
+                    .target_field(true)
+                    .max_message_size(200)
+                    .mode(mode)
+                    .build_pipeline(false)
+                    .unwrap();
+                let field_list = &fields[..];
+                let send = |message: Message<'_>| {
+                    pipeline.dispatch(&Event {
+                        level: log::Level::Warn,
+                        target: "app::db",
+                        message,
+                        fields: &field_list,
+                        spans: None,
+                        location: None,
+                    });
+                };
+                send(Message::Args(&format_args!("GET /a")));
+                send(Message::Args(&format_args!("GET {}", "/b=\"c\"")));
+                send(Message::Display(&"line\nbreak"));
+                assert!(pipeline.flush());
+                let got = received(&rx, 3);
+                assert_eq!(pipeline.stats().truncated, 3, "{got:?}");
+                sent.push(got.iter().map(|d| timeless(d)).collect::<Vec<_>>());
+                pipeline.shutdown();
+            }
+            assert_eq!(sent[0], sent[1], "{format:?}");
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "background")]
+    fn a_panicking_value_in_background_mode_is_counted_on_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let pipeline = Builder::new()
+            .socket(dir.path().join("absent.sock"))
+            .mode(Mode::Background)
+            .build_pipeline(false)
+            .unwrap();
+        let fields: [(&str, Value<'_>); 2] = [("a", Value::U64(1)), ("b", Value::Display(&Panics))];
+        let event = Event {
+            level: log::Level::Info,
+            target: "app",
+            message: crate::format::Message::Display(&"hello"),
+            fields: &&fields[..],
+            spans: None,
+            location: None,
+        };
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let outcome = catch_unwind(AssertUnwindSafe(|| pipeline.dispatch(&event)));
+        std::panic::set_hook(quiet);
+        assert!(outcome.is_ok(), "dispatch must not unwind");
+        let stats = pipeline.stats();
+        assert_eq!(
+            stats.dropped_for(Lane::Bulk, DropReason::Panic),
+            1,
+            "{stats:?}"
+        );
+        assert_eq!(stats.enqueued, 0, "nothing reached the writer");
+        pipeline.shutdown();
     }
 
     #[test]

@@ -465,6 +465,13 @@ pub(super) struct Raw<'o> {
     limit: usize,
 }
 
+impl<'o> Raw<'o> {
+    /// Appends to `buf` until it is `limit` bytes long, then one character more at most.
+    pub(super) fn new(buf: &'o mut Vec<u8>, limit: usize) -> Self {
+        Raw { buf, limit }
+    }
+}
+
 impl fmt::Write for Raw<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -517,10 +524,7 @@ pub(super) fn formatted(
 
 /// Appends `args` as it is, up to one character past the budget ([`Raw`]).
 fn write_raw(out: &mut Out<'_>, args: fmt::Arguments<'_>) {
-    let mut raw = Raw {
-        limit: out.max + out.slack + 1,
-        buf: &mut *out.buf,
-    };
+    let mut raw = Raw::new(&mut *out.buf, out.max + out.slack + 1);
     // An error here is either our own "budget full" signal or a broken user impl; in both cases
     // what was written so far is kept and the cut logic decides.
     let _ = fmt::write(&mut raw, args);
@@ -569,6 +573,7 @@ pub(super) fn logfmt_message(out: &mut Out<'_>, msg: Message<'_>) {
             Some(literal) => logfmt_message_str(out, literal),
             None => logfmt_message_fmt(out, *args),
         },
+        Message::Str(s) => logfmt_message_str(out, s),
         Message::Display(d) => logfmt_message_fmt(out, format_args!("{d}")),
     }
 }
@@ -642,6 +647,9 @@ pub(super) fn message(out: &mut Out<'_>, msg: Message<'_>, esc: Esc, tail: &'sta
                 formatted(out, *args, esc, Some(tail));
             }
         },
+        Message::Str(s) => {
+            text(out, Value::Str(s), esc, Some(tail));
+        }
         Message::Display(d) => {
             text(out, Value::Display(d), esc, Some(tail));
         }

@@ -53,6 +53,9 @@ pub struct Input<'a> {
 pub struct Output {
     /// The message bytes as the transport would send them.
     pub bytes: Vec<u8>,
+    /// The same record rendered the way the background writer does (captured on the caller,
+    /// rendered from the capture): must equal `bytes`.
+    pub deferred: Vec<u8>,
     /// What `Renderer::render` returned: whether it cut the message.
     pub truncated: bool,
     /// The format used.
@@ -137,8 +140,10 @@ pub fn render(input: &Input<'_>) -> Output {
     };
     let mut bytes = Vec::new();
     let truncated = renderer.render(&mut bytes, &record, PID, &now);
+    let (deferred, _) = super::captured::round_trip(&renderer, &record, PID, &now);
     Output {
         bytes,
+        deferred,
         truncated,
         format,
         header: match framing {

@@ -19,6 +19,12 @@ use crate::{Format, Header};
 
 /// Checks `out`, rendered from `input`; the error says which promise broke.
 pub fn check(input: &Input<'_>, out: &Output) -> Result<(), String> {
+    if out.deferred != out.bytes {
+        return Err(format!(
+            "the background writer's render differs: {:?}",
+            String::from_utf8_lossy(&out.deferred)
+        ));
+    }
     let mut bytes = &out.bytes[..];
     if out.header.is_none() {
         bytes = bytes

@@ -46,6 +46,8 @@
 //! tests, the fuzz target and `fastsyslog::testing`), `invariants` (what every output must meet)
 //! and `fuzzing` (the fuzz harness, only under `cfg(test)` and `cfg(fuzzing)`).
 
+#[cfg(any(test, fuzzing, feature = "background"))]
+pub(crate) mod captured;
 mod escape;
 mod header;
 mod json;
@@ -369,6 +371,11 @@ pub(crate) mod tests {
         };
         assert_eq!(rec.priority.value(), PRI);
         let cut = r.render(&mut out, &rec, PID, now);
+        assert_eq!(
+            captured::round_trip(r, &rec, PID, now),
+            (out.clone(), cut),
+            "the background writer renders the capture the same"
+        );
         if r.framing == Framing::LibcBody {
             assert_eq!(out.pop(), Some(0), "libc body ends with NUL");
             let header = libc_header_len(PRI, &r.ident, PID);
@@ -582,6 +589,10 @@ pub(crate) mod tests {
             spans: None,
         };
         let cut = r.render(&mut out, &rec, PID, &now());
+        assert_eq!(
+            captured::round_trip(r, &rec, PID, &now()),
+            (out.clone(), cut)
+        );
         (out, cut)
     }
 

@@ -102,6 +102,9 @@ pub(crate) enum Message<'a> {
     /// they are when they are a plain string literal.
     #[cfg_attr(not(feature = "log"), allow(dead_code))] // Only the `log` adapter builds it.
     Args(&'a fmt::Arguments<'a>),
+    /// Text rendered exactly as a literal `Args` is (the background writer's copy of one).
+    #[cfg_attr(not(feature = "background"), allow(dead_code))]
+    Str(&'a str),
     /// Anything else that displays (`tracing`'s `message` field, the writer's own records).
     // Built by the tracing adapter and the background writer only.
     #[cfg_attr(

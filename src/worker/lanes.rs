@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
 
 use super::{Config, Overflow};
+use crate::format::captured::Form;
 use crate::severity::Priority;
 use crate::stats::{Counters, DropReason, Lane};
 
@@ -41,8 +42,8 @@ const STASH_REFILL: usize = 8;
 /// What travels in a lane. Each message carries its ticket: the writer merges the two lanes by
 /// ticket, so a thread's records leave in the order it logged them (see [`Lanes::push`]).
 pub(super) enum Msg {
-    /// A rendered record.
-    Record(Stamp, Priority, Vec<u8>),
+    /// A record: rendered, or captured for the writer to render ([`Form`]).
+    Record(Stamp, Priority, Vec<u8>, Form),
     /// A flush marker: the writer arrives at the waiter once everything queued before it in this
     /// lane was handed to the transport.
     Flush(u64, Arc<Waiter>),
@@ -67,7 +68,7 @@ impl Msg {
     /// add on a line the writer writes after every batch.
     pub(super) fn bytes(&self) -> usize {
         match self {
-            Msg::Record(_, _, buf) if buf.capacity() > INITIAL_BUFFER => buf.capacity(),
+            Msg::Record(_, _, buf, _) if buf.capacity() > INITIAL_BUFFER => buf.capacity(),
             Msg::Record(..) | Msg::Flush(..) => 0,
         }
     }
@@ -76,9 +77,13 @@ impl Msg {
 impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Msg::Record(s, p, b) => {
-                write!(f, "Record(#{}, {}, {} bytes)", s.ticket, p.value(), b.len())
-            }
+            Msg::Record(s, p, b, form) => write!(
+                f,
+                "Record(#{}, {}, {} bytes, {form:?})",
+                s.ticket,
+                p.value(),
+                b.len()
+            ),
             Msg::Flush(t, _) => write!(f, "Flush(#{t})"),
         }
     }
@@ -330,10 +335,17 @@ impl Lanes {
     /// records leave in the order it logged them whichever lanes they travel in (the module docs
     /// of `worker` give the argument).
     #[inline]
-    pub(super) fn push(&self, counters: &Counters, lane: Lane, priority: Priority, buf: Vec<u8>) {
+    pub(super) fn push(
+        &self,
+        counters: &Counters,
+        lane: Lane,
+        priority: Priority,
+        buf: Vec<u8>,
+        form: Form,
+    ) {
         let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
         let stamp = self.stamp(ticket, lane);
-        let msg = Msg::Record(stamp, priority, buf);
+        let msg = Msg::Record(stamp, priority, buf, form);
         if self.shared.closed.load(Ordering::Relaxed) {
             counters.drop_record(lane, DropReason::Shutdown);
             self.recycle(msg);
@@ -463,7 +475,7 @@ impl Lanes {
     /// free list when the stash is full. A caller dropping records from a full lane then takes its
     /// next buffer from where it left the last one, without touching the shared free list.
     fn recycle(&self, msg: Msg) {
-        if let Msg::Record(_, _, mut buf) = msg {
+        if let Msg::Record(_, _, mut buf, _) = msg {
             if buf.capacity() <= MAX_RECYCLED_BUFFER {
                 buf.clear();
                 let mut spare = Some(buf);

@@ -2,10 +2,12 @@
 //!
 //! # Shape
 //!
-//! A caller renders its record into a buffer taken from a free list, then hands the buffer and
+//! A caller captures its record (the message and key-values as typed values, see
+//! `format::captured`) into a buffer taken from a free list, then hands the buffer and
 //! the priority to one of two bounded crossbeam queues ("lanes"): the error lane (WARN and ERROR)
 //! and the bulk lane (everything else), each bounded in records and in bytes. One named thread,
-//! `fastsyslog-writer`, owns the transport; it merges the two lanes by ticket, sends what it took
+//! `fastsyslog-writer`, owns the transport; it merges the two lanes by ticket, renders each
+//! capture into the syslog message (the bytes sync mode would send), sends what it took
 //! as one batch (`sendmmsg` for the unix transport), and returns the buffers to the free list, so
 //! a steady stream of records allocates nothing on the caller.
 //!
@@ -70,6 +72,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::ParseOverflowError;
+use crate::format::captured::Form;
 use crate::severity::Priority;
 use crate::stats::{Counters, Lane};
 use crate::transport::Transport;
@@ -77,7 +80,7 @@ use crate::transport::Transport;
 use crate::sys::fork::ForkLocal;
 
 use lanes::Lanes;
-pub(crate) use summary::{summary_renderer, SummaryFn};
+pub(crate) use summary::{summary_renderer, Rendering};
 use writer::{Spawner, DEEP_SLEEP_POLL};
 
 /// The default capacity of the error lane (WARN and ERROR records).
@@ -304,14 +307,14 @@ impl Handle {
     pub(crate) fn spawn(
         make: crate::transport::Factory,
         first: Box<dyn Transport>,
-        summary: SummaryFn,
+        rendering: Rendering,
         config: Config,
         counters: Arc<Counters>,
     ) -> Result<Handle, crate::Error> {
         config.check()?;
         let spawner = Arc::new(Spawner {
             make,
-            summary,
+            rendering,
             config,
             counters,
         });
@@ -341,21 +344,21 @@ impl Handle {
         })
     }
 
-    /// Renders one record with `render` into a recycled buffer and queues it under its lane's
-    /// overflow policy: the caller's whole hand-off, with this process's lanes looked up once.
-    /// When `render` returns `None` (a user `Display` panicked) nothing is queued and `None` is
-    /// returned; the caller counts that drop.
+    /// Fills a recycled buffer with `fill` (a capture, or rendered bytes, as its [`Form`] says)
+    /// and queues it under its lane's overflow policy: the caller's whole hand-off, with this
+    /// process's lanes looked up once. When `fill` returns `None` (a user `Display` panicked)
+    /// nothing is queued and `None` is returned; the caller counts that drop.
     #[inline]
     pub(crate) fn submit(
         &self,
         lane: Lane,
         priority: Priority,
-        render: impl FnOnce(&mut Vec<u8>) -> Option<()>,
+        fill: impl FnOnce(&mut Vec<u8>) -> Option<Form>,
     ) -> Option<()> {
         let lanes = self.lanes();
         let mut buf = lanes.take_buffer();
-        render(&mut buf)?;
-        lanes.push(&self.spawner.counters, lane, priority, buf);
+        let form = fill(&mut buf)?;
+        lanes.push(&self.spawner.counters, lane, priority, buf, form);
         Some(())
     }
 
@@ -368,8 +371,9 @@ impl Handle {
     /// [`Lanes::push`] to this process's lanes.
     #[cfg(test)]
     pub(crate) fn push(&self, lane: Lane, priority: Priority, buf: Vec<u8>) {
+        let counters = &self.spawner.counters;
         self.lanes()
-            .push(&self.spawner.counters, lane, priority, buf);
+            .push(counters, lane, priority, buf, Form::Rendered);
     }
 
     /// Returns once every record queued before the call was handed to the transport (true), or
@@ -519,20 +523,35 @@ mod tests {
             let t = transport.lock().unwrap().take().expect("made once");
             Box::new(t) as Box<dyn Transport>
         });
-        let summary: SummaryFn = Box::new(|text, buf| {
-            buf.clear();
-            buf.extend_from_slice(text.as_bytes());
-            Priority::new(Facility::Local1, crate::Severity::Warning)
-        });
+        let rendering = Rendering {
+            renderer: test_renderer(),
+            summary: Box::new(|text, buf| {
+                buf.clear();
+                buf.extend_from_slice(text.as_bytes());
+                Priority::new(Facility::Local1, crate::Severity::Warning)
+            }),
+        };
         let counters = Arc::new(Counters::default());
         let first = make();
-        let handle = Handle::spawn(make, first, summary, config, Arc::clone(&counters)).unwrap();
+        let handle = Handle::spawn(make, first, rendering, config, Arc::clone(&counters)).unwrap();
         Setup {
             handle,
             counters,
             batches,
             permits: gated.then_some(permits),
         }
+    }
+
+    /// The renderer of the writers under test: a logfmt body alone, so a capture of a message
+    /// without fields renders as the message's text.
+    pub(super) fn test_renderer() -> crate::format::Renderer {
+        crate::format::Renderer::new(
+            crate::Format::Logfmt,
+            crate::format::Framing::LibcBody,
+            "test".into(),
+            "host".into(),
+            8192,
+        )
     }
 
     pub(super) fn config(error: (usize, Overflow), bulk: (usize, Overflow)) -> Config {

@@ -14,13 +14,24 @@ use crate::SeverityMapping;
 /// Renders the dropped-records summary (the text is the message) and returns its priority.
 pub(crate) type SummaryFn = Box<dyn Fn(&str, &mut Vec<u8>) -> Priority + Send + Sync>;
 
-/// A [`SummaryFn`] that renders like any record with level WARN and target `fastsyslog`.
+/// What the writer renders with: the records callers captured, and its own summary.
+pub(crate) struct Rendering {
+    /// The logger's renderer, for captured records.
+    pub(crate) renderer: Renderer,
+    /// The dropped-records summary.
+    pub(crate) summary: SummaryFn,
+}
+
+/// The writer's [`Rendering`]: `renderer` for captured records, and a summary that renders like
+/// any record with level WARN and target `fastsyslog`.
 pub(crate) fn summary_renderer(
     renderer: Renderer,
     router: Router,
     mapping: SeverityMapping,
-) -> SummaryFn {
-    Box::new(move |text, buf| {
+) -> Rendering {
+    let summary_renderer = renderer.clone();
+    let summary: SummaryFn = Box::new(move |text, buf| {
+        let renderer = &summary_renderer;
         let level = log::Level::Warn;
         let facility = router.route("fastsyslog", level, &mut |_| false);
         let priority = Priority::new(facility, mapping.for_level(level));
@@ -32,7 +43,8 @@ pub(crate) fn summary_renderer(
         };
         renderer.render(buf, &record, crate::sys::fork::pid(), &crate::clock::now());
         priority
-    })
+    });
+    Rendering { renderer, summary }
 }
 
 /// Every drop counter except shutdown drops (those happen after the writer's last summary).

@@ -24,6 +24,7 @@
 //! the race between the flag and the queue check: at worst that record waits 100 ms.
 
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread;
@@ -32,10 +33,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER, NO_BULK, UNKNOWN};
-use super::summary::{dropped_counts, summary_text, SummaryFn};
+use super::summary::{dropped_counts, summary_text, Rendering};
 use super::{Config, Overflow};
+use crate::clock;
+use crate::format::captured::{self, Form};
 use crate::severity::Priority;
-use crate::stats::{monotonic_ns, Counters, Lane};
+use crate::stats::{monotonic_ns, Counters, DropReason, Lane};
 use crate::transport::Factory as TransportFactory;
 use crate::transport::{daemon_away, Transport};
 
@@ -73,7 +76,7 @@ const HOLD_RETRY: Duration = Duration::from_millis(20);
 /// Everything needed to start a writer, kept so that a forked child can start its own.
 pub(super) struct Spawner {
     pub(super) make: TransportFactory,
-    pub(super) summary: SummaryFn,
+    pub(super) rendering: Rendering,
     pub(super) config: Config,
     pub(super) counters: Arc<Counters>,
 }
@@ -159,6 +162,9 @@ struct Writer {
     reported: [[u64; 5]; 2],
     summary_retry_at: Option<Instant>,
     summary_buf: Vec<u8>,
+    /// Where a captured record is rendered; it then swaps buffers with the record, so neither
+    /// side allocates in steady state.
+    scratch: Vec<u8>,
     /// The transport built at start-up, taken by [`Writer::open_transport`]; `None` in a forked
     /// child's writer, which builds its own.
     first: Option<Box<dyn Transport>>,
@@ -181,6 +187,7 @@ impl Writer {
             reported: dropped_counts(&spawner.counters),
             summary_retry_at: None,
             summary_buf: Vec::new(),
+            scratch: Vec::new(),
             first,
         }
     }
@@ -320,12 +327,18 @@ impl Writer {
             };
             let lane = [Lane::Error, Lane::Bulk][pick];
             match self.heads[pick].take() {
-                Some(Msg::Record(stamp, priority, buf)) => {
+                Some(Msg::Record(stamp, priority, buf, form)) => {
                     if lane == Lane::Bulk && stamp.thread != 0 {
                         let slot = (stamp.thread % PLACED_BULK_SLOTS as u64) as usize;
                         self.placed_bulk[slot] = (stamp.thread, stamp.ticket);
                     }
-                    self.batch.push((lane, priority, buf));
+                    let buf = match form {
+                        Form::Rendered => Some(buf),
+                        Form::Captured(_) => self.render(lane, priority, buf, form),
+                    };
+                    if let Some(buf) = buf {
+                        self.batch.push((lane, priority, buf));
+                    }
                 }
                 Some(Msg::Flush(_, waiter)) => self.waiters.push(waiter),
                 None => {}
@@ -348,6 +361,42 @@ impl Writer {
             )
         }));
         (got, disconnected == [true; 2])
+    }
+
+    /// Renders a record a caller captured ([`captured`]) and returns the buffer that holds it
+    /// rendered; the capture's buffer becomes the next scratch. `None` (counted as a drop) if
+    /// rendering failed, which only a bug could make happen: the values are the caller's copies,
+    /// no user code runs here.
+    fn render(
+        &mut self,
+        lane: Lane,
+        priority: Priority,
+        buf: Vec<u8>,
+        form: Form,
+    ) -> Option<Vec<u8>> {
+        let mut out = std::mem::take(&mut self.scratch);
+        let renderer = &self.spawner.rendering.renderer;
+        let rendered = catch_unwind(AssertUnwindSafe(|| {
+            let decoded = captured::decode(&buf, form)?;
+            let now = decoded.time.map_or(clock::EPOCH, clock::at);
+            let pid = crate::sys::fork::pid();
+            Some(decoded.with_record(priority, |rec| renderer.render(&mut out, rec, pid, &now)))
+        }));
+        match rendered {
+            Ok(Some(truncated)) => {
+                if truncated {
+                    self.counters().truncated.fetch_add(1, Ordering::Relaxed);
+                }
+                self.scratch = buf;
+                Some(out)
+            }
+            _ => {
+                self.counters().drop_record(lane, DropReason::Panic);
+                self.scratch = out;
+                self.recycle_buffer(buf);
+                None
+            }
+        }
     }
 
     /// Whether an error-lane head may go ahead of older bulk records: its thread's last bulk
@@ -523,7 +572,7 @@ impl Writer {
         });
         let text = summary_text(&self.reported, &now, &since);
         let mut buf = std::mem::take(&mut self.summary_buf);
-        let priority = (self.spawner.summary)(&text, &mut buf);
+        let priority = (self.spawner.rendering.summary)(&text, &mut buf);
         let result = {
             let _in_send = InSend::enter(&self.spawner.counters);
             transport.send(priority, &buf)
@@ -555,7 +604,6 @@ fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::DropReason;
     use crate::worker::tests::{
         config, hold, pri, push, setup, setup_with, setup_with_timeouts, texts, LONG,
     };
