@@ -463,6 +463,45 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "background")]
+    fn background_mode_sends_the_span_fields_and_bytes_sync_mode_sends() {
+        struct Peer;
+        impl fmt::Debug for Peer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Peer { addr: \"10.0.0.1\" }")
+            }
+        }
+        let sink = Sink::new();
+        for format in [
+            crate::Format::Logfmt,
+            crate::Format::Json,
+            crate::Format::Rfc5424,
+        ] {
+            let mut bodies = Vec::new();
+            for mode in [Mode::Sync, Mode::Background] {
+                let (sub, guard) = sink
+                    .builder("info")
+                    .format(format)
+                    .mode(mode)
+                    .build_subscriber()
+                    .unwrap();
+                dispatcher::with_default(&Dispatch::new(sub), || {
+                    nested_event();
+                    let _s = tracing::info_span!("outer", peer = ?Peer, n = -1i64).entered();
+                    tracing::warn!(error = %"disk full", "write {} failed", "/var/x");
+                });
+                assert!(guard.flush());
+                let got = [sink.recv(), sink.recv()];
+                // Whatever comes after the header's time and host.
+                bodies.push(got.map(|d| d.split_once(" t").unwrap().1.to_owned()));
+            }
+            assert_eq!(bodies[0], bodies[1], "{format:?}");
+            assert!(bodies[1][0].contains("users"), "{:?}", bodies[1]);
+        }
+        sink.assert_empty();
+    }
+
+    #[test]
     fn panicking_field_is_counted_not_propagated() {
         struct Boom;
         impl fmt::Debug for Boom {
