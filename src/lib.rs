@@ -479,7 +479,7 @@
 //!   A lane is full when either bound is reached ([`queue_bytes`](Builder::queue_bytes) sets the
 //!   budget; buffers of the initial 512 bytes are bounded by the capacity alone), so the queued
 //!   records hold at most about 106 MiB by default (8 + 2 MiB error, 64 + 32 MiB bulk), plus
-//!   about 3 MiB of slots.
+//!   about 5 MiB of slots.
 //!
 //! - **Delivery latency.** The writer is not parked in a blocking `recv`, so the caller never pays
 //!   for waking it: it drains what has accumulated, sends it as one batch (`sendmmsg(2)` on Linux

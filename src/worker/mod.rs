@@ -86,16 +86,16 @@ use writer::{Spawner, DEEP_SLEEP_POLL};
 /// The default capacity of the error lane (WARN and ERROR records).
 ///
 /// Errors are rare and matter most: 4096 absorbs a burst of a few milliseconds of errors from
-/// every thread while the writer is busy, at about 4096 × 48 bytes of slots plus the records.
+/// every thread while the writer is busy, at about 4096 × 80 bytes of slots plus the records.
 pub const DEFAULT_ERROR_QUEUE_CAPACITY: usize = 4096;
 /// The default capacity of the bulk lane (access, INFO, DEBUG and TRACE records).
 ///
 /// 65536 records ride out a daemon pause of tens of milliseconds at high request rates; the slots
-/// cost about 3 MiB, allocated once. The records waiting in them are bounded by
+/// cost about 5 MiB, allocated once. The records waiting in them are bounded by
 /// [`DEFAULT_BULK_QUEUE_BYTES`].
 pub const DEFAULT_BULK_QUEUE_CAPACITY: usize = 65536;
 /// The largest queue capacity [`Builder::queue_capacity`](crate::Builder::queue_capacity) accepts
-/// (16 Mi records, whose slots alone take about 800 MiB); above it `build()` is an error.
+/// (16 Mi records, whose slots alone take about 1.3 GiB); above it `build()` is an error.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 /// The default byte budget of the error lane: 8 MiB of queued records.
 ///
@@ -219,7 +219,7 @@ impl crate::Builder {
     /// How many records `lane` holds while the writer catches up. Defaults:
     /// [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
     ///
-    /// The slots are allocated once at start-up (about 48 bytes each); the rendered records that
+    /// The slots are allocated once at start-up (about 80 bytes each); the records that
     /// wait in them are bounded by [`queue_bytes`](crate::Builder::queue_bytes). Values below 2
     /// are raised to 2; values above [`MAX_QUEUE_CAPACITY`] make `build()` return an error.
     ///
