@@ -861,67 +861,46 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "background")]
-    fn a_panicking_value_in_background_mode_is_counted_on_the_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let pipeline = Builder::new()
-            .socket(dir.path().join("absent.sock"))
-            .mode(Mode::Background)
-            .build_pipeline(false)
-            .unwrap();
-        let fields: [(&str, Value<'_>); 2] = [("a", Value::U64(1)), ("b", Value::Display(&Panics))];
-        let event = Event {
-            level: log::Level::Info,
-            target: "app",
-            message: crate::format::Message::Display(&"hello"),
-            fields: &&fields[..],
-            spans: None,
-            location: None,
-        };
-        let quiet = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let outcome = catch_unwind(AssertUnwindSafe(|| pipeline.dispatch(&event)));
-        std::panic::set_hook(quiet);
-        assert!(outcome.is_ok(), "dispatch must not unwind");
-        let stats = pipeline.stats();
-        assert_eq!(
-            stats.dropped_for(Lane::Bulk, DropReason::Panic),
-            1,
-            "{stats:?}"
-        );
-        assert_eq!(stats.enqueued, 0, "nothing reached the writer");
-        pipeline.shutdown();
-    }
-
-    #[test]
-    fn a_panicking_value_under_a_field_rule_is_counted_not_raised() {
-        let dir = tempfile::tempdir().unwrap();
-        let pipeline = Builder::new()
-            .socket(dir.path().join("absent.sock"))
-            .mode(Mode::Sync)
-            .route(Match::Field("access".into()), Facility::Local0)
-            .build_pipeline(false)
-            .unwrap();
-        let fields: [(&str, Value<'_>); 1] = [("access", Value::Display(&Panics))];
-        let event = Event {
-            level: log::Level::Info,
-            target: "app",
-            message: crate::format::Message::Display(&"hello"),
-            fields: &&fields[..],
-            spans: None,
-            location: None,
-        };
-        let quiet = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let outcome = catch_unwind(AssertUnwindSafe(|| pipeline.dispatch(&event)));
-        std::panic::set_hook(quiet);
-        assert!(outcome.is_ok(), "dispatch must not unwind");
-        let stats = pipeline.stats();
-        assert_eq!(
-            stats.dropped_for(Lane::Bulk, DropReason::Panic),
-            1,
-            "{stats:?}"
-        );
-        assert_eq!(stats.written, 0);
+    fn a_panicking_value_is_counted_on_the_caller_not_raised() {
+        // (mode, whether a field rule formats the value first, while routing)
+        let cases = [
+            (Mode::Sync, true),
+            #[cfg(feature = "background")]
+            // The caller formats the value into its capture: it panics there, not on the writer.
+            (Mode::Background, false),
+        ];
+        for (mode, field_rule) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let mut builder = Builder::new()
+                .socket(dir.path().join("absent.sock"))
+                .mode(mode);
+            if field_rule {
+                builder = builder.route(Match::Field("access".into()), Facility::Local0);
+            }
+            let pipeline = builder.build_pipeline(false).unwrap();
+            let fields: [(&str, Value<'_>); 2] =
+                [("a", Value::U64(1)), ("access", Value::Display(&Panics))];
+            let event = Event {
+                level: log::Level::Info,
+                target: "app",
+                message: crate::format::Message::Display(&"hello"),
+                fields: &&fields[..],
+                spans: None,
+                location: None,
+            };
+            let quiet = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let outcome = catch_unwind(AssertUnwindSafe(|| pipeline.dispatch(&event)));
+            std::panic::set_hook(quiet);
+            assert!(outcome.is_ok(), "{mode:?}: dispatch must not unwind");
+            let stats = pipeline.stats();
+            assert_eq!(
+                stats.dropped_for(Lane::Bulk, DropReason::Panic),
+                1,
+                "{mode:?}: {stats:?}"
+            );
+            assert_eq!((stats.written, stats.enqueued), (0, 0), "{mode:?}");
+            pipeline.shutdown();
+        }
     }
 }

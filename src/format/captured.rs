@@ -372,8 +372,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::format::invariants::tests::{
+        any_framing, any_text as plain_text, any_value as plain_value, OwnedSpans, V as Plain,
+    };
     use crate::format::tests::{now, renderer, Kv, H3164, H5424, LIBC, PID};
-    use crate::format::{Format, Framing};
+    use crate::format::Format;
     use crate::severity::Priority;
     use crate::{Facility, Severity};
 
@@ -407,25 +410,16 @@ mod tests {
     /// A [`User`] lent to the renderer as `Debug`.
     struct Shown<'a>(&'a User);
 
+    /// A value as the renderer's own property tests make them, or a user value.
     #[derive(Debug, Clone)]
     enum V {
-        S(String),
-        B(bool),
-        I(i64),
-        U(u64),
-        I128(i128),
-        U128(u128),
-        F(f64),
+        Plain(Plain),
         User(User),
     }
 
+    /// Text, some of it longer than the limits below: cut on the caller and again by the renderer.
     fn any_text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            ".{0,30}",
-            "[a-z =\"\\\\\n\t\u{1b}\u{2028}\u{202e}é日🎉]{0,40}",
-            // Longer than the limits below: cut on the caller and again by the renderer.
-            "[a-zé =]{300,900}",
-        ]
+        prop_oneof![3 => plain_text(), 1 => "[a-zé =]{300,900}"]
     }
 
     fn any_user() -> impl Strategy<Value = User> {
@@ -438,14 +432,8 @@ mod tests {
 
     fn any_value() -> impl Strategy<Value = V> {
         prop_oneof![
-            any_text().prop_map(V::S),
-            any::<bool>().prop_map(V::B),
-            any::<i64>().prop_map(V::I),
-            any::<u64>().prop_map(V::U),
-            any::<i128>().prop_map(V::I128),
-            any::<u128>().prop_map(V::U128),
-            prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY)].prop_map(V::F),
-            any_user().prop_map(V::User),
+            3 => plain_value().prop_map(V::Plain),
+            1 => any_user().prop_map(V::User),
         ]
     }
 
@@ -467,38 +455,9 @@ mod tests {
         ]
     }
 
-    fn any_framing() -> impl Strategy<Value = (Format, Framing)> {
-        prop_oneof![
-            Just((Format::Logfmt, H3164)),
-            Just((Format::Logfmt, LIBC)),
-            Just((Format::Json, H3164)),
-            Just((Format::Json, H5424)),
-            Just((Format::Rfc5424, H5424)),
-        ]
-    }
-
-    /// A span's name and fields, borrowed.
-    type SpanValues<'a> = (String, Vec<(&'a str, Value<'a>)>);
-
-    struct Chain1<'a>(&'a [SpanValues<'a>]);
-
-    impl Spans for Chain1<'_> {
-        fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields)) {
-            for (name, fields) in self.0 {
-                visitor(name, &Kv(fields));
-            }
-        }
-    }
-
     fn value(v: &V) -> Value<'_> {
         match v {
-            V::S(s) => Value::Str(s),
-            V::B(b) => Value::Bool(*b),
-            V::I(n) => Value::I64(*n),
-            V::U(n) => Value::U64(*n),
-            V::I128(n) => Value::I128(*n),
-            V::U128(n) => Value::U128(*n),
-            V::F(f) => Value::F64(*f),
+            V::Plain(p) => p.value(),
             V::User(u) => Value::Display(u),
         }
     }
@@ -549,10 +508,9 @@ mod tests {
                 };
                 (k.as_str(), v)
             }).collect();
-            let sv: Option<Vec<SpanValues<'_>>> = spans.as_ref().map(|s| {
-                s.iter().map(|(n, f)| (n.clone(), f.iter().map(|(k, v)| (k.as_str(), value(v))).collect())).collect()
-            });
-            let chain = sv.as_deref().map(Chain1);
+            let chain = spans.as_ref().map(|s| OwnedSpans(
+                s.iter().map(|(n, f)| (n.as_str(), f.iter().map(|(k, v)| (k.as_str(), value(v))).collect())).collect()
+            ));
             let quiet = std::panic::take_hook();
             std::panic::set_hook(Box::new(|_| {}));
             let mut outcome = Ok(());
@@ -626,13 +584,9 @@ mod tests {
 
     #[test]
     fn a_flood_of_key_values_is_copied_only_as_far_as_it_can_render() {
-        let many: Vec<(String, Value<'_>)> = (0..10_000)
-            // The shortest entries there are: ` _=0` in logfmt.
-            .map(|_| (String::new(), Value::U64(0)))
-            .collect();
-        let fields: Vec<(&str, Value<'_>)> = many.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let span_fields = [("", Value::Bool(false)); 40];
-        let spans = [("s".to_owned(), span_fields.to_vec())];
+        // The shortest entries there are: ` _=0` in logfmt.
+        let fields = vec![("", Value::U64(0)); 10_000];
+        let spans = OwnedSpans(vec![("s", vec![("", Value::Bool(false)); 40])]);
         for (format, framing) in [
             (Format::Logfmt, H3164),
             (Format::Logfmt, LIBC),
@@ -645,7 +599,7 @@ mod tests {
                     priority: Priority::new(Facility::Local0, Severity::Informational),
                     message: Message::Args(&format_args!("")),
                     fields: &Kv(&fields),
-                    spans: Some(&Chain1(&spans)),
+                    spans: Some(&spans),
                 };
                 let mut direct = Vec::new();
                 let cut = r.render(&mut direct, &rec, PID, &now());

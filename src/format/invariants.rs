@@ -374,7 +374,7 @@ fn sd_params(got: &[(String, String)], want: &[(&str, FuzzValue<'_>)]) -> Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
 
     use super::*;
@@ -386,7 +386,7 @@ mod tests {
 
     // === property tests ===
 
-    fn any_text() -> impl Strategy<Value = String> {
+    pub(crate) fn any_text() -> impl Strategy<Value = String> {
         prop_oneof![
             ".*",
             "[a-z =\"\\\\\n\r\t\0\u{1b}\u{7f}\u{85}\u{2028}\u{202e}\u{200b}\u{feff}\u{61c}é日🎉]{0,40}",
@@ -395,7 +395,7 @@ mod tests {
     }
 
     #[derive(Debug, Clone)]
-    enum V {
+    pub(crate) enum V {
         S(String),
         B(bool),
         I(i64),
@@ -407,7 +407,7 @@ mod tests {
     }
 
     impl V {
-        fn value(&self) -> Value<'_> {
+        pub(crate) fn value(&self) -> Value<'_> {
             match self {
                 V::S(s) => Value::Str(s),
                 V::B(b) => Value::Bool(*b),
@@ -434,7 +434,7 @@ mod tests {
         }
     }
 
-    fn any_value() -> impl Strategy<Value = V> {
+    pub(crate) fn any_value() -> impl Strategy<Value = V> {
         prop_oneof![
             any_text().prop_map(V::S),
             any_text().prop_map(V::D),
@@ -469,7 +469,7 @@ mod tests {
         ))
     }
 
-    fn any_framing() -> impl Strategy<Value = (Format, Framing)> {
+    pub(crate) fn any_framing() -> impl Strategy<Value = (Format, Framing)> {
         prop_oneof![
             Just((Format::Logfmt, H3164)),
             Just((Format::Logfmt, H5424)),
@@ -481,7 +481,7 @@ mod tests {
         ]
     }
 
-    struct OwnedSpans<'a>(Vec<(&'a str, Vec<(&'a str, Value<'a>)>)>);
+    pub(crate) struct OwnedSpans<'a>(pub(crate) Vec<(&'a str, Vec<(&'a str, Value<'a>)>)>);
 
     impl Spans for OwnedSpans<'_> {
         fn visit(&self, visitor: &mut dyn FnMut(&str, &dyn Fields)) {
