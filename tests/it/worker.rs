@@ -52,8 +52,12 @@ fn logger(socket: &Path, overflow: Overflow, bulk_capacity: usize) -> (Logger, W
 fn sequences(lines: &[Line], threads: usize) -> Vec<Vec<u64>> {
     let mut out = vec![Vec::new(); threads];
     for line in lines {
-        // A logfmt message with a `=` arrives quoted.
-        let mut fields = line.msg.trim_matches('"').split(' ');
+        // A logfmt message with a `=` arrives quoted, maybe with key-values after it.
+        let msg = match line.msg.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or_default(),
+            None => &line.msg,
+        };
+        let mut fields = msg.split(' ');
         let (Some(t), Some(seq)) = (fields.nth(1), fields.next()) else {
             continue;
         };
@@ -155,6 +159,88 @@ fn lossless_policy_delivers_every_record_in_order() {
             "thread {thread}: records lost or out of order"
         );
     }
+}
+
+#[test]
+fn captured_records_from_many_threads_add_up_and_keep_their_order() {
+    // Background mode copies each record on the caller and renders it on the writer: a user
+    // `Display` that panics drops its record on the caller, and every other record arrives once,
+    // in its thread's order across both lanes, with its key-values.
+    struct Panics;
+    impl std::fmt::Display for Panics {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("a user Display impl panicked")
+        }
+    }
+    const THREADS: usize = 4;
+    const RECORDS: u64 = 5_000;
+    let panics = |seq: u64| seq % 13 == 7;
+    let daemon = Rsyslogd::start();
+    let t = token("worker_captured");
+    let (logger, guard) = logger(&daemon.socket(), Overflow::Block, 4096);
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    std::thread::scope(|scope| {
+        for thread in 0..THREADS {
+            let (logger, t) = (&logger, &t);
+            scope.spawn(move || {
+                let peer = std::net::Ipv4Addr::new(10, 0, 0, thread as u8);
+                for seq in 0..RECORDS {
+                    let level = if seq % 5 == 0 {
+                        Level::Warn
+                    } else {
+                        Level::Info
+                    };
+                    let odd = Value::from_display(&Panics);
+                    let shown = Value::from_display(&peer);
+                    let last = if panics(seq) { odd } else { shown };
+                    emit(
+                        logger,
+                        level,
+                        "app",
+                        &[("n", Value::from(seq)), ("peer", last)],
+                        format_args!("{t} t={thread} seq={seq}"),
+                    );
+                }
+            });
+        }
+    });
+    std::panic::set_hook(quiet);
+    let dropped = THREADS as u64 * (0..RECORDS).filter(|&s| panics(s)).count() as u64;
+    let total = THREADS as u64 * RECORDS - dropped;
+    let flushed = retry_n(600, Duration::from_millis(100), || {
+        guard.flush().then_some(())
+    });
+    assert!(flushed.is_some(), "flush: {:?}", guard.stats());
+    let stats = guard.stats();
+    assert_eq!(stats.written, total, "{stats:?}");
+    assert_eq!(stats.dropped_total(), dropped, "{stats:?}");
+    let panicked = stats.dropped_for(Lane::Bulk, DropReason::Panic)
+        + stats.dropped_for(Lane::Error, DropReason::Panic);
+    assert_eq!(panicked, dropped, "{stats:?}");
+
+    let lines = retry_n(600, Duration::from_millis(100), || {
+        let lines = daemon.lines_with(Rsyslogd::LOCAL1, &t);
+        (lines.len() as u64 >= total).then_some(lines)
+    })
+    .unwrap_or_else(|| {
+        let got = daemon.lines_with(Rsyslogd::LOCAL1, &t).len();
+        panic!("the daemon wrote {got} of {total} records")
+    });
+    assert_eq!(lines.len() as u64, total);
+    for (thread, seqs) in sequences(&lines, THREADS).iter().enumerate() {
+        let want: Vec<u64> = (0..RECORDS).filter(|&s| !panics(s)).collect();
+        assert!(
+            seqs == &want,
+            "thread {thread}: records lost, doubled or out of order"
+        );
+    }
+    let peer = format!("peer=10.0.0.{}", THREADS - 1);
+    assert!(
+        lines.iter().any(|l| l.msg.contains(&peer)),
+        "the Display value reached the daemon: {:?}",
+        lines.first()
+    );
 }
 
 #[test]
