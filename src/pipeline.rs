@@ -769,7 +769,7 @@ mod tests {
     use std::fmt;
 
     use super::*;
-    use crate::{Builder, Facility, Format, Match, Mode};
+    use crate::{Builder, Facility, Match, Mode};
 
     struct Panics;
 
@@ -824,7 +824,11 @@ mod tests {
             ("ms", Value::F64(1.5)),
             ("long", Value::Str(&long)),
         ];
-        for format in [Format::Logfmt, Format::Json, Format::Rfc5424] {
+        for format in [
+            crate::Format::Logfmt,
+            crate::Format::Json,
+            crate::Format::Rfc5424,
+        ] {
             let mut sent = Vec::new();
             for mode in [Mode::Sync, Mode::Background] {
                 let pipeline = Builder::new()
