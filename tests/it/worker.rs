@@ -68,6 +68,20 @@ fn sequences(lines: &[Line], threads: usize) -> Vec<Vec<u64>> {
     out
 }
 
+/// The daemon's `local1` lines with token `t`, once there are `total` of them (exactly that many).
+fn all_lines(daemon: &Rsyslogd, t: &str, total: u64) -> Vec<Line> {
+    let lines = retry_n(600, Duration::from_millis(100), || {
+        let lines = daemon.lines_with(Rsyslogd::LOCAL1, t);
+        (lines.len() as u64 >= total).then_some(lines)
+    })
+    .unwrap_or_else(|| {
+        let got = daemon.lines_with(Rsyslogd::LOCAL1, t).len();
+        panic!("the daemon wrote {got} of {total} records")
+    });
+    assert_eq!(lines.len() as u64, total);
+    lines
+}
+
 // === tests ===
 
 #[test]
@@ -143,15 +157,7 @@ fn lossless_policy_delivers_every_record_in_order() {
         "{stats:?}"
     );
 
-    let lines = retry_n(600, Duration::from_millis(100), || {
-        let lines = daemon.lines_with(Rsyslogd::LOCAL1, &t);
-        (lines.len() as u64 >= total).then_some(lines)
-    })
-    .unwrap_or_else(|| {
-        let got = daemon.lines_with(Rsyslogd::LOCAL1, &t).len();
-        panic!("the daemon wrote {got} of {total} records")
-    });
-    assert_eq!(lines.len() as u64, total);
+    let lines = all_lines(&daemon, &t, total);
     for (thread, seqs) in sequences(&lines, THREADS).iter().enumerate() {
         let want: Vec<u64> = (0..RECORDS).collect();
         assert!(
@@ -219,15 +225,7 @@ fn captured_records_from_many_threads_add_up_and_keep_their_order() {
         + stats.dropped_for(Lane::Error, DropReason::Panic);
     assert_eq!(panicked, dropped, "{stats:?}");
 
-    let lines = retry_n(600, Duration::from_millis(100), || {
-        let lines = daemon.lines_with(Rsyslogd::LOCAL1, &t);
-        (lines.len() as u64 >= total).then_some(lines)
-    })
-    .unwrap_or_else(|| {
-        let got = daemon.lines_with(Rsyslogd::LOCAL1, &t).len();
-        panic!("the daemon wrote {got} of {total} records")
-    });
-    assert_eq!(lines.len() as u64, total);
+    let lines = all_lines(&daemon, &t, total);
     for (thread, seqs) in sequences(&lines, THREADS).iter().enumerate() {
         let want: Vec<u64> = (0..RECORDS).filter(|&s| !panics(s)).collect();
         assert!(
