@@ -221,10 +221,12 @@ impl Writer {
         let mut idle_since = Instant::now();
         let mut held = false;
         loop {
-            self.counters().beat(); // The stats heartbeat: once per pass, never per record.
-                                    // A held batch goes first: nothing behind it may overtake it.
+            // The stats heartbeat: once per pass, never per record.
+            self.counters().beat();
+            // A held batch goes first: nothing behind it may overtake it.
             let (got, disconnected) = if held { (0, false) } else { self.drain() };
             held = !self.send(&*transport);
+            self.publish_queues(held);
             if held {
                 // The daemon is away: keep the records (the lanes fill up meanwhile, under their
                 // policies) and try again soon. `shutdown` unparks at once.
@@ -354,13 +356,25 @@ impl Writer {
             let depth = got as u64 + (self.rx[0].len() + self.rx[1].len()) as u64;
             self.counters().raise_high_water(depth);
         }
+        (got, disconnected == [true; 2])
+    }
+
+    /// Publishes each lane's queue to the stats, once per pass of the loop: the records waiting
+    /// in it plus those of its records this writer holds for an absent daemon (as `queue_depth`
+    /// counts them), and its bytes.
+    fn publish_queues(&self, held: bool) {
+        let mut depth = [0u64; 2];
+        if held {
+            for (lane, ..) in &self.batch {
+                depth[*lane as usize] += 1;
+            }
+        }
         self.counters().publish_queues([0, 1].map(|i| {
             (
-                self.rx[i].len() as u64,
+                depth[i] + self.rx[i].len() as u64,
                 self.shared.bytes.0[i].load(Ordering::Relaxed) as u64,
             )
         }));
-        (got, disconnected == [true; 2])
     }
 
     /// Renders a record a caller captured ([`captured`]) and returns the buffer that holds it

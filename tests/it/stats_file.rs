@@ -166,3 +166,35 @@ fn promtool_accepts_the_prometheus_rendering() {
         panic!("{e}\n{text}");
     }
 }
+
+/// Records the background writer holds while the daemon is away are in the file's queue depth,
+/// as they are in the process's own `stats()`: that is when an operator needs the number.
+#[test]
+fn records_held_for_an_absent_daemon_show_in_the_files_queue_depth() {
+    let dir = shm_dir();
+    let (logger, _guard) = Builder::new()
+        .ident("held")
+        .mode(Mode::Background)
+        .flush_timeout(Duration::from_millis(50))
+        .socket(dir.path().join("absent.sock"))
+        .filter("info")
+        .stats_dir(dir.path())
+        .build()
+        .expect("a logger");
+    log_n(&logger, 20);
+    let file = file_of(dir.path(), "held", std::process::id());
+    // The writer takes the records, finds no daemon and holds them; its next passes publish.
+    let depth = fastsyslog_testkit::retry(|| {
+        let on_disk = read_file(&file).unwrap().stats;
+        let depth: u64 = on_disk.lanes.iter().map(|q| q.depth).sum();
+        (depth == 20).then_some(depth)
+    });
+    assert_eq!(
+        depth,
+        Some(20),
+        "file: {:?}, process: {:?}",
+        read_file(&file).unwrap().stats.lanes,
+        logger.handle().stats()
+    );
+    assert_eq!(logger.handle().stats().queue_depth, 20);
+}
