@@ -193,6 +193,10 @@ impl std::error::Error for ReadError {
 /// A [`ReadError`] naming the path: it cannot be opened, is not a stats file, has another format
 /// version, is shorter than its header says, or its header contradicts itself.
 ///
+/// The file is mapped while it is read. A logger never shrinks its file; if something else
+/// truncates it during the read, the kernel raises `SIGBUS` in the reader, as for any mapped
+/// file, so keep the stats directory writable only by the processes that log there.
+///
 /// # Examples
 ///
 /// ```
