@@ -7,7 +7,15 @@
 //! cargo run --release -p fastsyslog-benches --bin overhead -- --json  # JSON array of rows
 //! cargo run --release -p fastsyslog-benches --bin overhead -- --dgram-qlen 512
 //! cargo run --release -p fastsyslog-benches --bin overhead -- --list  # what each row measures
+//! cargo run --release -p fastsyslog-benches --bin overhead -- --rounds 1 --scenario burst20/1 \
+//!     --rows fastsyslog,ftlog,spdlog_async                            # narrow a run
 //! ```
+//!
+//! The peer comparison (`overhead/peers.rs`) runs fastsyslog's background mode next to ftlog,
+//! spdlog-rs, fast_log, slog-async, logforth (file and syslog) tracing-appender and env_logger,
+//! each in its own process, in every scenario (back-to-back, bursts of 20, sparse; 1 and 4
+//! threads) and in each crate's lossless mode; all rows run round-robin, `--rounds` times (3 by
+//! default), and the targets are ratios between rows of this one run.
 //!
 //! The receiver's socket queues as many datagrams as `net.unix.max_dgram_qlen` allows (10 is the
 //! kernel's default; systemd sets 512 at boot); once it is full every sender waits for the
@@ -19,8 +27,8 @@
 //! receiver through `/dev/log` inside a private mount namespace (`unshare`); where that is not
 //! possible they are reported as skipped with the reason. When a syslog daemon listens on the real
 //! `/dev/log`, the syslog rows run a second time against it (`devlog/…` rows; `--no-devlog` turns
-//! that off). Total run time is about 30 s. `--list` says what each row measures; the benches'
-//! README has the tables.
+//! that off). Total run time is about two minutes. `--list` says what each row measures; the
+//! benches' README has the tables.
 
 use std::ffi::{CString, OsString};
 use std::path::{Path, PathBuf};
@@ -30,6 +38,9 @@ use std::time::{Duration, Instant};
 use fastsyslog::Mode;
 use support::measure::{self, Budget};
 use support::{devlog, Target};
+
+#[path = "overhead/peers.rs"]
+mod peers;
 
 /// One approach to logging the access record, measured in a process of its own.
 struct Row {
@@ -315,6 +326,17 @@ struct Figures {
     delivered: Option<u64>,
 }
 
+/// Rows of the first table that the targets read: run in every round, not only the first.
+const TARGET_ROWS: &[&str] = &[
+    "no_logger",
+    "disabled_log",
+    "raw_libc_syslog",
+    "background_lossless",
+];
+
+/// Rounds by default: every row runs this many times, round-robin.
+const ROUNDS: usize = 3;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |f: &str| args.iter().any(|a| a == f);
@@ -322,6 +344,9 @@ fn main() {
         args.iter()
             .position(|a| a == f)
             .and_then(|i| args.get(i + 1).cloned())
+    };
+    let list = |f: &str| -> Vec<String> {
+        value(f).map_or_else(Vec::new, |s| s.split(',').map(str::to_owned).collect())
     };
     if let Some(qlen) = value("--dgram-qlen") {
         if std::env::var_os(devlog::QLEN_ENV).is_none() {
@@ -332,6 +357,11 @@ fn main() {
             eprintln!("overhead: --dgram-qlen: {reason}");
             std::process::exit(2);
         }
+    }
+    if let Some(name) = value("--peer") {
+        let policy = value("--policy").unwrap_or_else(|| "lossy".into());
+        peers::run_child(&name, &policy, &list("--scenario"));
+        return;
     }
     if let Some(row) = value("--row") {
         let devlog = value("--receiver").as_deref() == Some("devlog");
@@ -351,7 +381,10 @@ fn main() {
     }
     if flag("--help") || flag("-h") {
         println!(
-            "usage: overhead [--json] [--no-devlog] [--only NAME[,NAME...]] [--dgram-qlen N] [--list]"
+            "usage: overhead [--json] [--no-devlog] [--rows NAME[,NAME...]] [--scenario NAME[,NAME...]] [--rounds N] [--dgram-qlen N] [--list]\n\
+             scenarios: {}, {}",
+            peers::SCENARIOS.map(peers::Scenario::name).join(", "),
+            peers::SUSTAINED
         );
         return;
     }
@@ -360,27 +393,80 @@ fn main() {
             let reference = if r.reference { " (reference)" } else { "" };
             println!("{:<26} {}{reference}", r.name, r.description);
         }
+        for p in peers::PEERS {
+            let reference = if p.reference { " (floor)" } else { "" };
+            println!("{:<26} {}{reference}", p.name, p.description);
+        }
         return;
     }
-    let only: Option<Vec<String>> =
-        value("--only").map(|s| s.split(',').map(str::to_owned).collect());
-    let selected = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+    // `--only` is the older spelling of `--rows`.
+    let only: Vec<String> = [list("--rows"), list("--only")].concat();
+    let selected = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
+    let scenarios = list("--scenario");
+    let known: Vec<String> = peers::SCENARIOS
+        .map(peers::Scenario::name)
+        .into_iter()
+        .chain([peers::SUSTAINED.to_owned()])
+        .collect();
+    if let Some(bad) = scenarios.iter().find(|s| !known.contains(s)) {
+        eprintln!(
+            "overhead: --scenario: unknown scenario {bad:?} (known: {})",
+            known.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let rounds = match value("--rounds").map(|r| r.parse::<usize>()) {
+        None => ROUNDS,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            eprintln!("overhead: --rounds: expected a number above 0");
+            std::process::exit(2);
+        }
+    };
+    let latency = scenarios.is_empty() || scenarios.iter().any(|s| s != peers::SUSTAINED);
+    let lossless = scenarios.is_empty() || scenarios.iter().any(|s| s == peers::SUSTAINED);
+    let peer_rows: Vec<&peers::Peer> = peers::PEERS.iter().filter(|p| selected(p.name)).collect();
     let json = flag("--json");
     let started = Instant::now();
-
-    let mut rows = Vec::new();
-    for r in ROWS.iter().filter(|r| selected(r.name)) {
+    let exe = std::env::current_exe().expect("current exe");
+    let progress = |what: &str, round: usize| {
         if !json {
-            eprint!("\r{:<32}", r.name);
+            eprint!("\r{:<48}", format!("round {}/{rounds}: {what}", round + 1));
         }
-        rows.push(spawn_row(r.name, r.glibc, false));
+    };
+
+    // Round-robin: every row once per round, so a burst of load elsewhere hits all rows alike.
+    let mut peer_results = peers::Results::default();
+    let mut row_rounds: Vec<Vec<Measured>> = Vec::new();
+    for round in 0..rounds {
+        for p in &peer_rows {
+            if latency {
+                progress(p.name, round);
+                peer_results.run(&exe, p.name, peers::Policy::Lossy, &scenarios);
+            }
+            if lossless {
+                progress(&format!("{} (lossless)", p.name), round);
+                peer_results.run(&exe, p.name, peers::Policy::Lossless, &scenarios);
+            }
+        }
+        // The first table runs once; the rows the targets read run in every round.
+        let rows: Vec<Measured> = ROWS
+            .iter()
+            .filter(|r| selected(r.name) && (round == 0 || TARGET_ROWS.contains(&r.name)))
+            .map(|r| {
+                progress(r.name, round);
+                spawn_row(r.name, r.glibc, false)
+            })
+            .collect();
+        row_rounds.push(rows);
     }
+    let rows = row_rounds.first().cloned().unwrap_or_default();
     let devlog_rows = if !flag("--no-devlog") && daemon_on_devlog() {
         ROWS.iter()
             .filter(|r| r.on_devlog && selected(r.name))
             .map(|r| {
                 if !json {
-                    eprint!("\rdevlog/{:<32}", r.name);
+                    eprint!("\r{:<48}", format!("devlog/{}", r.name));
                 }
                 let mut measured = spawn_row(r.name, false, true);
                 measured.name = format!("devlog/{}", r.name);
@@ -391,13 +477,20 @@ fn main() {
         Vec::new()
     };
     if !json {
-        eprint!("\r{:<40}\r", "");
+        eprint!("\r{:<48}\r", "");
     }
+    let shown_scenarios: Vec<peers::Scenario> = peers::SCENARIOS
+        .into_iter()
+        .filter(|s| scenarios.is_empty() || scenarios.contains(&s.name()))
+        .collect();
     if json {
         print_json(
             rows.iter()
                 .chain(&devlog_rows)
                 .filter(|m| !row(&m.name).is_some_and(|r| r.reference)),
+            &peer_results,
+            &peer_rows,
+            &shown_scenarios,
         );
     } else {
         print_table("embedded receiver (in-process datagram sink)", &rows);
@@ -407,9 +500,25 @@ fn main() {
         if !devlog_rows.is_empty() {
             print_table("/dev/log (the system's syslog daemon)", &devlog_rows);
         }
-        print_targets(&rows);
-        println!("\ntotal run time {:.1} s", started.elapsed().as_secs_f64());
+        if !peer_rows.is_empty() {
+            println!("\npeer comparison: every row in its own process, round-robin");
+            peers::print(&peer_results, &peer_rows, &shown_scenarios, rounds);
+        }
+        print_targets(&row_rounds, &peer_results, &shown_scenarios);
+        println!(
+            "\n{rounds} rounds; total run time {:.1} s; load average at the end: {}",
+            started.elapsed().as_secs_f64(),
+            load_average()
+        );
     }
+}
+
+/// The machine's load averages (1, 5, 15 min), as `/proc/loadavg` gives them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Runs one row in a child process (inside the private namespace for glibc rows).
@@ -658,10 +767,10 @@ std::thread_local! {
 }
 
 impl HandOff {
-    fn start(rx: &Receiver) -> Result<Self, String> {
+    fn start(path: &Path) -> Result<Self, String> {
         use std::sync::mpsc::{sync_channel, TryRecvError};
         let sock = std::os::unix::net::UnixDatagram::unbound().map_err(|e| e.to_string())?;
-        sock.connect(&rx.path).map_err(|e| e.to_string())?;
+        sock.connect(path).map_err(|e| e.to_string())?;
         let (tx, queue) = sync_channel::<Vec<u8>>(fastsyslog::DEFAULT_BULK_QUEUE_CAPACITY);
         let (free_tx, free) = sync_channel::<Vec<u8>>(1024);
         let (done_tx, done) = sync_channel::<()>(1);
@@ -735,7 +844,7 @@ impl HandOff {
 /// check, routing, escaping, truncation or accounting; a fixed header) and handed off, back-to-back
 /// or spaced like `background_sparse`.
 fn handoff_floor(cx: &Cx, spacing: Option<Duration>) -> Result<Figures, String> {
-    let handoff = HandOff::start(&cx.rx)?;
+    let handoff = HandOff::start(&cx.rx.path)?;
     let pid = std::process::id();
     let record = || handoff.record(|buf| write_datagram(buf, pid));
     cx.measure_delivered(spacing, record, || handoff.flush())
@@ -792,13 +901,19 @@ impl log::Log for FloorLogger {
 }
 
 fn handoff_floor_log(cx: &Cx) -> Result<Figures, String> {
+    install_floor_logger(&cx.rx.path)?;
+    cx.measure_delivered(None, || support::access_record!(), || log::logger().flush())
+}
+
+/// Installs [`FloorLogger`], sending to `path`, as the global `log` logger at `info`.
+fn install_floor_logger(path: &Path) -> Result<(), String> {
     let logger = FloorLogger {
-        handoff: HandOff::start(&cx.rx)?,
+        handoff: HandOff::start(path)?,
         pid: std::process::id(),
     };
     log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
     log::set_max_level(log::LevelFilter::Info);
-    cx.measure_delivered(None, || support::access_record!(), || log::logger().flush())
+    Ok(())
 }
 
 fn ident() -> &'static std::ffi::CStr {
@@ -1193,7 +1308,12 @@ fn print_table(title: &str, rows: &[Measured]) {
     }
 }
 
-fn print_json<'a>(rows: impl Iterator<Item = &'a Measured>) {
+fn print_json<'a>(
+    rows: impl Iterator<Item = &'a Measured>,
+    peer_results: &peers::Results,
+    peer_rows: &[&peers::Peer],
+    scenarios: &[peers::Scenario],
+) {
     let num = |x: f64| {
         if x.is_finite() {
             format!("{x:.1}")
@@ -1201,7 +1321,7 @@ fn print_json<'a>(rows: impl Iterator<Item = &'a Measured>) {
             "null".into()
         }
     };
-    let items: Vec<String> = rows
+    let mut items: Vec<String> = rows
         .map(|r| match &r.result {
             Ok(f) => format!(
                 "{{\"name\":\"{}\",\"caller_ns_p50\":{},\"caller_ns_p99\":{},\"records_per_s\":{}}}",
@@ -1217,6 +1337,34 @@ fn print_json<'a>(rows: impl Iterator<Item = &'a Measured>) {
             ),
         })
         .collect();
+    let peer_items = peer_rows.iter().flat_map(|p| {
+        scenarios
+            .iter()
+            .map(|s| (peers::Policy::Lossy, s.name()))
+            .chain([(peers::Policy::Lossless, peers::SUSTAINED.to_owned())])
+            .filter_map(move |(policy, scenario)| {
+                let item = match peer_results.get(p.name, policy, &scenario)? {
+                    Ok(st) => format!(
+                        "{{\"name\":\"peer/{}\",\"scenario\":\"{scenario}\",\"caller_ns_p50\":{},\"caller_ns_p99\":{},\"caller_ns_p999\":{},\"caller_ns_mean\":{},\"attempted\":{},\"delivered\":{},\"records_per_s\":{}}}",
+                        p.name,
+                        num(st.p50),
+                        num(st.p99),
+                        num(st.p999),
+                        num(st.mean),
+                        st.attempted,
+                        st.delivered,
+                        if policy == peers::Policy::Lossless { num(st.rate) } else { String::from("null") }
+                    ),
+                    Err(reason) => format!(
+                        "{{\"name\":\"peer/{}\",\"scenario\":\"{scenario}\",\"skipped\":\"{}\"}}",
+                        p.name,
+                        json_escape(&reason)
+                    ),
+                };
+                Some(item)
+            })
+    });
+    items.extend(peer_items);
     println!("[\n  {}\n]", items.join(",\n  "));
 }
 
@@ -1233,119 +1381,177 @@ fn json_escape(s: &str) -> String {
     out
 }
 
-/// Checks the issue's targets against this run's numbers.
-fn print_targets(rows: &[Measured]) {
-    let get = |n: &str| {
+/// One target line: met or missed, what was measured, and the floor where there is one.
+fn target(what: &str, measured: Option<(bool, String)>) {
+    match measured {
+        Some((true, detail)) => println!("  [met ] {what}: {detail}"),
+        Some((false, detail)) => println!("  [MISS] {what}: {detail}"),
+        None => println!("  [ -- ] {what}: not measured in this run"),
+    }
+}
+
+/// Checks the issue's targets against this run's numbers: ratios only, each from this run.
+fn print_targets(
+    row_rounds: &[Vec<Measured>],
+    peer_results: &peers::Results,
+    scenarios: &[peers::Scenario],
+) {
+    use peers::{Policy, Stat};
+    let first: &[Measured] = row_rounds.first().map_or(&[], Vec::as_slice);
+    let get = |rows: &[Measured], n: &str| {
         rows.iter()
             .find(|r| r.name == n)
             .and_then(|r| r.result.as_ref().ok())
             .copied()
     };
-    println!("\ntargets (ratios from this run)");
-    let check = |what: String, value: Option<f64>, ok: &dyn Fn(f64) -> bool, unit: &str| match value
-    {
-        Some(v) if v.is_finite() => println!(
-            "  [{}] {what}: {v:.2}{unit}",
-            if ok(v) { " ok " } else { "MISS" }
-        ),
-        _ => println!("  [ -- ] {what}: not measured here"),
-    };
-    let ratio = |a: &str, b: &str, fa: fn(&Figures) -> f64, fb: fn(&Figures) -> f64| {
-        Some(fa(&get(a)?) / fb(&get(b)?))
-    };
     let p50 = |f: &Figures| f.p50;
     let rps = |f: &Figures| f.records_per_s;
+    // The ratio `a / b` in each round that measured both, and their median.
+    let per_round = |a: &str, b: &str, f: fn(&Figures) -> f64| -> Option<(f64, String)> {
+        let mut v: Vec<f64> = row_rounds
+            .iter()
+            .filter_map(|rows| Some(f(&get(rows, a)?) / f(&get(rows, b)?)))
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        let each = v
+            .iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        v.sort_by(f64::total_cmp);
+        Some((v[v.len() / 2], each))
+    };
+    let ours = |scenario: &str| {
+        peer_results
+            .get("fastsyslog", Policy::Lossy, scenario)?
+            .ok()
+    };
+
+    println!("\ntargets (ratios measured in this run; fastsyslog = its background mode)");
+    for s in scenarios {
+        let name = s.name();
+        for (label, key) in [
+            ("p50", (|st: &Stat| st.p50) as fn(&Stat) -> f64),
+            ("p99", |st: &Stat| st.p99),
+        ] {
+            let measured = (|| {
+                let mine = key(&ours(&name)?);
+                let (best, theirs) = peer_results.best_peer(Policy::Lossy, &name, key, true)?;
+                let ratio = mine / theirs;
+                let floor = peer_results
+                    .get("handoff_floor_log", Policy::Lossy, &name)
+                    .and_then(Result::ok)
+                    .map_or(String::new(), |f| {
+                        format!("; floor handoff_floor_log {:.2}x", key(&f) / theirs)
+                    });
+                Some((
+                    ratio <= 0.5,
+                    format!(
+                        "{ratio:.2}x (fastsyslog {} ns, best peer {best} {} ns{floor})",
+                        fmt_num(mine),
+                        fmt_num(theirs)
+                    ),
+                ))
+            })();
+            target(
+                &format!("caller {label} {name} <= 0.5x the best peer's"),
+                measured,
+            );
+        }
+    }
+    let sustained = (|| {
+        let mine = peer_results
+            .get("fastsyslog", Policy::Lossless, peers::SUSTAINED)?
+            .ok()?
+            .rate;
+        let (best, theirs) =
+            peer_results.best_peer(Policy::Lossless, peers::SUSTAINED, |st| st.rate, false)?;
+        let ratio = mine / theirs;
+        Some((
+            ratio >= 1.0,
+            format!(
+                "{ratio:.2}x (fastsyslog {}/s, fastest lossless peer {best} {}/s)",
+                fmt_rate(mine),
+                fmt_rate(theirs)
+            ),
+        ))
+    })();
+    target(
+        "lossless sustained rate >= the fastest lossless peer's (datagrams)",
+        sustained,
+    );
+    target(
+        "lossless drain >= 1.3x raw glibc syslog(3) (background_lossless / raw_libc_syslog records/s, datagrams)",
+        per_round("background_lossless", "raw_libc_syslog", rps).map(|(m, each)| {
+            let qlen = devlog::dgram_qlen().map_or(String::new(), |q| {
+                format!("; socket queue {q} datagrams")
+            });
+            (m >= 1.3, format!("{m:.2}x (per round {each}{qlen})"))
+        }),
+    );
+    println!(
+        "  [ -- ] lossless sustained rate and drain (>= 3x raw glibc) with the stream transport: not measured, the stream transport is not in this build"
+    );
+    println!(
+        "  [ -- ] request path: background logging's requests/s overhead <= 0.25x line-flushed file logging's, server pinned: measured by benches/http.sh (prints the ratio)"
+    );
+    target(
+        "disabled_log <= 1.05x no_logger",
+        per_round("disabled_log", "no_logger", p50).map(|(m, each)| {
+            (
+                m <= 1.05,
+                format!("{m:.2}x (per round {each}; at the timer's noise floor)"),
+            )
+        }),
+    );
+
+    // Ratio targets of earlier issues, from the first round.
+    println!("\nearlier targets (ratios from the first round)");
+    let ratio =
+        |a: &str, b: &str, f: fn(&Figures) -> f64| Some(f(&get(first, a)?) / f(&get(first, b)?));
+    let check = |what: &str, v: Option<f64>, ok: fn(f64) -> bool| {
+        target(
+            what,
+            v.filter(|v| v.is_finite())
+                .map(|v| (ok(v), format!("{v:.2}x"))),
+        );
+    };
     check(
-        "disabled_log / no_logger <= 1.5".into(),
-        ratio("disabled_log", "no_logger", p50, p50),
-        &|v| v <= 1.5,
-        "x",
+        "disabled_tracing <= 1.5x tracing_no_subscriber",
+        ratio("disabled_tracing", "tracing_no_subscriber", p50),
+        |v| v <= 1.5,
     );
     check(
-        "disabled_log <= 1 ns".into(),
-        get("disabled_log").map(|f| f.p50),
-        &|v| v <= 1.0,
-        " ns",
+        "unix_sync >= 1.3x faster than raw_libc_syslog (p50)",
+        ratio("raw_libc_syslog", "unix_sync", p50),
+        |v| v >= 1.3,
     );
     check(
-        "disabled_tracing / tracing_no_subscriber <= 1.5".into(),
-        ratio("disabled_tracing", "tracing_no_subscriber", p50, p50),
-        &|v| v <= 1.5,
-        "x",
+        "libc_sync <= 1.15x raw_libc_syslog (p50)",
+        ratio("libc_sync", "raw_libc_syslog", p50),
+        |v| v <= 1.15,
     );
     check(
-        "raw_libc_syslog / unix_sync >= 1.3 (unix faster)".into(),
-        ratio("raw_libc_syslog", "unix_sync", p50, p50),
-        &|v| v >= 1.3,
-        "x",
+        "background >= 3x faster than tracing_appender (p50)",
+        ratio("tracing_appender", "background", p50),
+        |v| v >= 3.0,
     );
     check(
-        "libc_sync / raw_libc_syslog <= 1.15".into(),
-        ratio("libc_sync", "raw_libc_syslog", p50, p50),
-        &|v| v <= 1.15,
-        "x",
+        "background >= 10x faster than file_line_flushed (p50)",
+        ratio("file_line_flushed", "background", p50),
+        |v| v >= 10.0,
     );
     check(
-        "background p50 <= 150 ns".into(),
-        get("background").map(|f| f.p50),
-        &|v| v <= 150.0,
-        " ns",
+        "stdlib_chain_disabled >= 20x disabled_log",
+        ratio("stdlib_chain_disabled", "disabled_log", p50),
+        |v| v >= 20.0,
     );
     check(
-        "background p99 <= 1000 ns".into(),
-        get("background").map(|f| f.p99),
-        &|v| v <= 1000.0,
-        " ns",
-    );
-    check(
-        "background_sparse p50 <= 300 ns".into(),
-        get("background_sparse").map(|f| f.p50),
-        &|v| v <= 300.0,
-        " ns",
-    );
-    check(
-        "background_sparse p99 <= 2000 ns (issue 3)".into(),
-        get("background_sparse").map(|f| f.p99),
-        &|v| v <= 2000.0,
-        " ns",
-    );
-    check(
-        "tracing_appender / background >= 3".into(),
-        ratio("tracing_appender", "background", p50, p50),
-        &|v| v >= 3.0,
-        "x",
-    );
-    check(
-        "file_line_flushed / background >= 10".into(),
-        ratio("file_line_flushed", "background", p50, p50),
-        &|v| v >= 10.0,
-        "x",
-    );
-    check(
-        "stdlib_chain_disabled / disabled_log >= 20".into(),
-        ratio("stdlib_chain_disabled", "disabled_log", p50, p50),
-        &|v| v >= 20.0,
-        "x",
-    );
-    check(
-        "stdlib_chain_syslog_unix / background >= 5".into(),
-        ratio("stdlib_chain_syslog_unix", "background", p50, p50),
-        &|v| v >= 5.0,
-        "x",
-    );
-    check(
-        "background_lossless records/s / raw_libc_syslog records/s >= 1.3 (issue 3: writer throughput)"
-            .into(),
-        ratio("background_lossless", "raw_libc_syslog", rps, rps),
-        &|v| v >= 1.3,
-        "x",
-    );
-    // The same writer while a caller floods it and records are dropped: three busy threads (caller,
-    // writer, receiver) on this machine's cores, so this is what a saturated pipeline delivers.
-    check(
-        "background records/s / raw_libc_syslog records/s (flooded, drops) >= 1.3".into(),
-        ratio("background", "raw_libc_syslog", rps, rps),
-        &|v| v >= 1.3,
-        "x",
+        "stdlib_chain_syslog_unix >= 5x background (p50)",
+        ratio("stdlib_chain_syslog_unix", "background", p50),
+        |v| v >= 5.0,
     );
 }
