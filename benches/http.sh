@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # What access logging costs a fast request: runs the `http_server` binary of this crate
-# (bin/http_server.rs) under wrk once per logging mode (none, file, sync, background) and prints
-# requests/s, p50/p99 latency and the overhead against `none`.
+# (bin/http_server.rs) under wrk once per logging mode and prints requests/s, p50/p99 latency and
+# the requests/s lost against `none`, unpinned and with the server pinned to its own core.
 #
-#   benches/http.sh                 # 3 rounds x 4 modes x 3 s
+#   benches/http.sh                 # 3 rounds x 6 modes x 3 s, unpinned then pinned
 #   ROUNDS=5 DURATION=10 CONNS=32 benches/http.sh
+#   PIN=yes MODES="none file background" benches/http.sh
+#
+# Modes: none, file (a line-flushed file logger on the request thread), sync and background
+# (fastsyslog into the server's in-process datagram receiver), and sync@rsyslogd and
+# background@rsyslogd (fastsyslog into a real rsyslogd writing files, started here from a
+# generated config in a temp dir with its own socket; the machine's /dev/log is never used).
+#
+# Pinned (PIN=yes, or the second half of PIN=both, the default): the server runs on CPU 0
+# (`taskset -c 0`), and wrk, fastsyslog's writer thread, the in-process receiver's thread and
+# rsyslogd run on CPU 1, so the request threads pay only what logging costs them on their own
+# core. Unpinned, everything shares both cores.
 #
 # The modes run round-robin, ROUNDS times, and each figure is the median over the rounds, so a
-# burst of load elsewhere on the machine hits every mode rather than one.
-#
-# The server logs into its own in-process datagram receiver (or FASTSYSLOG_SOCKET when set); the
-# machine's /dev/log is never used. Needs wrk (apt-get install -y wrk).
+# burst of load elsewhere on the machine hits every mode rather than one. The last lines give the
+# target: background logging's requests/s overhead at most 0.25x line-flushed file logging's,
+# server pinned. Needs wrk (apt-get install -y wrk) and rsyslogd for the @rsyslogd modes.
 set -euo pipefail
 
 DURATION=${DURATION:-3}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-8}
-MODES=${MODES:-"none file sync background"}
+MODES=${MODES:-"none file sync background sync@rsyslogd background@rsyslogd"}
+PIN=${PIN:-both}
+case $PIN in
+    both) PINS="no yes" ;;
+    yes | no) PINS=$PIN ;;
+    *) echo "PIN must be yes, no or both, not $PIN" >&2; exit 2 ;;
+esac
 
 # The workspace root: its target/ holds the binary.
 cd "$(dirname "$0")/.."
@@ -26,12 +42,35 @@ cargo build --quiet --release -p fastsyslog-benches --bin http_server
 bin=target/release/http_server
 tmp=$(mktemp -d -t fastsyslog-http.XXXXXX)
 server=""
+rsyslogd_pid=""
 cleanup() {
     if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    if [ -n "$rsyslogd_pid" ]; then kill "$rsyslogd_pid" 2>/dev/null || true; wait "$rsyslogd_pid" 2>/dev/null || true; fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'echo "http.sh: failed at line $LINENO" >&2' ERR
+
+# A private rsyslogd writing every record to a file, when a mode needs it.
+rsyslog_socket=$tmp/rsyslogd/log.sock
+case " $MODES " in
+    *@rsyslogd*)
+        rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+        [ -x "$rsyslogd" ] || { echo "rsyslogd not found: apt-get install -y rsyslog" >&2; exit 1; }
+        mkdir -p "$tmp/rsyslogd"
+        cat >"$tmp/rsyslogd/rsyslog.conf" <<CONF
+global(workDirectory="$tmp/rsyslogd" maxMessageSize="64k")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="$rsyslog_socket" CreatePath="off" RateLimit.Interval="0")
+*.* action(type="omfile" file="$tmp/rsyslogd/all.log")
+CONF
+        "$rsyslogd" -n -f "$tmp/rsyslogd/rsyslog.conf" -i "$tmp/rsyslogd/rsyslogd.pid" \
+            >"$tmp/rsyslogd/out" 2>&1 &
+        rsyslogd_pid=$!
+        for _ in $(seq 100); do [ -S "$rsyslog_socket" ] && break; sleep 0.05; done
+        [ -S "$rsyslog_socket" ] || { echo "rsyslogd did not start:" >&2; cat "$tmp/rsyslogd/out" >&2; exit 1; }
+        ;;
+esac
 
 # wrk prints latency percentiles as e.g. "50%   52.00us"; convert to microseconds.
 to_us() {
@@ -41,46 +80,93 @@ to_us() {
         printf "%.1f", n }'
 }
 
-# One measured run of one mode: appends "rps p50_us p99_us" to $tmp/result.$mode.
+# Moves the server's logging threads (fastsyslog's writer, the in-process receiver) to CPU 1.
+pin_logging_threads() {
+    local task comm
+    for task in /proc/"$1"/task/*; do
+        comm=$(cat "$task/comm" 2>/dev/null || true)
+        case $comm in
+            fastsyslog-writ* | testkit-sink*) taskset -p -c 1 "${task##*/}" >/dev/null ;;
+        esac
+    done
+}
+
+# One measured run of one mode: appends "rps p50_us p99_us" to $tmp/result.$pin.$mode.
 run_mode() {
-    local mode=$1 port=""
-    "$bin" --log "$mode" >"$tmp/server.$mode" 2>&1 &
+    local pin=$1 mode=$2 log=${2%@*} port="" server_cpu="" wrk_cpu=""
+    if [ "$pin" = yes ]; then server_cpu="taskset -c 0"; wrk_cpu="taskset -c 1"; fi
+    if [ "$mode" != "$log" ]; then
+        FASTSYSLOG_SOCKET=$rsyslog_socket $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
+    else
+        env -u FASTSYSLOG_SOCKET $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
+    fi
     server=$!
     for _ in $(seq 100); do
-        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.$mode")
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server")
         [ -n "$port" ] && break
         sleep 0.05
     done
-    [ -n "$port" ] || { echo "server ($mode) did not start:" >&2; cat "$tmp/server.$mode" >&2; exit 1; }
+    [ -n "$port" ] || { echo "server ($mode) did not start:" >&2; cat "$tmp/server" >&2; exit 1; }
+    if [ "$pin" = yes ]; then pin_logging_threads "$server"; fi
     # A short warm-up, then the measured run.
-    wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
-    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/items/12345?page=2" >"$tmp/wrk.$mode"
+    $wrk_cpu wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
+    $wrk_cpu wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/items/12345?page=2" >"$tmp/wrk"
     kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""
     local rps p50 p99
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.$mode")
-    p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$tmp/wrk.$mode")")
-    p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$tmp/wrk.$mode")")
-    echo "$rps $p50 $p99" >>"$tmp/result.$mode"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk")
+    p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$tmp/wrk")")
+    p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$tmp/wrk")")
+    echo "$rps $p50 $p99" >>"$tmp/result.$pin.$mode"
 }
 
 # The median of column $2 of file $1.
 median() { sort -g -k"$2","$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
 
 for round in $(seq "$ROUNDS"); do
-    for mode in $MODES; do
-        echo "round $round/$ROUNDS: $mode" >&2
-        run_mode "$mode"
+    for pin in $PINS; do
+        if [ -n "$rsyslogd_pid" ]; then
+            if [ "$pin" = yes ]; then cpus=1; else cpus=0,1; fi
+            taskset -a -p -c "$cpus" "$rsyslogd_pid" >/dev/null
+        fi
+        for mode in $MODES; do
+            echo "round $round/$ROUNDS, pinned=$pin: $mode" >&2
+            run_mode "$pin" "$mode"
+        done
     done
 done
 
-printf '%-12s %12s %10s %10s %10s\n' mode "requests/s" "p50 us" "p99 us" overhead
-base=""
-for mode in $MODES; do
-    rps=$(median "$tmp/result.$mode" 1)
-    p50=$(median "$tmp/result.$mode" 2)
-    p99=$(median "$tmp/result.$mode" 3)
-    if [ -z "$base" ]; then base=$rps; fi
-    overhead=$(awk -v b="$base" -v r="$rps" 'BEGIN { printf "%+.1f%%", (b - r) / b * 100 }')
-    printf '%-12s %12s %10s %10s %10s\n' "$mode" "$rps" "$p50" "$p99" "$overhead"
+for pin in $PINS; do
+    if [ "$pin" = yes ]; then
+        echo "server pinned to CPU 0; wrk, the writer thread, the receiver and rsyslogd on CPU 1"
+    else
+        echo "unpinned: everything shares the machine's $(nproc) CPUs"
+    fi
+    printf '%-20s %12s %10s %10s %10s\n' mode "requests/s" "p50 us" "p99 us" overhead
+    base=""
+    for mode in $MODES; do
+        rps=$(median "$tmp/result.$pin.$mode" 1)
+        p50=$(median "$tmp/result.$pin.$mode" 2)
+        p99=$(median "$tmp/result.$pin.$mode" 3)
+        if [ -z "$base" ]; then base=$rps; fi
+        overhead=$(awk -v b="$base" -v r="$rps" 'BEGIN { printf "%+.1f%%", (b - r) / b * 100 }')
+        echo "$rps" >"$tmp/rps.$pin.$mode"
+        printf '%-20s %12s %10s %10s %10s\n' "$mode" "$rps" "$p50" "$p99" "$overhead"
+    done
+    echo
 done
 echo "(medians of $ROUNDS rounds, ${DURATION} s each, $CONNS connections, $THREADS wrk thread(s); overhead = requests/s lost against the first mode)"
+
+# The target: background logging's overhead at most 0.25x line-flushed file logging's, pinned.
+set -- $MODES
+first=$1
+for pin in $PINS; do
+    for mode in background background@rsyslogd; do
+        [ -f "$tmp/rps.$pin.$mode" ] && [ -f "$tmp/rps.$pin.file" ] && [ "$first" = none ] || continue
+        awk -v none="$(cat "$tmp/rps.$pin.none")" -v file="$(cat "$tmp/rps.$pin.file")" \
+            -v bg="$(cat "$tmp/rps.$pin.$mode")" -v pin="$pin" -v mode="$mode" 'BEGIN {
+            fo = (none - file) / none; bo = (none - bg) / none
+            if (fo <= 0) { printf "  [ -- ] %s overhead vs file, pinned=%s: file logging cost nothing here (%.1f%%)\n", mode, pin, fo * 100; exit }
+            r = bo / fo
+            printf "  [%s] %s overhead <= 0.25x file'"'"'s, pinned=%s: %.2fx (%.1f%% vs %.1f%%)\n", (r <= 0.25 ? "met " : "MISS"), mode, pin, r, bo * 100, fo * 100 }'
+    done
+done
