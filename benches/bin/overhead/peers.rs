@@ -107,12 +107,12 @@ const WARMUP: Duration = Duration::from_millis(30);
 /// Measured time of each scenario: longer for the spaced ones, which take fewer samples per second.
 fn measure_time(spacing: Spacing) -> Duration {
     match spacing {
-        Spacing::BackToBack | Spacing::Burst => Duration::from_millis(200),
-        Spacing::Sparse => Duration::from_millis(250),
+        Spacing::BackToBack | Spacing::Burst => Duration::from_millis(150),
+        Spacing::Sparse => Duration::from_millis(200),
     }
 }
 /// Measured time of the sustained rate (the final flush is added to it).
-const SUSTAIN: Duration = Duration::from_millis(300);
+const SUSTAIN: Duration = Duration::from_millis(250);
 /// Most samples one thread keeps (back-to-back rows at ~100 ns per call stay under it).
 const MAX_SAMPLES: usize = 1 << 21;
 
