@@ -152,6 +152,13 @@ pub(crate) const PEERS: &[Peer] = &[
         setup: fastsyslog_background,
     },
     Peer {
+        name: "fastsyslog_stream",
+        description: "fastsyslog background mode, RFC 6587 octet-counted frames on a unix stream socket to an in-process receiver",
+        ours: true,
+        reference: false,
+        setup: fastsyslog_stream,
+    },
+    Peer {
         name: "ftlog",
         description: "ftlog 0.2 to a tmpfs file (lossy: its default bounded queue that discards; lossless: `bounded(100_000, true)`)",
         ours: false,
@@ -484,6 +491,112 @@ fn fastsyslog_background(policy: Policy) -> Result<Logging, String> {
         delivered: sink_peer(&sink),
         keep: vec![Box::new(guard), Box::new(sink)],
     })
+}
+
+/// fastsyslog over the stream transport, into a [`StreamSink`].
+///
+/// Once `Builder::stream_socket` is in the library, this row is [`fastsyslog_background`] with
+/// `.stream_socket(sink.path())` instead of `.socket(...)` and `delivered: sink.counter()`.
+fn fastsyslog_stream(_: Policy) -> Result<Logging, String> {
+    Err("the stream transport (`Builder::stream_socket`, RFC 6587 octet counting) is not in this build".into())
+}
+
+/// An in-process unix stream receiver: accepts every connection and counts the RFC 6587
+/// octet-counted frames (`LEN SP MSG`) that arrive, across partial reads.
+struct StreamSink {
+    path: PathBuf,
+    frames: Arc<AtomicU64>,
+    _dir: tempfile::TempDir,
+}
+
+#[expect(
+    dead_code,
+    reason = "the fastsyslog_stream row uses it once the stream transport is in the library"
+)]
+impl StreamSink {
+    fn new() -> Result<StreamSink, String> {
+        let dir = tmpfs_dir()?;
+        let path = dir.path().join("stream.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path)
+            .map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
+        let frames = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&frames);
+        std::thread::Builder::new()
+            .name("stream-sink".into())
+            .spawn(move || {
+                for conn in listener.incoming().flatten() {
+                    let counted = Arc::clone(&counted);
+                    std::thread::spawn(move || read_frames(conn, &counted));
+                }
+            })
+            .map_err(|e| format!("cannot start the receiver: {e}"))?;
+        Ok(StreamSink {
+            path,
+            frames,
+            _dir: dir,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn counter(&self) -> Box<dyn Fn() -> u64 + Send + Sync> {
+        let frames = Arc::clone(&self.frames);
+        Box::new(move || frames.load(Ordering::Relaxed))
+    }
+}
+
+/// Reads octet-counted frames from `conn` until it closes, adding each whole frame to `frames`.
+fn read_frames(mut conn: impl std::io::Read, frames: &AtomicU64) {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut frame = Frames::default();
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            return;
+        }
+        frames.fetch_add(frame.feed(&buf[..n]), Ordering::Relaxed);
+    }
+}
+
+/// The state of an RFC 6587 octet-counting parser between reads.
+#[derive(Debug, Default)]
+struct Frames {
+    /// The length being read (digits so far), while `left` is 0.
+    len: u64,
+    /// Bytes of the current frame's message still to skip.
+    left: u64,
+}
+
+impl Frames {
+    /// Consumes `bytes` and returns how many frames they completed.
+    fn feed(&mut self, mut bytes: &[u8]) -> u64 {
+        let mut done = 0;
+        while !bytes.is_empty() {
+            if self.left > 0 {
+                let take = self.left.min(bytes.len() as u64);
+                self.left -= take;
+                bytes = &bytes[take as usize..];
+                if self.left == 0 {
+                    done += 1;
+                }
+                continue;
+            }
+            match bytes[0] {
+                b'0'..=b'9' => self.len = self.len * 10 + u64::from(bytes[0] - b'0'),
+                b' ' => {
+                    self.left = std::mem::take(&mut self.len);
+                    if self.left == 0 {
+                        done += 1;
+                    }
+                }
+                // Not octet counting: skip the byte (the count shows the loss).
+                _ => self.len = 0,
+            }
+            bytes = &bytes[1..];
+        }
+        done
+    }
 }
 
 fn ftlog(policy: Policy) -> Result<Logging, String> {
@@ -928,5 +1041,20 @@ fn delivered(st: &Stat) -> String {
             st.delivered,
             st.attempted
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Frames;
+
+    #[test]
+    fn octet_counted_frames_are_counted_across_reads() {
+        let stream = b"5 hello11 hello world3 abc";
+        for split in 0..stream.len() {
+            let mut f = Frames::default();
+            let n = f.feed(&stream[..split]) + f.feed(&stream[split..]);
+            assert_eq!(n, 3, "split at {split}");
+        }
     }
 }
