@@ -1187,14 +1187,7 @@ fn tracing_appender(cx: &Cx) -> Result<Figures, String> {
 
 fn env_logger_file(cx: &Cx) -> Result<Figures, String> {
     let (_dir, path) = temp_file("app.log");
-    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-    let logger = env_logger::Builder::new()
-        .target(env_logger::Target::Pipe(Box::new(file)))
-        .filter_level(log::LevelFilter::Info)
-        .write_style(env_logger::WriteStyle::Never)
-        .build();
-    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
-    log::set_max_level(log::LevelFilter::Info);
+    install_env_logger(&path)?;
     let mut f = cx.measure(
         None,
         || support::access_record_text!(),
@@ -1202,6 +1195,19 @@ fn env_logger_file(cx: &Cx) -> Result<Figures, String> {
     );
     f.delivered = count_lines(&path);
     Ok(f)
+}
+
+/// Installs env_logger at `info`, writing plain lines to a new file at `path`.
+fn install_env_logger(path: &Path) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let logger = env_logger::Builder::new()
+        .target(env_logger::Target::Pipe(Box::new(file)))
+        .filter_level(log::LevelFilter::Info)
+        .write_style(env_logger::WriteStyle::Never)
+        .build();
+    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
+    log::set_max_level(log::LevelFilter::Info);
+    Ok(())
 }
 
 /// The chain's manager (kept alive), the access logger, and its handler.

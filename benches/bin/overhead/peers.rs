@@ -470,6 +470,21 @@ fn sink_peer(sink: &Sink) -> Box<dyn Fn() -> u64 + Send + Sync> {
     Box::new(move || counts.datagrams.load(Ordering::Relaxed))
 }
 
+/// A crate installed as the global `log` logger: `record` logs through `log`, and `log`'s flush is
+/// the crate's.
+fn global_log(
+    record: fn(),
+    delivered: Box<dyn Fn() -> u64 + Send + Sync>,
+    keep: Vec<Box<dyn Any>>,
+) -> Logging {
+    Logging {
+        record: Box::new(record),
+        flush: Box::new(|| log::logger().flush()),
+        delivered,
+        keep,
+    }
+}
+
 fn fastsyslog_background(policy: Policy) -> Result<Logging, String> {
     let sink = Sink::new();
     let mut builder = fastsyslog::Builder::new()
@@ -612,13 +627,12 @@ fn ftlog(policy: Policy) -> Result<Logging, String> {
         .bounded(100_000, policy == Policy::Lossless)
         .try_init()
         .map_err(|e| e.to_string())?;
-    Ok(Logging {
-        // ftlog's formatter ignores `log`'s key-values: the fields go into the message.
-        record: Box::new(|| support::access_record_text!()),
-        flush: Box::new(|| log::logger().flush()),
-        delivered: file_peer(&dir),
-        keep: vec![Box::new(guard), Box::new(dir)],
-    })
+    // ftlog's formatter ignores `log`'s key-values: the fields go into the message.
+    Ok(global_log(
+        || support::access_record_text!(),
+        file_peer(&dir),
+        vec![Box::new(guard), Box::new(dir)],
+    ))
 }
 
 fn spdlog(policy: Policy) -> Result<Logging, String> {
@@ -675,13 +689,12 @@ fn fast_log(_: Policy) -> Result<Logging, String> {
     )
     .map_err(|e| e.to_string())?;
     log::set_max_level(log::LevelFilter::Info);
-    Ok(Logging {
-        // fast_log formats `record.args()` only: the fields go into the message.
-        record: Box::new(|| support::access_record_text!()),
-        flush: Box::new(|| log::logger().flush()),
-        delivered: file_peer(&dir),
-        keep: vec![Box::new(dir)],
-    })
+    // fast_log formats `record.args()` only: the fields go into the message.
+    Ok(global_log(
+        || support::access_record_text!(),
+        file_peer(&dir),
+        vec![Box::new(dir)],
+    ))
 }
 
 /// A slog drain that writes each record as one line (`LEVEL message key=value ...`) with one
@@ -770,7 +783,7 @@ fn logforth(policy: Policy, syslog: bool) -> Result<Logging, String> {
     };
     let mut keep: Vec<Box<dyn Any>> = Vec::new();
     let delivered;
-    let record: Box<dyn Fn() + Send + Sync>;
+    let record: fn();
     if syslog {
         let sink = Sink::new();
         let appender = logforth::append::syslog::SyslogBuilder::unix_datagram(sink.path())
@@ -780,7 +793,7 @@ fn logforth(policy: Policy, syslog: bool) -> Result<Logging, String> {
         delivered = sink_peer(&sink);
         keep.push(Box::new(sink));
         // Without a layout the syslog appender sends the message only: the fields go into it.
-        record = Box::new(|| support::access_record_text!());
+        record = || support::access_record_text!();
     } else {
         let dir = tmpfs_dir()?;
         let appender = logforth::append::file::FileBuilder::new(dir.path(), "app")
@@ -789,7 +802,7 @@ fn logforth(policy: Policy, syslog: bool) -> Result<Logging, String> {
         builder = builder.append(appender);
         delivered = file_peer(&dir);
         keep.push(Box::new(dir));
-        record = Box::new(|| support::access_record!());
+        record = || support::access_record!();
     }
     let appender = builder.build();
     let logger = logforth::core::builder()
@@ -801,12 +814,7 @@ fn logforth(policy: Policy, syslog: bool) -> Result<Logging, String> {
     log::set_boxed_logger(Box::new(logforth::bridge::log::LogBridge::new(logger)))
         .map_err(|e| e.to_string())?;
     log::set_max_level(log::LevelFilter::Info);
-    Ok(Logging {
-        record,
-        flush: Box::new(|| log::logger().flush()),
-        delivered,
-        keep,
-    })
+    Ok(global_log(record, delivered, keep))
 }
 
 fn tracing_appender(policy: Policy) -> Result<Logging, String> {
@@ -831,21 +839,13 @@ fn tracing_appender(policy: Policy) -> Result<Logging, String> {
 
 fn env_logger(_: Policy) -> Result<Logging, String> {
     let dir = tmpfs_dir()?;
-    let file = std::fs::File::create(dir.path().join("app.log")).map_err(|e| e.to_string())?;
-    let logger = env_logger::Builder::new()
-        .target(env_logger::Target::Pipe(Box::new(file)))
-        .filter_level(log::LevelFilter::Info)
-        .write_style(env_logger::WriteStyle::Never)
-        .build();
-    log::set_boxed_logger(Box::new(logger)).map_err(|e| e.to_string())?;
-    log::set_max_level(log::LevelFilter::Info);
-    Ok(Logging {
-        // env_logger without its `kv` feature: the fields go into the message.
-        record: Box::new(|| support::access_record_text!()),
-        flush: Box::new(|| log::logger().flush()),
-        delivered: file_peer(&dir),
-        keep: vec![Box::new(dir)],
-    })
+    super::install_env_logger(&dir.path().join("app.log"))?;
+    // env_logger without its `kv` feature: the fields go into the message.
+    Ok(global_log(
+        || support::access_record_text!(),
+        file_peer(&dir),
+        vec![Box::new(dir)],
+    ))
 }
 
 fn handoff_floor_log(policy: Policy) -> Result<Logging, String> {
@@ -854,12 +854,11 @@ fn handoff_floor_log(policy: Policy) -> Result<Logging, String> {
     }
     let sink = Sink::new();
     super::install_floor_logger(sink.path())?;
-    Ok(Logging {
-        record: Box::new(|| support::access_record!()),
-        flush: Box::new(|| log::logger().flush()),
-        delivered: sink_peer(&sink),
-        keep: vec![Box::new(sink)],
-    })
+    Ok(global_log(
+        || support::access_record!(),
+        sink_peer(&sink),
+        vec![Box::new(sink)],
+    ))
 }
 
 // === the coordinator ===
