@@ -102,8 +102,15 @@ pub(crate) const SCENARIOS: [Scenario; 6] = [
 /// The name of the lossless sustained-rate measurement (back-to-back, one thread).
 pub(crate) const SUSTAINED: &str = "sustained";
 
-/// Warm-up of each scenario (its calls count as attempted, its samples are not kept).
-const WARMUP: Duration = Duration::from_millis(30);
+/// Warm-up of each scenario (its calls count as attempted, its samples are not kept): long enough
+/// back-to-back for the queues to fill and the records' buffers to be recycled, as in the first
+/// table's rows, so the samples are the steady state of a flood.
+fn warmup_time(spacing: Spacing) -> Duration {
+    match spacing {
+        Spacing::BackToBack => Duration::from_millis(120),
+        Spacing::Burst | Spacing::Sparse => Duration::from_millis(30),
+    }
+}
 /// Measured time of each scenario: longer for the spaced ones, which take fewer samples per second.
 fn measure_time(spacing: Spacing) -> Duration {
     match spacing {
@@ -306,20 +313,25 @@ fn scenario(logging: &Logging, s: Scenario) -> Stat {
     let overhead = support::measure::timer_overhead_ns();
     let before = (logging.delivered)();
     let barrier = Barrier::new(s.threads);
-    let per_thread: Vec<(Vec<f64>, u64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..s.threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    caller(&*logging.record, s.spacing, overhead)
+    // One caller logs from the row's main thread, as the first table's rows do.
+    let per_thread: Vec<(Vec<f64>, u64)> = if s.threads == 1 {
+        vec![caller(&*logging.record, s.spacing, overhead)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..s.threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        caller(&*logging.record, s.spacing, overhead)
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
     let attempted: u64 = per_thread.iter().map(|(_, n)| n).sum();
     let mut samples: Vec<f64> = per_thread.into_iter().flat_map(|(v, _)| v).collect();
     samples.sort_by(f64::total_cmp);
@@ -343,7 +355,7 @@ fn caller(record: &(dyn Fn() + Send + Sync), spacing: Spacing, overhead: f64) ->
     let mut samples = Vec::with_capacity(1 << 16);
     let mut n = 0u64;
     let start = Instant::now();
-    let warm_end = start + WARMUP;
+    let warm_end = start + warmup_time(spacing);
     let end = warm_end + measure_time(spacing);
     loop {
         let t = Instant::now();
