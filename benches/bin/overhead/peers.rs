@@ -131,6 +131,10 @@ pub(crate) struct Logging {
     flush: Box<dyn Fn() + Send + Sync>,
     /// What reached the file or the receiver so far.
     delivered: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// How long the delivered count must stand still after `flush` before it counts as final:
+    /// short when `flush` returns only once the records are written, long when it cannot wait
+    /// (a busy machine may not run the crate's thread for tens of milliseconds).
+    settle: Duration,
     /// Guards and temp dirs, dropped (guards first) when the row is done.
     keep: Vec<Box<dyn Any>>,
 }
@@ -289,6 +293,11 @@ pub(crate) fn run_child(name: &str, policy: &str, scenarios: &[String]) {
     }
 }
 
+/// Short [`Logging::settle`]: the flush waits; only datagrams still in the receiver's socket move.
+const SETTLE_FLUSHED: Duration = Duration::from_millis(40);
+/// Long [`Logging::settle`]: the crate cannot wait for its own thread.
+const SETTLE_UNFLUSHED: Duration = Duration::from_millis(300);
+
 /// Flushes, then waits (bounded) until the delivered count reaches `target` or stops moving.
 fn settle(logging: &Logging, target: u64) -> u64 {
     (logging.flush)();
@@ -301,7 +310,7 @@ fn settle(logging: &Logging, target: u64) -> u64 {
         if now != last {
             last = now;
             still_since = Instant::now();
-        } else if still_since.elapsed() > Duration::from_millis(60) {
+        } else if still_since.elapsed() > logging.settle {
             break;
         }
     }
@@ -493,6 +502,7 @@ fn global_log(
         record: Box::new(record),
         flush: Box::new(|| log::logger().flush()),
         delivered,
+        settle: SETTLE_FLUSHED,
         keep,
     }
 }
@@ -516,6 +526,7 @@ fn fastsyslog_background(policy: Policy) -> Result<Logging, String> {
             let _ = handle.flush();
         }),
         delivered: sink_peer(&sink),
+        settle: SETTLE_FLUSHED,
         keep: vec![Box::new(guard), Box::new(sink)],
     })
 }
@@ -684,8 +695,10 @@ fn spdlog(policy: Policy) -> Result<Logging, String> {
                 }
             )
         }),
+        // The async pool sink queues the flush and returns.
         flush: Box::new(move || flusher.flush()),
         delivered: file_peer(&dir),
+        settle: SETTLE_UNFLUSHED,
         keep: vec![Box::new(dir)],
     })
 }
@@ -780,6 +793,7 @@ fn slog_async(policy: Policy) -> Result<Logging, String> {
         // slog-async has no flush but dropping its guard: the count settles instead.
         flush: Box::new(|| {}),
         delivered: file_peer(&dir),
+        settle: SETTLE_UNFLUSHED,
         keep: vec![Box::new(guard), Box::new(dir)],
     })
 }
@@ -845,6 +859,7 @@ fn tracing_appender(policy: Policy) -> Result<Logging, String> {
         // `non_blocking` flushes only when its guard drops: the count settles instead.
         flush: Box::new(|| {}),
         delivered: file_peer(&dir),
+        settle: SETTLE_UNFLUSHED,
         keep: vec![Box::new(guard), Box::new(dir)],
     })
 }
