@@ -95,6 +95,9 @@ pin_logging_threads() {
 run_mode() {
     local pin=$1 mode=$2 log=${2%@*} port="" server_cpu="" wrk_cpu=""
     if [ "$pin" = yes ]; then server_cpu="taskset -c 0"; wrk_cpu="taskset -c 1"; fi
+    # Emptied here, not only by the background job's redirection, which may run after the loop
+    # below has read the previous server's port.
+    : >"$tmp/server"
     if [ "$mode" != "$log" ]; then
         FASTSYSLOG_SOCKET=$rsyslog_socket $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
     else
