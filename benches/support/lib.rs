@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use fastsyslog_testkit::rsyslogd::Rsyslogd;
-pub use fastsyslog_testkit::sink::{Counts, Sink, UdpSink};
+pub use fastsyslog_testkit::sink::{Counts, Sink, StreamSink, UdpSink};
 
 /// The request line every row logs (with [`STATUS`], [`BYTES`], [`DURATION_US`] as three fields):
 /// about 100 bytes once rendered with its key-values.

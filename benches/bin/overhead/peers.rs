@@ -4,9 +4,8 @@
 //!
 //! A row is a [`Peer`]: a function that installs the crate in the row's process and hands back a
 //! [`Logging`] (log one record, flush, count what arrived). File-writing peers write to a file on
-//! tmpfs and count its lines; syslog peers send to an in-process receiver and count datagrams. A
-//! new transport of fastsyslog (such as a stream socket) is one more entry in [`PEERS`] whose
-//! setup returns the counter of its receiver.
+//! tmpfs and count its lines; syslog peers send to an in-process receiver and count datagrams
+//! (or, for fastsyslog's stream transport, octet-counted frames).
 
 use std::any::Any;
 use std::io::Write as _;
@@ -518,123 +517,45 @@ fn fastsyslog_background(policy: Policy) -> Result<Logging, String> {
         builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
     }
     let guard = builder.try_init().map_err(|e| e.to_string())?;
+    let counter = sink_peer(&sink);
+    let mut logging = fastsyslog_logging(guard, counter);
+    // After the guard, so the final flush still has its receiver.
+    logging.keep.push(Box::new(sink));
+    Ok(logging)
+}
+
+/// fastsyslog installed as the global `log` logger (`guard`), counted by `delivered`.
+fn fastsyslog_logging(
+    guard: fastsyslog::WorkerGuard,
+    delivered: Box<dyn Fn() -> u64 + Send + Sync>,
+) -> Logging {
     let handle = guard.handle();
-    Ok(Logging {
+    Logging {
         record: Box::new(|| support::access_record!()),
         flush: Box::new(move || {
             // The delivered count shows whether the flush finished.
             let _ = handle.flush();
         }),
-        delivered: sink_peer(&sink),
+        delivered,
         settle: SETTLE_FLUSHED,
-        keep: vec![Box::new(guard), Box::new(sink)],
-    })
-}
-
-/// fastsyslog over the stream transport, into a [`StreamSink`].
-///
-/// Once `Builder::stream_socket` is in the library, this row is [`fastsyslog_background`] with
-/// `.stream_socket(sink.path())` instead of `.socket(...)` and `delivered: sink.counter()`.
-fn fastsyslog_stream(_: Policy) -> Result<Logging, String> {
-    Err("the stream transport (`Builder::stream_socket`, RFC 6587 octet counting) is not in this build".into())
-}
-
-/// An in-process unix stream receiver: accepts every connection and counts the RFC 6587
-/// octet-counted frames (`LEN SP MSG`) that arrive, across partial reads.
-struct StreamSink {
-    path: PathBuf,
-    frames: Arc<AtomicU64>,
-    _dir: tempfile::TempDir,
-}
-
-#[expect(
-    dead_code,
-    reason = "the fastsyslog_stream row uses it once the stream transport is in the library"
-)]
-impl StreamSink {
-    fn new() -> Result<StreamSink, String> {
-        let dir = tmpfs_dir()?;
-        let path = dir.path().join("stream.sock");
-        let listener = std::os::unix::net::UnixListener::bind(&path)
-            .map_err(|e| format!("cannot bind {}: {e}", path.display()))?;
-        let frames = Arc::new(AtomicU64::new(0));
-        let counted = Arc::clone(&frames);
-        std::thread::Builder::new()
-            .name("stream-sink".into())
-            .spawn(move || {
-                for conn in listener.incoming().flatten() {
-                    let counted = Arc::clone(&counted);
-                    std::thread::spawn(move || read_frames(conn, &counted));
-                }
-            })
-            .map_err(|e| format!("cannot start the receiver: {e}"))?;
-        Ok(StreamSink {
-            path,
-            frames,
-            _dir: dir,
-        })
-    }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn counter(&self) -> Box<dyn Fn() -> u64 + Send + Sync> {
-        let frames = Arc::clone(&self.frames);
-        Box::new(move || frames.load(Ordering::Relaxed))
+        keep: vec![Box::new(guard)],
     }
 }
 
-/// Reads octet-counted frames from `conn` until it closes, adding each whole frame to `frames`.
-fn read_frames(mut conn: impl std::io::Read, frames: &AtomicU64) {
-    let mut buf = vec![0u8; 1 << 16];
-    let mut frame = Frames::default();
-    while let Ok(n) = conn.read(&mut buf) {
-        if n == 0 {
-            return;
-        }
-        frames.fetch_add(frame.feed(&buf[..n]), Ordering::Relaxed);
+/// fastsyslog over the stream transport (`Builder::stream_socket`, RFC 6587 octet counting) into
+/// an in-process stream receiver that counts whole frames.
+fn fastsyslog_stream(policy: Policy) -> Result<Logging, String> {
+    let sink = support::StreamSink::new();
+    let mut builder = fastsyslog::Builder::new()
+        .ident(support::IDENT)
+        .filter("info")
+        .mode(fastsyslog::Mode::Background)
+        .stream_socket(sink.path());
+    if policy == Policy::Lossless {
+        builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
     }
-}
-
-/// The state of an RFC 6587 octet-counting parser between reads.
-#[derive(Debug, Default)]
-struct Frames {
-    /// The length being read (digits so far), while `left` is 0.
-    len: u64,
-    /// Bytes of the current frame's message still to skip.
-    left: u64,
-}
-
-impl Frames {
-    /// Consumes `bytes` and returns how many frames they completed.
-    fn feed(&mut self, mut bytes: &[u8]) -> u64 {
-        let mut done = 0;
-        while !bytes.is_empty() {
-            if self.left > 0 {
-                let take = self.left.min(bytes.len() as u64);
-                self.left -= take;
-                bytes = &bytes[take as usize..];
-                if self.left == 0 {
-                    done += 1;
-                }
-                continue;
-            }
-            match bytes[0] {
-                b'0'..=b'9' => self.len = self.len * 10 + u64::from(bytes[0] - b'0'),
-                b' ' => {
-                    self.left = std::mem::take(&mut self.len);
-                    if self.left == 0 {
-                        done += 1;
-                    }
-                }
-                // Not octet counting: skip the byte (the count shows the loss).
-                _ => self.len = 0,
-            }
-            bytes = &bytes[1..];
-        }
-        done
-    }
+    let guard = builder.try_init().map_err(|e| e.to_string())?;
+    Ok(fastsyslog_logging(guard, Box::new(move || sink.received())))
 }
 
 fn ftlog(policy: Policy) -> Result<Logging, String> {
@@ -1067,20 +988,5 @@ fn delivered(st: &Stat) -> String {
             st.delivered,
             st.attempted
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Frames;
-
-    #[test]
-    fn octet_counted_frames_are_counted_across_reads() {
-        let stream = b"5 hello11 hello world3 abc";
-        for split in 0..stream.len() {
-            let mut f = Frames::default();
-            let n = f.feed(&stream[..split]) + f.feed(&stream[split..]);
-            assert_eq!(n, 3, "split at {split}");
-        }
     }
 }
