@@ -275,6 +275,8 @@ pub(crate) fn run_child(name: &str, policy: &str, scenarios: &[String]) {
                     }
                 }
             }
+            // The guards first (their final flush still reaches the receivers, which the
+            // counters own and drop after them).
             let Logging { keep, .. } = logging;
             drop(keep);
             Ok(lines)
