@@ -510,29 +510,30 @@ fn global_log(
 
 fn fastsyslog_background(policy: Policy) -> Result<Logging, String> {
     let sink = Sink::new();
-    let mut builder = fastsyslog::Builder::new()
-        .ident(support::IDENT)
-        .filter("info")
-        .mode(fastsyslog::Mode::Background)
-        .socket(sink.path());
-    if policy == Policy::Lossless {
-        builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
-    }
-    let guard = builder.try_init().map_err(|e| e.to_string())?;
-    let counter = sink_peer(&sink);
-    let mut logging = fastsyslog_logging(guard, counter);
+    let builder = fastsyslog::Builder::new().socket(sink.path());
+    let mut logging = fastsyslog_logging(builder, policy, sink_peer(&sink))?;
     // After the guard, so the final flush still has its receiver.
     logging.keep.push(Box::new(sink));
     Ok(logging)
 }
 
-/// fastsyslog installed as the global `log` logger (`guard`), counted by `delivered`.
+/// fastsyslog built from `builder` (which names the transport) in background mode with `policy`
+/// on the bulk lane, as the global `log` logger, counted by `delivered`.
 fn fastsyslog_logging(
-    guard: fastsyslog::WorkerGuard,
+    builder: fastsyslog::Builder,
+    policy: Policy,
     delivered: Box<dyn Fn() -> u64 + Send + Sync>,
-) -> Logging {
+) -> Result<Logging, String> {
+    let mut builder = builder
+        .ident(support::IDENT)
+        .filter("info")
+        .mode(fastsyslog::Mode::Background);
+    if policy == Policy::Lossless {
+        builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
+    }
+    let guard = builder.try_init().map_err(|e| e.to_string())?;
     let handle = guard.handle();
-    Logging {
+    Ok(Logging {
         record: Box::new(|| support::access_record!()),
         flush: Box::new(move || {
             // The delivered count shows whether the flush finished.
@@ -541,23 +542,16 @@ fn fastsyslog_logging(
         delivered,
         settle: SETTLE_FLUSHED,
         keep: vec![Box::new(guard)],
-    }
+    })
 }
 
 /// fastsyslog over the stream transport (`Builder::stream_socket`, RFC 6587 octet counting) into
 /// an in-process stream receiver that counts whole frames.
 fn fastsyslog_stream(policy: Policy) -> Result<Logging, String> {
     let sink = support::StreamSink::new();
-    let mut builder = fastsyslog::Builder::new()
-        .ident(support::IDENT)
-        .filter("info")
-        .mode(fastsyslog::Mode::Background)
-        .stream_socket(sink.path());
-    if policy == Policy::Lossless {
-        builder = builder.overflow(fastsyslog::Lane::Bulk, fastsyslog::Overflow::Block);
-    }
-    let guard = builder.try_init().map_err(|e| e.to_string())?;
-    Ok(fastsyslog_logging(guard, Box::new(move || sink.received())))
+    let builder = fastsyslog::Builder::new().stream_socket(sink.path());
+    // The counter owns the receiver, which outlives the guard (see `run_child`).
+    fastsyslog_logging(builder, policy, Box::new(move || sink.received()))
 }
 
 fn ftlog(policy: Policy) -> Result<Logging, String> {
