@@ -46,6 +46,19 @@ fn logger(dir: &Path, ident: &str) -> (fastsyslog::Logger, fastsyslog::WorkerGua
         .expect("a logger with a stats dir")
 }
 
+/// A background logger at an absent socket (the writer holds what it takes) with a stats dir.
+fn background_logger(dir: &Path, ident: &str) -> (fastsyslog::Logger, fastsyslog::WorkerGuard) {
+    Builder::new()
+        .ident(ident)
+        .mode(Mode::Background)
+        .flush_timeout(Duration::from_millis(50))
+        .socket(dir.join("absent.sock"))
+        .filter("info")
+        .stats_dir(dir)
+        .build()
+        .expect("a background logger with a stats dir")
+}
+
 #[test]
 fn a_forked_child_counts_in_its_own_file_not_its_parents() {
     let dir = shm_dir();
@@ -142,15 +155,7 @@ fn a_killed_process_reads_as_dead() {
 #[test]
 fn promtool_accepts_the_prometheus_rendering() {
     let dir = shm_dir();
-    let (logger, _guard) = Builder::new()
-        .ident("prom")
-        .mode(Mode::Background)
-        .flush_timeout(Duration::from_millis(50))
-        .socket(dir.path().join("absent.sock"))
-        .filter("info")
-        .stats_dir(dir.path())
-        .build()
-        .expect("a logger");
+    let (logger, _guard) = background_logger(dir.path(), "prom");
     log_n(&logger, 5);
     let _ = logger.handle().flush();
     let live = logger.handle().stats();
@@ -172,15 +177,7 @@ fn promtool_accepts_the_prometheus_rendering() {
 #[test]
 fn records_held_for_an_absent_daemon_show_in_the_files_queue_depth() {
     let dir = shm_dir();
-    let (logger, _guard) = Builder::new()
-        .ident("held")
-        .mode(Mode::Background)
-        .flush_timeout(Duration::from_millis(50))
-        .socket(dir.path().join("absent.sock"))
-        .filter("info")
-        .stats_dir(dir.path())
-        .build()
-        .expect("a logger");
+    let (logger, _guard) = background_logger(dir.path(), "held");
     log_n(&logger, 20);
     let file = file_of(dir.path(), "held", std::process::id());
     // The writer takes the records, finds no daemon and holds them; its next passes publish.
