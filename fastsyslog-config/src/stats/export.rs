@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use super::procs::{by_ident, live_dead, total, unix_seconds, Proc, Scan};
+use super::procs::{by_ident, live_dead, unix_seconds, Proc, Scan};
 
 /// One JSON document:
 ///
@@ -43,7 +43,7 @@ pub fn json(dir: &str, scan: &Scan, now: SystemTime) -> String {
     for (i, (ident, members)) in by_ident(procs).into_iter().enumerate() {
         let comma = if i == 0 { "" } else { "," };
         let (live, dead) = live_dead(members.iter().copied());
-        let sum = total(members.iter().map(|p| &p.stats));
+        let sum = members.iter().map(|p| &p.stats).sum::<fastsyslog::Stats>();
         let _ = write!(
             out,
             "{comma}{{\"ident\":{},\"live\":{live},\"dead\":{dead},\"stats\":{}}}",
@@ -52,7 +52,7 @@ pub fn json(dir: &str, scan: &Scan, now: SystemTime) -> String {
         );
     }
     let (live, dead) = live_dead(procs);
-    let sum = total(procs.iter().map(|p| &p.stats));
+    let sum = procs.iter().map(|p| &p.stats).sum::<fastsyslog::Stats>();
     let _ = write!(
         out,
         "],\"totals\":{{\"live\":{live},\"dead\":{dead},\"stats\":{}}},\"unreadable\":[",
@@ -94,7 +94,7 @@ pub fn prometheus(procs: &[Proc]) -> String {
     let groups = by_ident(procs);
     let sums: Vec<_> = groups
         .iter()
-        .map(|(_, members)| total(members.iter().map(|p| &p.stats)))
+        .map(|(_, members)| members.iter().map(|p| &p.stats).sum::<fastsyslog::Stats>())
         .collect();
     let labels: Vec<[(&str, &str); 2]> = procs
         .iter()

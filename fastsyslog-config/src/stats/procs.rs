@@ -141,12 +141,6 @@ pub fn live_dead<'a>(procs: impl IntoIterator<Item = &'a Proc>) -> (usize, usize
     })
 }
 
-/// The sum of several processes' counters, as the library sums them (`Stats: Sum`): the
-/// high-water total is a bound, since the processes' peaks need not coincide.
-pub fn total<'a>(stats: impl IntoIterator<Item = &'a Stats>) -> Stats {
-    stats.into_iter().sum()
-}
-
 /// Seconds since the Unix epoch (0 before it).
 pub fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH)

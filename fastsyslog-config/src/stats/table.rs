@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use super::procs::{by_ident, live_dead, total, Proc};
+use super::procs::{by_ident, live_dead, Proc};
 
 /// The listing of `procs` (sorted) at `now`.
 pub fn render(procs: &[Proc], now: SystemTime) -> String {
@@ -23,7 +23,7 @@ pub fn render(procs: &[Proc], now: SystemTime) -> String {
             );
             out.push_str(&row);
         }
-        let sum = total(members.iter().map(|p| &p.stats));
+        let sum = members.iter().map(|p| &p.stats).sum::<fastsyslog::Stats>();
         let stuck = members.iter().filter(|p| p.stats.writer_stuck).count();
         let totals = Proc {
             stats: sum,
