@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release -p fastsyslog-benches --bin drain
-//! cargo run --release -p fastsyslog-benches --bin drain -- --records 200000 --rounds 5
+//! cargo run --release -p fastsyslog-benches --bin drain -- --records 200000 --rounds 5 --threads 4
+//! cargo run --release -p fastsyslog-benches --bin drain -- --rows datagram   # one row, to profile
 //! ```
 //!
 //! - `glibc`: `syslog(LOG_LOCAL0|LOG_INFO, "%s", body)` back to back, through `/dev/log` inside a
@@ -14,9 +15,9 @@
 //! - `stream`: the same logger with [`Builder::stream_socket`](fastsyslog::Builder::stream_socket):
 //!   octet-counted frames to a stream receiver.
 //!
-//! A round logs `--records` records from one thread and stops the clock when the receiver has
-//! counted all of them (so every row is lossless by construction: a row that loses records is
-//! reported as failed). The rows run round-robin for `--rounds` rounds, so noise on this shared
+//! A round logs `--records` records, split evenly over `--threads` threads (1 by default), and
+//! stops the clock when the receiver has counted all of them (so every row is lossless by
+//! construction: a row that loses records is reported as failed). The rows run round-robin for `--rounds` rounds, so noise on this shared
 //! machine hits each of them; the table gives each row's median rate and the ratios of medians.
 //! Targets: stream >= 3x glibc, datagram >= 1.3x glibc.
 
@@ -27,12 +28,17 @@ use fastsyslog::{Builder, Lane, Logger, Mode, Overflow};
 use fastsyslog_testkit::sink::StreamSink;
 use support::{devlog, Sink};
 
+/// The rows, in the order of the table.
+const ROWS: [&str; 3] = ["glibc", "datagram", "stream"];
+
 /// How long a round may wait for its last records to reach the receiver.
 const DELIVERY_BOUND: Duration = Duration::from_secs(60);
 
 fn main() {
     let mut records: u64 = 200_000;
     let mut rounds: usize = 5;
+    let mut threads: u64 = 1;
+    let mut rows = ROWS.map(|_| true);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -43,6 +49,14 @@ fn main() {
         match arg.as_str() {
             "--records" => records = value("--records"),
             "--rounds" => rounds = usize::try_from(value("--rounds")).unwrap_or(1).max(1),
+            "--threads" => threads = value("--threads").max(1),
+            "--rows" => {
+                let list = args.next().unwrap_or_default();
+                rows = ROWS.map(|row| list.split(',').any(|r| r == row));
+                if !rows.contains(&true) {
+                    usage(&format!("--rows {list:?} names none of {ROWS:?}"));
+                }
+            }
             other => usage(&format!("unexpected argument {other:?}")),
         }
     }
@@ -50,6 +64,7 @@ fn main() {
     // The glibc row needs its own /dev/log: re-run inside a private mount namespace. This returns
     // only when that is impossible, and then the glibc row is reported as missing.
     let glibc_sink = match devlog::inside() {
+        _ if !rows[0] => None,
         Some(path) => Some(Sink::bind(&path).expect("bind the /dev/log receiver")),
         None => {
             let reason = devlog::reexec_or_reason();
@@ -58,9 +73,11 @@ fn main() {
         }
     };
     let qlen = devlog::dgram_qlen().map_or("unknown".to_owned(), |n| n.to_string());
+    // Every thread logs the same share, so the total is a multiple of the thread count.
+    let records = (records / threads).max(1) * threads;
     println!(
-        "lossless drain: {records} access records per round, {rounds} rounds round-robin, \
-         net.unix.max_dgram_qlen {qlen}"
+        "lossless drain: {records} access records per round from {threads} thread(s), \
+         {rounds} rounds round-robin, net.unix.max_dgram_qlen {qlen}"
     );
 
     // `log`'s macros check the global level first, even with an explicit logger.
@@ -68,10 +85,14 @@ fn main() {
     let mut rates: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..rounds {
         if let Some(sink) = &glibc_sink {
-            rates[0].push(glibc(sink, records));
+            rates[0].push(glibc(sink, records, threads));
         }
-        rates[1].push(datagram(records));
-        rates[2].push(stream(records));
+        if rows[1] {
+            rates[1].push(datagram(records, threads));
+        }
+        if rows[2] {
+            rates[2].push(stream(records, threads));
+        }
         eprint!("\rround {}/{rounds}", round + 1);
     }
     eprintln!();
@@ -79,7 +100,7 @@ fn main() {
     println!("\n| row | median records/s | rounds (k records/s) |");
     println!("|---|---:|---|");
     let mut medians = [None; 3];
-    for (i, name) in ["glibc", "datagram", "stream"].iter().enumerate() {
+    for (i, name) in ROWS.iter().enumerate() {
         if rates[i].is_empty() {
             println!("| {name} | skipped | |");
             continue;
@@ -110,7 +131,7 @@ fn main() {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("drain: {msg}\nusage: drain [--records N] [--rounds N]");
+    eprintln!("drain: {msg}\nusage: drain [--records N] [--rounds N] [--threads N] [--rows glibc,datagram,stream]");
     std::process::exit(2)
 }
 
@@ -128,7 +149,16 @@ fn rate(n: u64, started: Instant, wait: impl Fn(u64, Duration) -> u64, row: &str
     n as f64 / elapsed
 }
 
-fn glibc(sink: &Sink, n: u64) -> f64 {
+/// Runs `each(n / threads)` on `threads` threads at once and waits for them all.
+fn on_threads(n: u64, threads: u64, each: impl Fn(u64) + Sync) {
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| each(n / threads));
+        }
+    });
+}
+
+fn glibc(sink: &Sink, n: u64, threads: u64) -> f64 {
     let msg = CString::new(support::rendered_body()).expect("no NUL");
     // openlog keeps the pointer: the ident lives for the rest of the program (once per round).
     let ident: &'static std::ffi::CStr = Box::leak(
@@ -140,9 +170,11 @@ fn glibc(sink: &Sink, n: u64) -> f64 {
     let pri = libc::LOG_LOCAL0 | libc::LOG_INFO;
     let base = sink.received();
     let started = Instant::now();
-    for _ in 0..n {
-        fastsyslog_testkit::syslog::syslog(pri, &msg);
-    }
+    on_threads(n, threads, |n| {
+        for _ in 0..n {
+            fastsyslog_testkit::syslog::syslog(pri, &msg);
+        }
+    });
     rate(
         n,
         started,
@@ -161,34 +193,36 @@ fn lossless() -> Builder {
         .overflow(Lane::Error, Overflow::Block)
 }
 
-/// Logs `n` access records through `logger` and flushes (a flush may time out on a long backlog;
-/// the receiver's count is what stops the clock).
-fn log_all(logger: &Logger, n: u64) {
-    for _ in 0..n {
-        support::access_record!(logger);
-    }
+/// Logs `n` access records through `logger` from `threads` threads and flushes (a flush may time
+/// out on a long backlog; the receiver's count is what stops the clock).
+fn log_all(logger: &Logger, n: u64, threads: u64) {
+    on_threads(n, threads, |n| {
+        for _ in 0..n {
+            support::access_record!(logger);
+        }
+    });
     // The count at the receiver decides; a flush that times out is only a wait cut short.
     let _ = logger.handle().flush();
 }
 
-fn datagram(n: u64) -> f64 {
+fn datagram(n: u64, threads: u64) -> f64 {
     let sink = Sink::new();
     let (logger, guard) = lossless().socket(sink.path()).build().expect("logger");
     let started = Instant::now();
-    log_all(&logger, n);
+    log_all(&logger, n, threads);
     let r = rate(n, started, |n, t| sink.wait_for(n, t), "datagram");
     drop((logger, guard));
     r
 }
 
-fn stream(n: u64) -> f64 {
+fn stream(n: u64, threads: u64) -> f64 {
     let sink = StreamSink::new();
     let (logger, guard) = lossless()
         .stream_socket(sink.path())
         .build()
         .expect("logger");
     let started = Instant::now();
-    log_all(&logger, n);
+    log_all(&logger, n, threads);
     let r = rate(n, started, |n, t| sink.wait_for(n, t), "stream");
     drop((logger, guard));
     r
