@@ -1,17 +1,19 @@
-//! The lanes: the two bounded queues, the buffer pool and each caller's stash, the state the
-//! callers share with the writer, flush waiters, and what a caller does when its lane is full.
+//! The lanes: each producing thread's rings (see [`super::ring`]), the lane credits that bound
+//! them, the buffer pool and each caller's stash, the state the callers share with the writer,
+//! flush, and what a caller does when its lane is full.
 //!
-//! Everything here runs on the caller's thread, except [`Waiter::arrive`] and the flags of
-//! [`Shared`], which the writer sets.
+//! Everything here runs on the caller's thread, except the flags of [`Shared`] and the counts
+//! the writer gives back.
 
-use std::fmt;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender};
 
+use super::ring::{Msg, Padded, Producer, Ring, INITIAL_BUFFER};
 use super::{Config, Overflow};
 use crate::format::captured::Form;
 use crate::severity::Priority;
@@ -19,9 +21,6 @@ use crate::stats::{Counters, DropReason, Lane};
 
 /// The free list holds at most this many spare buffers.
 const FREE_BUFFERS: usize = 1024;
-/// A new buffer's capacity: most records fit without growing it. Buffers no larger than this
-/// are not counted against a lane's byte budget (see [`Msg::bytes`]).
-pub(super) const INITIAL_BUFFER: usize = 512;
 /// Buffers put on the free list when the lanes are created (128 KiB), so callers do not allocate
 /// while the writer is behind by fewer records than this; beyond it the pool grows by allocation
 /// and keeps what it grew (up to [`FREE_BUFFERS`]).
@@ -29,167 +28,53 @@ const PREFILLED_BUFFERS: usize = 256;
 /// Buffers that grew beyond this are freed instead of recycled, so a few huge records do not pin
 /// memory for the rest of the program.
 pub(super) const MAX_RECYCLED_BUFFER: usize = 16 * 1024;
-/// How often a `Block` caller re-checks for shutdown while it waits for room.
-const BLOCK_SLICE: Duration = Duration::from_millis(100);
 /// How often a flush re-checks whether the writer has exited while it waits.
 const FLUSH_SLICE: Duration = Duration::from_millis(10);
-/// The first and the longest nap of a caller waiting for its lane's bytes to fit.
-const BUDGET_NAP_MIN: Duration = Duration::from_micros(50);
-const BUDGET_NAP_MAX: Duration = Duration::from_millis(1);
+/// The first and the longest nap of a caller waiting for room in its lane.
+const ROOM_NAP_MIN: Duration = Duration::from_micros(50);
+const ROOM_NAP_MAX: Duration = Duration::from_millis(1);
 /// How many recycled buffers a thread takes from the free list at once.
 const STASH_REFILL: usize = 8;
+/// The most lane credits a thread takes at once.
+const MAX_CREDIT_CHUNK: usize = 64;
+/// A lane's credits are taken in chunks of at most its free slots divided by this (see
+/// [`Lanes::take_credit`]).
+const CREDIT_SHARES: usize = 256;
 
-/// What travels in a lane. Each message carries its ticket: the writer merges the two lanes by
-/// ticket, so a thread's records leave in the order it logged them (see [`Lanes::push`]).
-pub(super) enum Msg {
-    /// A record: rendered, or captured for the writer to render ([`Form`]).
-    Record(Stamp, Priority, Vec<u8>, Form),
-    /// A flush marker: the writer arrives at the waiter once everything queued before it in this
-    /// lane was handed to the transport.
-    Flush(u64, Arc<Waiter>),
+/// Lanes ids, never 0.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One thread's producer for one logger's lanes, in the thread's [`PRODUCERS`].
+struct Entry {
+    id: u64,
+    shared: Weak<Shared>,
+    producer: Producer,
 }
 
-// === impl Msg ===
-
-impl Msg {
-    /// The ticket taken when the message was made.
-    pub(super) fn ticket(&self) -> u64 {
-        match self {
-            Msg::Record(stamp, ..) => stamp.ticket,
-            Msg::Flush(t, _) => *t,
+impl Drop for Entry {
+    /// The thread exits (or the logger is gone): give back the unused credits and let the
+    /// writer forget the ring once it has sent what is in it.
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            for (free, credits) in shared.free.0.iter().zip(self.producer.credits) {
+                free.fetch_add(credits, Ordering::Relaxed);
+            }
         }
+        self.producer.ring.closed.store(true, Ordering::Release);
     }
-
-    /// The bytes a record holds against its lane's byte budget: its buffer's capacity (what it
-    /// keeps allocated) when that is more than [`INITIAL_BUFFER`], else 0, as for a marker.
-    ///
-    /// Buffers of the initial size are bounded by the lane's capacity alone (at most 512 bytes
-    /// per slot), and most records fit one: leaving them out spares the caller an atomic
-    /// add on a line the writer writes after every batch.
-    pub(super) fn bytes(&self) -> usize {
-        match self {
-            Msg::Record(_, _, buf, _) if buf.capacity() > INITIAL_BUFFER => buf.capacity(),
-            Msg::Record(..) | Msg::Flush(..) => 0,
-        }
-    }
-}
-
-impl fmt::Debug for Msg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Msg::Record(s, p, b, form) => write!(
-                f,
-                "Record(#{}, {}, {} bytes, {form:?})",
-                s.ticket,
-                p.value(),
-                b.len()
-            ),
-            Msg::Flush(t, _) => write!(f, "Flush(#{t})"),
-        }
-    }
-}
-
-/// Where a record stands in its thread's order.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Stamp {
-    /// From the lanes' counter: the writer's merge order.
-    pub(super) ticket: u64,
-    /// The thread that logged it (a number of this crate's, never 0).
-    pub(super) thread: u64,
-    /// For an error-lane record: the ticket of the last bulk record its thread queued in these
-    /// lanes before it ([`NO_BULK`] for none, [`UNKNOWN`] when the thread is not tracked here).
-    /// The writer may send the record ahead of older bulk records once that one is taken.
-    pub(super) after: u64,
-}
-
-/// [`Stamp::after`]: the thread queued no bulk record in these lanes before this one.
-pub(super) const NO_BULK: u64 = 0;
-/// [`Stamp::after`]: not known; the record keeps the plain ticket order.
-pub(super) const UNKNOWN: u64 = u64::MAX;
-
-/// What a thread knows of its own order: its number, the lanes it tracks (the first it used),
-/// and the ticket of its last bulk record queued there.
-#[derive(Clone, Copy)]
-struct Order {
-    thread: u64,
-    lanes: u64,
-    last_bulk: u64,
 }
 
 thread_local! {
-    static ORDER: std::cell::Cell<Order> =
-        const { std::cell::Cell::new(Order { thread: 0, lanes: 0, last_bulk: NO_BULK }) };
-}
-
-/// Thread numbers and lanes ids, never 0.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Keeps what every caller writes (the ticket counter) off the lines the writer writes.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub(super) struct Padded<T>(pub(super) T);
-
-/// A flush in progress: how many lanes still have to pass its marker.
-#[derive(Debug)]
-pub(super) struct Waiter {
-    remaining: Mutex<usize>,
-    done: Condvar,
-}
-
-// === impl Waiter ===
-
-impl Waiter {
-    fn new(lanes: usize) -> Self {
-        Waiter {
-            remaining: Mutex::new(lanes),
-            done: Condvar::new(),
-        }
-    }
-
-    pub(super) fn arrive(&self) {
-        let mut remaining = self
-            .remaining
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *remaining = remaining.saturating_sub(1);
-        if *remaining == 0 {
-            self.done.notify_all();
-        }
-    }
-
-    /// Waits until every lane arrived (true) or the deadline passed or `gone()` (false).
-    fn wait_until(&self, deadline: Option<Instant>, gone: impl Fn() -> bool) -> bool {
-        let mut remaining = self
-            .remaining
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        while *remaining > 0 {
-            let now = Instant::now();
-            let slice = match deadline {
-                Some(d) if d <= now => return false,
-                Some(d) => (d - now).min(FLUSH_SLICE),
-                None => FLUSH_SLICE,
-            };
-            // The slice bounds how late a writer that exited without seeing our marker is noticed.
-            remaining = self
-                .done
-                .wait_timeout(remaining, slice)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            if *remaining > 0 && gone() {
-                return false;
-            }
-        }
-        true
-    }
+    /// This thread's producers, one per logger it logged to (most programs have one).
+    static PRODUCERS: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
 /// State shared by the callers and the writer of one process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Shared {
     /// Shutdown began: records from now on are dropped with [`DropReason::Shutdown`].
     pub(super) closed: AtomicBool,
-    /// The writer should exit once both lanes are empty.
+    /// The writer should exit once the rings are empty.
     pub(super) stop: AtomicBool,
     /// The writer has exited (or never started).
     pub(super) exited: AtomicBool,
@@ -200,6 +85,20 @@ pub(super) struct Shared {
     /// Bytes of the records in each lane: callers add before they queue, the writer subtracts
     /// what it takes, once per batch. Apart from the flags above, which change rarely.
     pub(super) bytes: Padded<[AtomicUsize; 2]>,
+    /// Each lane's free slots (its credits): callers take them in chunks, the writer gives back
+    /// what it took once per batch.
+    pub(super) free: Padded<[AtomicUsize; 2]>,
+    /// Every ring of this process, the shared one first.
+    pub(super) rings: Mutex<Vec<Arc<Ring>>>,
+    /// Bumped when a ring is added: the writer re-reads `rings` only then.
+    pub(super) generation: AtomicU64,
+    /// The ring of threads whose thread-local producers are gone (records logged from other
+    /// thread-local destructors), used under its lock.
+    fallback: Mutex<Producer>,
+    /// Flushes waiting for the writer, and where they wait.
+    flushers: AtomicUsize,
+    flushed: Mutex<()>,
+    flushed_cv: Condvar,
     /// Set with `exit_cv` when the writer thread is about to return.
     pub(super) exit: Mutex<bool>,
     pub(super) exit_cv: Condvar,
@@ -208,6 +107,28 @@ pub(super) struct Shared {
 // === impl Shared ===
 
 impl Shared {
+    /// Shared state for lanes of `capacity` records, with the shared ring listed.
+    fn new(capacity: [usize; 2]) -> Shared {
+        let fallback = Producer::new(capacity, [1; 2]);
+        Shared {
+            closed: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            held: AtomicUsize::new(0),
+            bytes: Padded::default(),
+            free: Padded(capacity.map(AtomicUsize::new)),
+            rings: Mutex::new(vec![Arc::clone(&fallback.ring)]),
+            generation: AtomicU64::new(0),
+            fallback: Mutex::new(fallback),
+            flushers: AtomicUsize::new(0),
+            flushed: Mutex::new(()),
+            flushed_cv: Condvar::new(),
+            exit: Mutex::new(false),
+            exit_cv: Condvar::new(),
+        }
+    }
+
     pub(super) fn wait_exit(&self, deadline: Option<Instant>) -> bool {
         let mut exited = self.exit.lock().unwrap_or_else(PoisonError::into_inner);
         while !*exited {
@@ -230,22 +151,35 @@ impl Shared {
         }
         true
     }
+
+    /// The writer finished a batch: wake the flushes waiting, if any.
+    pub(super) fn notify_flushers(&self) {
+        if self.flushers.load(Ordering::SeqCst) > 0 {
+            let _guard = self.flushed.lock().unwrap_or_else(PoisonError::into_inner);
+            self.flushed_cv.notify_all();
+        }
+    }
+
+    /// A snapshot of the rings.
+    pub(super) fn rings(&self) -> Vec<Arc<Ring>> {
+        self.rings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// One process's queues and writer.
 #[derive(Debug)]
 pub(super) struct Lanes {
-    tx: [Sender<Msg>; 2],
-    /// Kept to drain records that arrive after the writer exited (counted as shutdown drops).
-    pub(super) rx: [Receiver<Msg>; 2],
-    /// A caller that finds more than this many records in a lane wakes the writer.
-    half: [usize; 2],
+    /// Each lane's capacity (the credits there are).
+    capacity: [usize; 2],
+    /// Credits a thread takes at once, per lane.
+    chunk: [usize; 2],
     overflow: [Overflow; 2],
     /// The most bytes of records each lane holds ([`Config::bytes`]).
     budget: [usize; 2],
-    /// The next ticket: one relaxed `fetch_add` per record on a line only callers write.
-    ticket: Padded<AtomicU64>,
-    /// These lanes' id, for the threads' [`Order`].
+    /// These lanes' id, the key of each thread's producer.
     id: u64,
     /// Spare buffers: callers take them, the writer returns them.
     free: Receiver<Vec<u8>>,
@@ -259,29 +193,24 @@ pub(super) struct Lanes {
 // === impl Lanes ===
 
 impl Lanes {
-    /// New queues of `config.capacity` records and `config.bytes` bytes each and a prefilled free
+    /// New lanes of `config.capacity` records and `config.bytes` bytes each and a prefilled free
     /// list, with no writer yet. The capacities were checked by [`Config::check`].
     pub(super) fn new(config: &Config) -> Lanes {
-        let cap = config.capacity.map(|c| c.max(2));
-        let (error_tx, error_rx) = bounded(cap[0]);
-        let (bulk_tx, bulk_rx) = bounded(cap[1]);
+        let capacity = config.capacity.map(|c| c.max(2));
         let (recycle, free) = bounded(FREE_BUFFERS);
         for _ in 0..PREFILLED_BUFFERS {
             // The free list holds FREE_BUFFERS > PREFILLED_BUFFERS, so this cannot fail.
             let _ = recycle.try_send(Vec::with_capacity(INITIAL_BUFFER));
         }
         Lanes {
-            tx: [error_tx, bulk_tx],
-            rx: [error_rx, bulk_rx],
-            half: cap.map(|c| c / 2),
+            capacity,
+            chunk: capacity.map(|c| (c / CREDIT_SHARES).clamp(1, MAX_CREDIT_CHUNK)),
             overflow: config.overflow,
             budget: config.bytes,
-            // Tickets start at 1: 0 is NO_BULK.
-            ticket: Padded(AtomicU64::new(1)),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             free,
             recycle,
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(Shared::new(capacity)),
             writer: None,
         }
     }
@@ -320,20 +249,77 @@ impl Lanes {
         }
     }
 
-    /// Records (and flush markers) waiting in both lanes, plus those the writer holds for an
-    /// absent daemon.
+    /// Records waiting in the rings, plus those the writer holds for an absent daemon (they are
+    /// not done yet either).
     pub(super) fn depth(&self) -> usize {
-        self.tx[0].len() + self.tx[1].len() + self.shared.held.load(Ordering::Relaxed)
+        let waiting: u64 = self
+            .shared
+            .rings()
+            .iter()
+            .map(|ring| {
+                ring.pushed_total()
+                    .saturating_sub(ring.done.0.load(Ordering::SeqCst))
+            })
+            .sum();
+        usize::try_from(waiting).unwrap_or(usize::MAX)
     }
 
-    /// Queues one rendered record under its lane's overflow policy. Never panics; a record that
-    /// is not queued is counted as dropped.
+    /// Runs `f` with `msg` on this thread's producer for these lanes, registering a ring on
+    /// first use; a thread whose thread-local state is gone (or in use, which only a re-entrant
+    /// call could cause) uses the shared ring under its lock. `None` only if neither ran `f`,
+    /// which cannot happen.
+    #[inline]
+    fn with_producer<R>(&self, msg: Msg, f: impl Fn(&mut Producer, Msg) -> R) -> Option<R> {
+        let mut slot = Some(msg);
+        let out = PRODUCERS.try_with(|producers| {
+            let mut producers = producers.try_borrow_mut().ok()?;
+            let at = match producers.iter().position(|e| e.id == self.id) {
+                Some(at) => at,
+                None => {
+                    // Forget producers of loggers that are gone (their entries hold rings).
+                    producers.retain(|e| e.shared.strong_count() > 0);
+                    producers.push(self.register());
+                    producers.len() - 1
+                }
+            };
+            let msg = slot.take()?;
+            Some(f(&mut producers[at].producer, msg))
+        });
+        if let Ok(Some(out)) = out {
+            return Some(out);
+        }
+        let msg = slot.take()?;
+        let mut fallback = self
+            .shared
+            .fallback
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Some(f(&mut fallback, msg))
+    }
+
+    /// A new ring for this thread, listed for the writer.
+    #[cold]
+    fn register(&self) -> Entry {
+        let producer = Producer::new(self.capacity, self.chunk);
+        self.shared
+            .rings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&producer.ring));
+        self.shared.generation.fetch_add(1, Ordering::Release);
+        Entry {
+            id: self.id,
+            shared: Arc::downgrade(&self.shared),
+            producer,
+        }
+    }
+
+    /// Queues one record under its lane's overflow policy. Never panics; a record that is not
+    /// queued is counted as dropped.
     ///
-    /// The record takes a ticket and its thread's [`Stamp`] first. A thread takes its next
-    /// ticket only after this record is queued, and the writer sends the lower ticket of the two
-    /// lanes' heads unless an error record's own thread has nothing older left, so one thread's
-    /// records leave in the order it logged them whichever lanes they travel in (the module docs
-    /// of `worker` give the argument).
+    /// The record goes into this thread's ring, numbered after the thread's previous record in
+    /// these lanes: the writer sends a ring's records in that order whichever lane they are in
+    /// (the module docs of `worker` give the argument).
     #[inline]
     pub(super) fn push(
         &self,
@@ -343,51 +329,53 @@ impl Lanes {
         buf: Vec<u8>,
         form: Form,
     ) {
-        let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
-        let stamp = self.stamp(ticket, lane);
-        let msg = Msg::Record(stamp, priority, buf, form);
+        let msg = Msg {
+            seq: 0,
+            priority,
+            buf,
+            form,
+        };
         if self.shared.closed.load(Ordering::Relaxed) {
             counters.drop_record(lane, DropReason::Shutdown);
             self.recycle(msg);
             return;
         }
-        let tx = &self.tx[lane as usize];
         let size = msg.bytes();
-        let queued = if !self.reserve(lane, size) {
-            self.overflow(lane, msg, size)
-        } else {
-            match tx.try_send(msg) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Full(msg)) => {
-                    self.release(lane, size);
-                    // This lane is full: its capacity is a depth the lanes reached (the writer
-                    // adds the other lane's when it drains). Reading both lanes' lengths here
-                    // would pull four cache lines the writer keeps moving.
-                    counters.raise_high_water(tx.capacity().unwrap_or(0) as u64);
-                    self.overflow(lane, msg, size)
+        let queued = self.with_producer(msg, |producer, msg| {
+            let room = if !self.reserve(lane, size) {
+                false
+            } else if self.take_credit(producer, lane) {
+                true
+            } else {
+                self.release(lane, size);
+                // The lane is full: its capacity is a depth it reached.
+                counters.raise_high_water(self.capacity[lane as usize] as u64);
+                false
+            };
+            let mut msg = if room {
+                msg
+            } else {
+                match self.overflow(producer, lane, msg, size) {
+                    Ok(msg) => msg,
+                    Err(failed) => return Err(failed),
                 }
-                Err(TrySendError::Disconnected(msg)) => {
-                    self.release(lane, size);
-                    Err((msg, DropReason::Shutdown))
-                }
-            }
-        };
+            };
+            msg.seq = producer.seq;
+            producer.push(lane, msg);
+            producer.pushes = producer.pushes.wrapping_add(1);
+            Ok(producer.pushes % 32 == 0)
+        });
         match queued {
-            Ok(()) => {
+            None => {}
+            Some(Ok(check_depth)) => {
                 counters.enqueue(lane);
-                if lane == Lane::Bulk && stamp.after != UNKNOWN {
-                    // During thread teardown the slot may be gone: the thread's later error
-                    // records then keep the plain ticket order, which is always safe.
-                    let _ = ORDER.try_with(|order| {
-                        let mut o = order.get();
-                        o.last_bulk = ticket;
-                        order.set(o);
-                    });
-                }
-                // `len()` reads the lane's head, which the writer moves on every record: a
-                // cache-line transfer. Checking on every 32nd record of a thread still wakes the
-                // writer long before a lane of thousands fills.
-                if check_depth() && tx.len() > self.half[lane as usize] {
+                // The lane's free count is written by every thread's credit refill and by the
+                // writer: reading it on every 32nd record of a thread still wakes the writer
+                // long before a lane of thousands fills.
+                let i = lane as usize;
+                if check_depth
+                    && self.shared.free.0[i].load(Ordering::Relaxed) < self.capacity[i] / 2
+                {
                     self.wake();
                 }
                 // The first record after a second of silence wakes the parked writer; the swap
@@ -402,43 +390,47 @@ impl Lanes {
                     self.drain_after_exit(counters);
                 }
             }
-            Err((msg, reason)) => {
+            Some(Err((msg, reason))) => {
                 counters.drop_record(lane, reason);
                 self.recycle(msg);
             }
         }
     }
 
-    /// This thread's stamp for a record with `ticket` in `lane`. A thread tracks the first lanes
-    /// it logs to (one logger in most programs); records to others keep the plain ticket order.
+    /// Takes one of `lane`'s credits for `producer`: one it holds, else a chunk of the lane's
+    /// free slots (one atomic operation per chunk). False when the lane has none free.
+    ///
+    /// A thread holds at most a chunk minus one unused: up to that many slots per thread that
+    /// logged to the lane may be counted as taken while they are empty. A chunk is at most
+    /// 1/[`CREDIT_SHARES`] of the free slots (and of the capacity): near full, and in lanes
+    /// below [`CREDIT_SHARES`] slots, a thread takes one credit at a time, so unused credits
+    /// never take a lane's last free slots and a `Block` caller always gets room once the
+    /// writer drains.
     #[inline]
-    fn stamp(&self, ticket: u64, lane: Lane) -> Stamp {
-        let untracked = Stamp {
-            ticket,
-            thread: 0,
-            after: UNKNOWN,
-        };
-        ORDER
-            .try_with(|order| {
-                let mut o = order.get();
-                if o.thread == 0 {
-                    o.thread = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                    o.lanes = self.id;
-                    order.set(o);
+    fn take_credit(&self, producer: &mut Producer, lane: Lane) -> bool {
+        let i = lane as usize;
+        if producer.credits[i] > 0 {
+            producer.credits[i] -= 1;
+            return true;
+        }
+        let free = &self.shared.free.0[i];
+        let mut now = free.load(Ordering::Relaxed);
+        loop {
+            if now == 0 {
+                return false;
+            }
+            // A chunk only while the lane is mostly free: near full, a thread takes the one
+            // credit it uses, so credits held unused never leave a lane without free ones.
+            let take = now.min(producer.chunk[i]).min((now / CREDIT_SHARES).max(1));
+            match free.compare_exchange_weak(now, now - take, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    producer.credits[i] = take - 1;
+                    return true;
                 }
-                let after = match (o.lanes == self.id, lane) {
-                    (true, Lane::Error) => o.last_bulk,
-                    // A bulk record never goes ahead of anything: `after` is not used.
-                    (true, Lane::Bulk) => NO_BULK,
-                    (false, _) => UNKNOWN,
-                };
-                Stamp {
-                    ticket,
-                    thread: o.thread,
-                    after,
-                }
-            })
-            .unwrap_or(untracked)
+                Err(seen) => now = seen,
+            }
+        }
     }
 
     /// Counts `size` bytes against `lane`'s budget; false (and nothing counted) when they do not
@@ -475,106 +467,138 @@ impl Lanes {
     /// free list when the stash is full. A caller dropping records from a full lane then takes its
     /// next buffer from where it left the last one, without touching the shared free list.
     fn recycle(&self, msg: Msg) {
-        if let Msg::Record(_, _, mut buf, _) = msg {
-            if buf.capacity() <= MAX_RECYCLED_BUFFER {
-                buf.clear();
-                let mut spare = Some(buf);
-                // During thread teardown the stash may be gone; the free list takes it then.
-                let _ = STASH.try_with(|stash| {
-                    if let Ok(mut stash) = stash.try_borrow_mut() {
-                        // The stash was allocated for STASH_REFILL buffers: this never grows it.
-                        if stash.len() < STASH_REFILL {
-                            stash.extend(spare.take());
-                        }
+        let mut buf = msg.buf;
+        if buf.capacity() <= MAX_RECYCLED_BUFFER {
+            buf.clear();
+            let mut spare = Some(buf);
+            // During thread teardown the stash may be gone; the free list takes it then.
+            let _ = STASH.try_with(|stash| {
+                if let Ok(mut stash) = stash.try_borrow_mut() {
+                    // The stash was allocated for STASH_REFILL buffers: this never grows it.
+                    if stash.len() < STASH_REFILL {
+                        stash.extend(spare.take());
                     }
-                });
-                if let Some(buf) = spare {
-                    // A full free list just frees this buffer.
-                    let _ = self.recycle.try_send(buf);
                 }
+            });
+            if let Some(buf) = spare {
+                // A full free list just frees this buffer.
+                let _ = self.recycle.try_send(buf);
             }
         }
     }
 
-    /// Waits for room (a slot and the bytes) in a full lane under its policy. Returns the record
-    /// and the drop reason on failure; on success the record's bytes are counted.
+    /// Waits for room (a credit and the bytes) in a full lane under its policy. Returns the
+    /// record and the drop reason on failure; on success the credit is taken and the record's
+    /// bytes are counted.
+    ///
+    /// Nothing signals when the writer frees room, so the caller naps with a backoff (the writer
+    /// is woken and takes a batch within a millisecond).
     #[cold]
-    fn overflow(&self, lane: Lane, msg: Msg, size: usize) -> Result<(), (Msg, DropReason)> {
+    fn overflow(
+        &self,
+        producer: &mut Producer,
+        lane: Lane,
+        msg: Msg,
+        size: usize,
+    ) -> Result<Msg, (Msg, DropReason)> {
         self.wake();
-        let tx = &self.tx[lane as usize];
         let deadline = match self.overflow[lane as usize] {
             Overflow::Drop => return Err((msg, DropReason::QueueFull)),
             Overflow::BlockFor(wait) => Instant::now().checked_add(wait),
             Overflow::Block => None,
         };
-        let mut msg = msg;
-        let mut nap = BUDGET_NAP_MIN;
+        let mut nap = ROOM_NAP_MIN;
         loop {
-            // Waiting in slices lets a caller give up once shutdown begins, instead of waiting
-            // for a writer that will never drain the lane again.
-            let slice = Instant::now() + BLOCK_SLICE;
-            let until = deadline.map_or(slice, |d| d.min(slice));
             if self.reserve(lane, size) {
-                match tx.send_deadline(msg, until) {
-                    Ok(()) => return Ok(()),
-                    Err(SendTimeoutError::Timeout(m)) => msg = m,
-                    Err(SendTimeoutError::Disconnected(m)) => {
-                        self.release(lane, size);
-                        return Err((m, DropReason::Shutdown));
-                    }
+                if self.take_credit(producer, lane) {
+                    return Ok(msg);
                 }
                 self.release(lane, size);
-            } else {
-                // The bytes do not fit: nothing signals when the writer frees some, so nap with
-                // a backoff (the writer was woken above and takes a batch within a millisecond).
-                std::thread::sleep(nap.min(until.saturating_duration_since(Instant::now())));
-                nap = (nap * 2).min(BUDGET_NAP_MAX);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err((msg, DropReason::Timeout));
             }
             if self.shared.closed.load(Ordering::Relaxed) {
                 return Err((msg, DropReason::Shutdown));
             }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err((msg, DropReason::Timeout));
+            }
+            let left = deadline.map_or(nap, |d| d.saturating_duration_since(now));
+            std::thread::sleep(nap.min(left));
+            nap = (nap * 2).min(ROOM_NAP_MAX);
             self.wake();
         }
     }
 
-    /// Queues a flush marker in each lane and waits until the writer passed both.
+    /// Waits until every record queued in these lanes before the call is done (handed to the
+    /// transport or counted as dropped): true, or false when the deadline passed or the writer
+    /// is gone. It snapshots each ring's queued count and waits for the writer's done count to
+    /// reach it; nothing is queued for it, so a full lane does not delay it.
     pub(super) fn flush_until(&self, deadline: Option<Instant>) -> bool {
         let gone = || self.shared.exited.load(Ordering::SeqCst);
         if gone() {
             return self.depth() == 0;
         }
-        let waiter = Arc::new(Waiter::new(self.tx.len()));
+        let targets: Vec<(Arc<Ring>, u64)> = self
+            .shared
+            .rings()
+            .into_iter()
+            .map(|ring| {
+                let target = ring.pushed_total();
+                (ring, target)
+            })
+            .collect();
+        let reached = || {
+            targets
+                .iter()
+                .all(|(ring, target)| ring.done.0.load(Ordering::SeqCst) >= *target)
+        };
+        self.shared.flushers.fetch_add(1, Ordering::SeqCst);
         self.wake();
-        for tx in &self.tx {
-            let ticket = self.ticket.0.fetch_add(1, Ordering::Relaxed);
-            let marker = Msg::Flush(ticket, Arc::clone(&waiter));
-            let queued = match deadline {
-                Some(d) => tx.send_deadline(marker, d).is_ok(),
-                None => tx.send(marker).is_ok(),
-            };
-            if !queued {
-                return false;
+        let mut guard = self
+            .shared
+            .flushed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let done = loop {
+            if reached() {
+                break true;
             }
-        }
-        self.wake();
-        waiter.wait_until(deadline, gone)
+            if gone() {
+                break self.depth() == 0;
+            }
+            let now = Instant::now();
+            let slice = match deadline {
+                Some(d) if d <= now => break false,
+                Some(d) => (d - now).min(FLUSH_SLICE),
+                None => FLUSH_SLICE,
+            };
+            // The slice bounds how late a writer that exited is noticed.
+            guard = self
+                .shared
+                .flushed_cv
+                .wait_timeout(guard, slice)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        };
+        drop(guard);
+        self.shared.flushers.fetch_sub(1, Ordering::SeqCst);
+        done
     }
 
-    /// After the writer exited, empties the lanes, counting each record as a shutdown drop.
+    /// After the writer exited, empties every ring, counting each record as a shutdown drop.
     #[cold]
     fn drain_after_exit(&self, counters: &Counters) {
-        for (rx, lane) in self.rx.iter().zip([Lane::Error, Lane::Bulk]) {
-            while let Ok(msg) = rx.try_recv() {
+        for ring in self.shared.rings() {
+            let mut n = 0;
+            ring.drain_all(|lane, msg| {
                 self.release(lane, msg.bytes());
-                match msg {
-                    Msg::Record(..) => counters.drop_record(lane, DropReason::Shutdown),
-                    Msg::Flush(_, waiter) => waiter.arrive(),
-                }
-            }
+                self.shared.free.0[lane as usize].fetch_add(1, Ordering::Relaxed);
+                counters.drop_record(lane, DropReason::Shutdown);
+                n += 1;
+            });
+            ring.done.0.fetch_add(n, Ordering::SeqCst);
         }
+        self.shared.notify_flushers();
     }
 }
 
@@ -583,22 +607,6 @@ thread_local! {
     /// plain byte vectors). At most [`STASH_REFILL`]; freed when the thread exits.
     static STASH: std::cell::RefCell<Vec<Vec<u8>>> =
         std::cell::RefCell::new(Vec::with_capacity(STASH_REFILL));
-}
-
-/// True on every 32nd call from one thread.
-#[inline]
-fn check_depth() -> bool {
-    thread_local! {
-        static PUSHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    }
-    // During thread teardown the TLS slot may be gone: then check every time.
-    PUSHES
-        .try_with(|n| {
-            let next = n.get().wrapping_add(1);
-            n.set(next);
-            next % 32 == 0
-        })
-        .unwrap_or(true)
 }
 
 #[cfg(test)]

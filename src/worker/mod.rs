@@ -4,31 +4,40 @@
 //!
 //! A caller captures its record (the message and key-values as typed values, see
 //! `format::captured`) into a buffer taken from a free list, then hands the buffer and
-//! the priority to one of two bounded crossbeam queues ("lanes"): the error lane (WARN and ERROR)
-//! and the bulk lane (everything else), each bounded in records and in bytes. One named thread,
-//! `fastsyslog-writer`, owns the transport; it merges the two lanes by ticket, renders each
-//! capture into the syslog message (the bytes sync mode would send), sends what it took
-//! as one batch (`sendmmsg` for the unix transport), and returns the buffers to the free list, so
-//! a steady stream of records allocates nothing on the caller.
+//! the priority to its own thread's ring for this logger (see [`ring`]): two single-producer
+//! queues, the error lane (WARN and ERROR) and the bulk lane (everything else). Each lane is
+//! bounded for the whole process in records (credits, see [`lanes`]) and in bytes. One named
+//! thread, `fastsyslog-writer`, owns the transport; it polls every ring, merges each ring's two
+//! lanes in the order its thread logged, renders each capture into the syslog message (the bytes
+//! sync mode would send), sends what it took as one batch (`sendmmsg` for the unix transport),
+//! and returns the buffers to the free list, so a steady stream of records allocates nothing on
+//! the caller.
 //!
 //! # Order
 //!
 //! The guarantee: **records from one thread are handed to the transport in the order that thread
 //! logged them**, whichever lanes they travel in, and **an error record is never held back by
 //! another thread's bulk records**: it waits only for the bulk records its own thread logged
-//! before it. Records of different threads otherwise go out in an order consistent with when
-//! their hand-offs completed.
+//! before it. Records of different threads are interleaved by the writer.
 //!
-//! How: each record takes a ticket (one relaxed `fetch_add`) before it is queued, and the
-//! writer merges the lanes by ticket: it takes the lower ticket of the two heads, and a head
-//! alone only once it has seen the other lane empty after taking that head. A thread queues a
-//! record before it takes its next ticket, so no record with a higher ticket than that next one
-//! can be ahead of the first in its lane. An error record also carries the ticket of its
-//! thread's last bulk record (kept in a thread-local, no lock); once the writer has placed that
-//! one, the error record goes next, ahead of older bulk records of other threads. A thread is
-//! tracked for the first logger it logs to; with a second logger in the same process, its error
-//! records there keep the plain ticket order. The lanes keep separate capacities, so an error
-//! record never waits for room behind bulk records nor is dropped for them.
+//! How: a thread numbers the records it queues in a ring (no atomic: only it writes there), and
+//! queues each before it numbers the next. The writer keeps, per ring, the number of the next
+//! record to place and the head it took from each lane; it places the head that carries that
+//! number. A head with a higher number proves the one it waits for is visible in the other lane,
+//! so a second look finds it. Each batch first takes, from every ring, the error records that
+//! are next in their ring, then the records of each ring in turn (at most 32 in a row). The lanes
+//! keep separate credits, so an error record never waits for room behind bulk records nor is
+//! dropped for them. A thread whose thread-local state is gone (a destructor logging at thread
+//! exit) queues in a shared ring under a lock: in order among those records, not against its
+//! earlier ones.
+//!
+//! # Flush
+//!
+//! Each ring counts the records queued in it (its producer) and those done (the writer, once the
+//! batch holding them was sent or counted as dropped). A flush snapshots every ring's queued count
+//! and waits until each ring's done count reaches it, waking the writer; it queues nothing, so a
+//! full lane does not delay it. A thread that exits closes its ring; the writer drops the ring
+//! once it has sent what was in it.
 //!
 //! # An absent daemon, a hung daemon
 //!
@@ -42,8 +51,9 @@
 //!
 //! - This file: the public settings ([`Overflow`], the `DEFAULT_*` constants and the builder's
 //!   setters for them) and [`Handle`], the caller's side.
-//! - [`lanes`]: the queues, the buffer pool, each caller's stash, flush waiters and what a caller
-//!   does when its lane is full.
+//! - [`ring`]: each thread's rings and their segments, and the numbering of its records.
+//! - [`lanes`]: the credits, the buffer pool, each caller's stash, flush and what a caller does
+//!   when its lane is full.
 //! - [`writer`]: the writer thread, its batching, and its idle backoff and deep sleep (why the
 //!   caller never pays for a wake-up is explained there).
 //! - [`summary`]: the dropped-records summary the writer sends once it has caught up (its "since"
@@ -52,15 +62,16 @@
 //! # Fork
 //!
 //! Each process owns its lanes and writer through a [`ForkLocal`]: in a forked child the first
-//! record (one relaxed atomic load detects the fork) builds fresh lanes and a new writer, and the
-//! inherited queues are leaked untouched, since their internal locks may have been held by parent
-//! threads that do not exist in the child. Records queued in the parent are therefore never sent
-//! twice. The child's writer makes its transport anew; glibc's `syslog(3)` lock, which glibc does
+//! record (one relaxed atomic load detects the fork) builds fresh lanes (with their own rings)
+//! and a new writer, and the inherited rings are leaked untouched, since their locks may have
+//! been held by parent threads that do not exist in the child. Records queued in the parent are
+//! therefore never sent twice. The child's writer makes its transport anew; glibc's `syslog(3)` lock, which glibc does
 //! not reset at fork, is the libc transport's own concern (it falls back to a socket of its own in
 //! a child forked while a thread was inside `syslog(3)`, in sync mode too).
 #![cfg(feature = "background")]
 
 mod lanes;
+mod ring;
 mod summary;
 mod writer;
 
@@ -86,13 +97,14 @@ use writer::{Spawner, DEEP_SLEEP_POLL};
 /// The default capacity of the error lane (WARN and ERROR records).
 ///
 /// Errors are rare and matter most: 4096 absorbs a burst of a few milliseconds of errors from
-/// every thread while the writer is busy, at about 4096 × 80 bytes of slots plus the records.
+/// every thread while the writer is busy. Slots (about 64 bytes each) are allocated per thread as
+/// its backlog needs them (see [`Builder::queue_capacity`](crate::Builder::queue_capacity)).
 pub const DEFAULT_ERROR_QUEUE_CAPACITY: usize = 4096;
 /// The default capacity of the bulk lane (access, INFO, DEBUG and TRACE records).
 ///
-/// 65536 records ride out a daemon pause of tens of milliseconds at high request rates; the slots
-/// cost about 5 MiB, allocated once. The records waiting in them are bounded by
-/// [`DEFAULT_BULK_QUEUE_BYTES`].
+/// 65536 records ride out a daemon pause of tens of milliseconds at high request rates; a
+/// thread's slots grow with its backlog, to at most about 4 MiB for one thread holding them all.
+/// The records waiting in them are bounded by [`DEFAULT_BULK_QUEUE_BYTES`].
 pub const DEFAULT_BULK_QUEUE_CAPACITY: usize = 65536;
 /// The largest queue capacity [`Builder::queue_capacity`](crate::Builder::queue_capacity) accepts
 /// (16 Mi records, whose slots alone take about 1.3 GiB); above it `build()` is an error.
@@ -216,12 +228,16 @@ impl Config {
 // === impl Builder (background writer settings) ===
 
 impl crate::Builder {
-    /// How many records `lane` holds while the writer catches up. Defaults:
-    /// [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
+    /// How many records `lane` holds while the writer catches up, across all threads of the
+    /// process. Defaults: [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and
+    /// [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
     ///
-    /// The slots are allocated once at start-up (about 80 bytes each); the records that
-    /// wait in them are bounded by [`queue_bytes`](crate::Builder::queue_bytes). Values below 2
-    /// are raised to 2; values above [`MAX_QUEUE_CAPACITY`] make `build()` return an error.
+    /// Each logging thread has its own queue per lane: 256 slots (about 64 bytes each) when it
+    /// first logs, doubled when its backlog needs more, up to this capacity, and freed when the
+    /// thread exits. Threads take free slots in chunks (at most 64, and at most 1/256 of those
+    /// free), so up to 63 slots per thread may be held unused. The records that wait are bounded
+    /// by [`queue_bytes`](crate::Builder::queue_bytes). Values below 2 are raised to 2; values
+    /// above [`MAX_QUEUE_CAPACITY`] make `build()` return an error.
     ///
     /// # Examples
     ///

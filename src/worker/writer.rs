@@ -1,18 +1,18 @@
-//! The writer thread: how it starts, merges the lanes into batches in ticket order, sends them,
-//! holds them while the daemon is away, backs off and sleeps when idle, releases flushes, sends
-//! the dropped-records summary, and exits.
+//! The writer thread: how it starts, merges the rings into batches in each thread's order, sends
+//! them, holds them while the daemon is away, backs off and sleeps when idle, releases flushes,
+//! sends the dropped-records summary, and exits.
 //!
 //! # No wake-up on the caller's path
 //!
 //! The writer is not parked in a blocking `recv()`: waking a parked thread costs the sender a
-//! futex syscall (microseconds) per record when logging is sparse. Instead, once both lanes are
+//! futex syscall (microseconds) per record when logging is sparse. Instead, once the rings are
 //! empty the writer spins for about a microsecond, then sleeps with a backoff that starts at
 //! [`MIN_IDLE_SLEEP`] and doubles up to [`MAX_IDLE_SLEEP`]. The backoff starts again from the
 //! bottom only after a full batch (a backlog): records that trickle in do not shorten it, so what
 //! arrives within one sleep goes out in one batch (one `sendmmsg`, one wake-up of the receiver)
-//! rather than in a batch of one or two every 50 µs. It is unparked only by `flush`,
-//! `shutdown`, and a caller that finds its lane more than half full. Delivery-latency bound: a
-//! record is handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
+//! rather than in a batch of one or two every 50 µs. It is unparked only by `flush`, `shutdown`,
+//! and a caller that finds less than half of its lane free. Delivery-latency bound: a record is
+//! handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
 //! (50 µs by default) after it was queued, unless the writer is busy sending earlier records.
 //!
 //! Polling every millisecond forever would cost an idle server about 1000 wake-ups a second (a few
@@ -30,9 +30,10 @@ use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::Sender;
 
-use super::lanes::{Lanes, Msg, Shared, Waiter, MAX_RECYCLED_BUFFER, NO_BULK, UNKNOWN};
+use super::lanes::{Lanes, Shared, MAX_RECYCLED_BUFFER};
+use super::ring::{Cursor, Msg, Ring};
 use super::summary::{dropped_counts, summary_text, Rendering};
 use super::{Config, Overflow};
 use crate::clock;
@@ -67,8 +68,8 @@ const MAX_BATCH: usize = 256;
 const IDLE_SPINS: u32 = 64;
 /// After a failed dropped-records summary, the next attempt waits this long.
 const SUMMARY_RETRY: Duration = Duration::from_secs(1);
-/// Threads tracked for error records going ahead of older bulk records (a collision is safe).
-const PLACED_BULK_SLOTS: usize = 1024;
+/// The most records taken from one ring in a row before the next ring's turn.
+const RING_QUOTA: usize = 32;
 /// While the daemon is away, the writer tries its held batch again this often (the transport's
 /// own reconnect rate limit applies on top).
 const HOLD_RETRY: Duration = Duration::from_millis(20);
@@ -145,19 +146,93 @@ fn sent(counters: &Counters) {
     counters.writer_waiting_since_ns.store(0, Ordering::Relaxed);
 }
 
+/// The writer's view of one ring: where it reads each lane, the head it took from each and has
+/// not placed yet, and what it took.
+struct RingState {
+    ring: Arc<Ring>,
+    cursors: [Cursor; 2],
+    heads: [Option<Msg>; 2],
+    /// The number of the ring's next record to place.
+    next: u64,
+    /// Records taken per lane.
+    taken: [u64; 2],
+    /// Records taken and not yet done (in the batch being sent).
+    unsent: u64,
+}
+
+// === impl RingState ===
+
+impl RingState {
+    fn new(ring: Arc<Ring>) -> RingState {
+        RingState {
+            cursors: ring.cursors(),
+            ring,
+            heads: [None, None],
+            next: 0,
+            taken: [0; 2],
+            unsent: 0,
+        }
+    }
+
+    /// The lane that holds the ring's next record, if it was queued.
+    ///
+    /// The producer numbers its records consecutively and queues each before it numbers the
+    /// next, so once a head numbered above `next` is seen, the record numbered `next` is
+    /// visible in the other lane: a second look finds it.
+    fn next_lane(&mut self) -> Option<Lane> {
+        for _ in 0..2 {
+            for (i, head) in self.heads.iter_mut().enumerate() {
+                if head.is_none() {
+                    *head = self.cursors[i].pop(&self.ring.chains[i]);
+                }
+            }
+            for (head, lane) in self.heads.iter().zip([Lane::Error, Lane::Bulk]) {
+                if head.as_ref().is_some_and(|m| m.seq == self.next) {
+                    return Some(lane);
+                }
+            }
+            if self.heads.iter().all(Option::is_none) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Takes the head of `lane` (the ring's next record).
+    fn take(&mut self, lane: Lane) -> Option<Msg> {
+        let msg = self.heads[lane as usize].take()?;
+        self.next += 1;
+        self.taken[lane as usize] += 1;
+        self.unsent += 1;
+        Some(msg)
+    }
+
+    /// Records queued in `lane` and not taken yet.
+    fn waiting(&self, lane: Lane) -> u64 {
+        let i = lane as usize;
+        self.ring.pushed.0[i]
+            .load(Ordering::Acquire)
+            .saturating_sub(self.taken[i])
+    }
+
+    /// The ring's thread exited and everything it queued is out: the ring can go.
+    fn finished(&self) -> bool {
+        self.ring.closed.load(Ordering::Acquire)
+            && self.unsent == 0
+            && self.heads.iter().all(Option::is_none)
+            && self.ring.pushed_total() == self.taken[0] + self.taken[1]
+    }
+}
+
 /// The writer thread's state.
 struct Writer {
-    rx: [Receiver<Msg>; 2],
-    /// The next message of each lane, taken but not yet placed: the merge compares their tickets.
-    heads: [Option<Msg>; 2],
-    /// Per thread (hashed by its number), the ticket of its last bulk record placed in a batch:
-    /// `(thread, ticket)`. A collision only costs an error record its early place.
-    placed_bulk: Box<[(u64, u64)]>,
+    /// Every ring of the process as last read (when [`Shared::generation`] was `generation`).
+    rings: Vec<RingState>,
+    generation: u64,
     recycle: Sender<Vec<u8>>,
     shared: Arc<Shared>,
     spawner: Arc<Spawner>,
     batch: Vec<(Lane, Priority, Vec<u8>)>,
-    waiters: Vec<Arc<Waiter>>,
     /// Drop counts already covered by a summary (or present when this writer started).
     reported: [[u64; 5]; 2],
     summary_retry_at: Option<Instant>,
@@ -176,14 +251,12 @@ impl Writer {
     /// The writer of `lanes`, which sends through `first` when given.
     fn new(spawner: &Arc<Spawner>, lanes: &Lanes, first: Option<Box<dyn Transport>>) -> Writer {
         Writer {
-            rx: lanes.rx.clone(),
-            heads: [None, None],
-            placed_bulk: vec![(0, 0); PLACED_BULK_SLOTS].into_boxed_slice(),
+            rings: Vec::new(),
+            generation: u64::MAX,
             recycle: lanes.recycle.clone(),
             shared: Arc::clone(&lanes.shared),
             spawner: Arc::clone(spawner),
             batch: Vec::with_capacity(MAX_BATCH),
-            waiters: Vec::new(),
             reported: dropped_counts(&spawner.counters),
             summary_retry_at: None,
             summary_buf: Vec::new(),
@@ -221,12 +294,10 @@ impl Writer {
         let mut idle_since = Instant::now();
         let mut held = false;
         loop {
-            // The stats heartbeat: once per pass, never per record.
-            self.counters().beat();
-            // A held batch goes first: nothing behind it may overtake it.
-            let (got, disconnected) = if held { (0, false) } else { self.drain() };
+            self.counters().beat(); // The stats heartbeat: once per pass, never per record.
+                                    // A held batch goes first: nothing behind it may overtake it.
+            let got = if held { 0 } else { self.drain() };
             held = !self.send(&*transport);
-            self.publish_queues(held);
             if held {
                 // The daemon is away: keep the records (the lanes fill up meanwhile, under their
                 // policies) and try again soon. `shutdown` unparks at once.
@@ -248,9 +319,9 @@ impl Writer {
                 spins = IDLE_SPINS;
                 idle_since = Instant::now();
             }
-            // Both lanes are empty: the writer has caught up.
-            if got == 0 && disconnected {
-                // Every sender is gone: the logger was dropped.
+            // The rings are empty: the writer has caught up.
+            if got == 0 && Arc::strong_count(&self.shared) == 1 {
+                // The lanes are gone: the logger was dropped.
                 break;
             }
             self.summarize(&*transport);
@@ -270,7 +341,7 @@ impl Writer {
             // Long idle: announce the deep sleep, then look once more so a record queued before
             // the announcement is not left waiting for the poll bound.
             self.shared.parked.store(true, Ordering::SeqCst);
-            if self.rx.iter().all(Receiver::is_empty) {
+            if self.idle() {
                 thread::park_timeout(self.spawner.config.deep_sleep_poll);
             }
             self.shared.parked.store(false, Ordering::SeqCst);
@@ -279,7 +350,7 @@ impl Writer {
         // Records queued between the last pass and `exited`: callers that push after this see
         // `exited` and count their records as shutdown drops themselves.
         loop {
-            let (got, _) = self.drain();
+            let got = self.drain();
             self.send(&*transport);
             if got == 0 {
                 break;
@@ -294,87 +365,131 @@ impl Writer {
         self.shared.exit_cv.notify_all();
     }
 
-    /// Moves up to a batch of records into `self.batch`, merging the lanes by ticket. Returns
-    /// how many messages (records and markers) it took and whether both lanes are disconnected.
-    ///
-    /// The merge takes the lower ticket of the two heads, and a head alone only after the other
-    /// lane was seen empty since that head was taken. That keeps each thread's order: a thread
-    /// queues a record before it takes the ticket of its next one, so no record of another thread
-    /// with a higher ticket than that next one can be ahead of the first in its lane. An error
-    /// head goes first whenever its own thread's last earlier bulk record is placed already
-    /// ([`Writer::may_go_ahead`]): only its own thread's records constrain it.
-    fn drain(&mut self) -> (usize, bool) {
-        let mut got = 0;
-        let mut taken = [0usize; 2];
-        let mut disconnected = [false; 2];
-        while self.batch.len() < MAX_BATCH {
-            for (i, rx) in self.rx.iter().enumerate() {
-                if self.heads[i].is_none() {
-                    match rx.try_recv() {
-                        Ok(msg) => {
-                            taken[i] += msg.bytes();
-                            self.heads[i] = Some(msg);
-                        }
-                        Err(TryRecvError::Empty) => {}
-                        Err(TryRecvError::Disconnected) => disconnected[i] = true,
-                    }
-                }
-            }
-            let pick = match &self.heads {
-                [Some(error), _] if self.may_go_ahead(error) => 0,
-                [Some(error), Some(bulk)] => usize::from(bulk.ticket() < error.ticket()),
-                [Some(_), None] => 0,
-                [None, Some(_)] => 1,
-                [None, None] => break,
-            };
-            let lane = [Lane::Error, Lane::Bulk][pick];
-            match self.heads[pick].take() {
-                Some(Msg::Record(stamp, priority, buf, form)) => {
-                    if lane == Lane::Bulk && stamp.thread != 0 {
-                        let slot = (stamp.thread % PLACED_BULK_SLOTS as u64) as usize;
-                        self.placed_bulk[slot] = (stamp.thread, stamp.ticket);
-                    }
-                    let buf = match form {
-                        Form::Rendered => Some(buf),
-                        Form::Captured(_) => self.render(lane, priority, buf, form),
-                    };
-                    if let Some(buf) = buf {
-                        self.batch.push((lane, priority, buf));
-                    }
-                }
-                Some(Msg::Flush(_, waiter)) => self.waiters.push(waiter),
-                None => {}
-            }
-            got += 1;
+    /// Reads the list of rings again if a ring was added since the last read.
+    fn refresh(&mut self) {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        if generation == self.generation {
+            return;
         }
-        for (bytes, n) in self.shared.bytes.0.iter().zip(taken) {
-            if n > 0 {
-                bytes.fetch_sub(n, Ordering::Relaxed);
+        self.generation = generation;
+        for ring in self.shared.rings() {
+            if !self.rings.iter().any(|st| Arc::ptr_eq(&st.ring, &ring)) {
+                self.rings.push(RingState::new(ring));
             }
         }
-        if got > 0 {
-            let depth = got as u64 + (self.rx[0].len() + self.rx[1].len()) as u64;
-            self.counters().raise_high_water(depth);
-        }
-        (got, disconnected == [true; 2])
     }
 
-    /// Publishes each lane's queue to the stats, once per pass of the loop: the records waiting
-    /// in it plus those of its records this writer holds for an absent daemon (as `queue_depth`
-    /// counts them), and its bytes.
-    fn publish_queues(&self, held: bool) {
-        let mut depth = [0u64; 2];
-        if held {
-            for (lane, ..) in &self.batch {
-                depth[*lane as usize] += 1;
+    /// Whether every ring is empty, as far as the writer knows.
+    fn idle(&mut self) -> bool {
+        self.refresh();
+        self.rings
+            .iter()
+            .all(|st| st.waiting(Lane::Error) == 0 && st.waiting(Lane::Bulk) == 0)
+    }
+
+    /// Moves up to a batch of records into `self.batch` and returns how many it took.
+    ///
+    /// First every ring's error records that are next in their ring (an error record waits only
+    /// for the records its own thread logged before it), then each ring's records in the order
+    /// its thread logged them, [`RING_QUOTA`] per ring in turn. The credits and bytes of what was
+    /// taken go back to the lanes once per call; rings of exited threads that are empty go.
+    fn drain(&mut self) -> usize {
+        self.refresh();
+        let mut rings = std::mem::take(&mut self.rings);
+        let mut got = 0;
+        let mut taken = [0usize; 2];
+        let mut bytes = [0usize; 2];
+        let mut place = |writer: &mut Writer, st: &mut RingState, lane: Lane| {
+            if let Some(msg) = st.take(lane) {
+                taken[lane as usize] += 1;
+                bytes[lane as usize] += msg.bytes();
+                got += 1;
+                writer.place(lane, msg);
             }
+        };
+        for st in &mut rings {
+            while self.batch.len() < MAX_BATCH && st.next_lane() == Some(Lane::Error) {
+                place(self, st, Lane::Error);
+            }
+        }
+        loop {
+            let before = self.batch.len();
+            for st in &mut rings {
+                for _ in 0..RING_QUOTA {
+                    if self.batch.len() >= MAX_BATCH {
+                        break;
+                    }
+                    match st.next_lane() {
+                        Some(lane) => place(self, st, lane),
+                        None => break,
+                    }
+                }
+            }
+            if self.batch.len() == before || self.batch.len() >= MAX_BATCH {
+                break;
+            }
+        }
+        if rings.iter().any(RingState::finished) {
+            let (gone, kept): (Vec<RingState>, Vec<RingState>) =
+                rings.into_iter().partition(RingState::finished);
+            rings = kept;
+            self.shared
+                .rings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|ring| !gone.iter().any(|st| Arc::ptr_eq(&st.ring, ring)));
+        }
+        self.rings = rings;
+        for i in 0..2 {
+            if taken[i] > 0 {
+                self.shared.free.0[i].fetch_add(taken[i], Ordering::Relaxed);
+            }
+            if bytes[i] > 0 {
+                self.shared.bytes.0[i].fetch_sub(bytes[i], Ordering::Relaxed);
+            }
+        }
+        let waiting = [Lane::Error, Lane::Bulk]
+            .map(|lane| self.rings.iter().map(|st| st.waiting(lane)).sum::<u64>());
+        if got > 0 {
+            self.counters()
+                .raise_high_water(got as u64 + waiting[0] + waiting[1]);
         }
         self.counters().publish_queues([0, 1].map(|i| {
             (
-                depth[i] + self.rx[i].len() as u64,
+                waiting[i],
                 self.shared.bytes.0[i].load(Ordering::Relaxed) as u64,
             )
         }));
+        got
+    }
+
+    /// Puts a taken record into the batch, rendering a capture.
+    fn place(&mut self, lane: Lane, msg: Msg) {
+        let Msg {
+            priority,
+            buf,
+            form,
+            ..
+        } = msg;
+        let buf = match form {
+            Form::Rendered => Some(buf),
+            Form::Captured(_) => self.render(lane, priority, buf, form),
+        };
+        if let Some(buf) = buf {
+            self.batch.push((lane, priority, buf));
+        }
+    }
+
+    /// The batch was handed to the transport (or its records counted): what each ring had in
+    /// it is done, and the flushes waiting for it may return.
+    fn finish_batch(&mut self) {
+        for st in &mut self.rings {
+            if st.unsent > 0 {
+                st.ring.done.0.fetch_add(st.unsent, Ordering::SeqCst);
+                st.unsent = 0;
+            }
+        }
+        self.shared.notify_flushers();
     }
 
     /// Renders a record a caller captured ([`captured`]) and returns the buffer that holds it
@@ -409,24 +524,6 @@ impl Writer {
                 self.scratch = out;
                 self.recycle_buffer(buf);
                 None
-            }
-        }
-    }
-
-    /// Whether an error-lane head may go ahead of older bulk records: its thread's last bulk
-    /// record before it has been placed (or there was none), so no record of its own thread is
-    /// passed. Markers never go ahead.
-    fn may_go_ahead(&self, head: &Msg) -> bool {
-        let Msg::Record(stamp, ..) = head else {
-            return false;
-        };
-        match stamp.after {
-            NO_BULK => true,
-            UNKNOWN => false,
-            after => {
-                let slot = (stamp.thread % PLACED_BULK_SLOTS as u64) as usize;
-                let (thread, placed) = self.placed_bulk[slot];
-                thread == stamp.thread && placed >= after
             }
         }
     }
@@ -506,11 +603,9 @@ impl Writer {
             at += 1;
         }
         self.recycle_first(self.batch.len());
-        // Before the waiters: a flush that returns sees the held records gone.
+        // Before the flushes: one that returns sees the held records gone.
         self.set_held(0);
-        for waiter in self.waiters.drain(..) {
-            waiter.arrive();
-        }
+        self.finish_batch();
         true
     }
 
@@ -945,8 +1040,8 @@ mod tests {
             thread::yield_now();
         }
         assert!(!s.handle.flush(Duration::from_millis(50)));
-        // Held, queued and the error lane's flush marker (the bulk lane had no room for one).
-        assert_eq!(s.handle.queue_depth(), 1 + 4 + 1);
+        // Held and queued (a flush queues nothing).
+        assert_eq!(s.handle.queue_depth(), 1 + 4);
         // Shutdown gives up on the held records and counts them.
         s.handle.shutdown(Duration::from_millis(50));
         let settled = (0..500).find_map(|_| {

@@ -659,3 +659,98 @@ fn fork_while_stuck_in_syslog_sync_child() {
 fn a_child_forked_in_sync_mode_while_a_thread_is_inside_syslog_does_not_deadlock() {
     forked_child_record_arrives(STUCK_SYNC_CHILD, "worker_stuck_sync", "it-stuck-sync");
 }
+
+const FORK_UNDER_LOAD_CHILD: &str = "worker::fork_while_threads_log_child";
+const FORK_UNDER_LOAD_THREADS: usize = 4;
+const FORK_UNDER_LOAD_RECORDS: u64 = 5_000;
+
+/// Child: four threads log losslessly while the main thread forks three times; each forked
+/// child logs 20 records through its fresh queues, flushes and exits (0 when the flush
+/// succeeded). Prints `FORKED <i> <pid> <code>` for each.
+#[test]
+fn fork_while_threads_log_child() {
+    let Some(socket) = child_role(FORK_UNDER_LOAD_CHILD) else {
+        return;
+    };
+    let t = child_token();
+    let (logger, guard) = logger(&socket, Overflow::Block, 4096);
+    std::thread::scope(|scope| {
+        for thread in 0..FORK_UNDER_LOAD_THREADS {
+            let (logger, t) = (&logger, &t);
+            scope.spawn(move || {
+                for seq in 0..FORK_UNDER_LOAD_RECORDS {
+                    let args = format_args!("{t} t={thread} seq={seq}");
+                    emit(logger, Level::Info, "app", &[], args);
+                }
+            });
+        }
+        for i in 0..3 {
+            std::thread::sleep(Duration::from_millis(5));
+            let pid = fork();
+            if pid == 0 {
+                // Only this thread exists here; the parent's queues are left untouched.
+                for n in 0..20 {
+                    let args = format_args!("{t} role=child i={i} n={n}");
+                    emit(&logger, Level::Warn, "app", &[], args);
+                }
+                std::process::exit(if guard.flush() { 0 } else { 3 });
+            }
+            let code = wait_exit_within(pid, Duration::from_secs(20));
+            println!("FORKED {i} {pid} {code:?}");
+        }
+    });
+    assert!(guard.flush());
+}
+
+#[test]
+fn a_fork_while_threads_log_gives_the_child_fresh_queues() {
+    let daemon = Rsyslogd::start();
+    let t = token("worker_fork_load");
+    let child = run_child(FORK_UNDER_LOAD_CHILD, &daemon.socket(), &t, &[]);
+    let stdout = String::from_utf8_lossy(&child.output.stdout);
+    let forked: Vec<Vec<String>> = stdout
+        .split("FORKED ")
+        .skip(1)
+        .map(|rest| rest.split_whitespace().take(3).map(str::to_owned).collect())
+        .collect();
+    assert_eq!(forked.len(), 3, "{stdout}");
+    for f in &forked {
+        assert_eq!(
+            f[2], "Some(0)",
+            "forked child {f:?} hung or could not flush"
+        );
+    }
+    let total = FORK_UNDER_LOAD_THREADS as u64 * FORK_UNDER_LOAD_RECORDS + 3 * 20;
+    let lines = all_lines(&daemon, &t, total);
+    let (children, parents): (Vec<Line>, Vec<Line>) = lines
+        .into_iter()
+        .partition(|l| l.msg.contains("role=child"));
+    for (i, pid) in forked.iter().map(|f| (&f[0], &f[1])) {
+        let want: Vec<String> = (0..20).map(|n| format!("role=child i={i} n={n}")).collect();
+        let got: Vec<String> = children
+            .iter()
+            .filter(|l| l.msg.contains(&format!("role=child i={i} ")))
+            .inspect(|l| assert_eq!(&l.procid, pid, "child {i}'s record carries its pid"))
+            // A logfmt message with a `=` arrives quoted.
+            .map(|l| {
+                l.msg
+                    .trim_matches('"')
+                    .split_once(' ')
+                    .map(|(_, m)| m.to_owned())
+            })
+            .map(Option::unwrap_or_default)
+            .collect();
+        assert_eq!(got, want, "child {i}: each record once, in order");
+    }
+    // The parent's records: each exactly once (no child sent one again), in each thread's order.
+    let want: Vec<u64> = (0..FORK_UNDER_LOAD_RECORDS).collect();
+    for (thread, seqs) in sequences(&parents, FORK_UNDER_LOAD_THREADS)
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            seqs == &want,
+            "thread {thread}: lost, repeated or out of order"
+        );
+    }
+}
