@@ -444,7 +444,7 @@
 //!
 //! In [`Mode::Background`] (the default with the `background` feature) the caller copies a record's
 //! message and key-values (formatting `Display`/`Debug` values) into a reused buffer and pushes it
-//! onto a bounded queue; one writer thread renders it, with the bytes sync mode would send, and owns
+//! onto its thread's own queue (the lane's bound holds for the whole process); one writer thread renders it, with the bytes sync mode would send, and owns
 //! the transport. What users must know:
 //!
 //! - **Keep the guard.** Each built logger has one [`WorkerGuard`], returned by `init()` and the
@@ -461,8 +461,8 @@
 //!   policy, so a flood of access records can never make an error record wait for room or be
 //!   dropped.
 //! - **Program order.** Records from one thread arrive in the order that thread logged them,
-//!   whichever lanes they travel in: each record takes a ticket and the writer merges the two
-//!   lanes by ticket. An error record waits only for the bulk records its own thread logged
+//!   whichever lanes they travel in: each thread queues into its own queues, numbers its
+//!   records, and the writer merges its two lanes by that number. An error record waits only for the bulk records its own thread logged
 //!   before it; it goes ahead of other threads' queued bulk records.
 //! - **Daemon absent or restarting.** Records wait in their lane and go out once the daemon is
 //!   back (the writer retries every 20 ms); a full lane meets its overflow policy as usual. A
