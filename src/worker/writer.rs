@@ -294,10 +294,14 @@ impl Writer {
         let mut idle_since = Instant::now();
         let mut held = false;
         loop {
-            self.counters().beat(); // The stats heartbeat: once per pass, never per record.
-                                    // A held batch goes first: nothing behind it may overtake it.
+            // The stats heartbeat: once per pass, never per record.
+            self.counters().beat();
+            // A held batch goes first: nothing behind it may overtake it.
             let got = if held { 0 } else { self.drain() };
             held = !self.send(&*transport);
+            if held {
+                self.publish_queues(true);
+            }
             if held {
                 // The daemon is away: keep the records (the lanes fill up meanwhile, under their
                 // policies) and try again soon. `shutdown` unparks at once.
@@ -448,19 +452,37 @@ impl Writer {
                 self.shared.bytes.0[i].fetch_sub(bytes[i], Ordering::Relaxed);
             }
         }
-        let waiting = [Lane::Error, Lane::Bulk]
-            .map(|lane| self.rings.iter().map(|st| st.waiting(lane)).sum::<u64>());
         if got > 0 {
+            let waiting = self.waiting();
             self.counters()
                 .raise_high_water(got as u64 + waiting[0] + waiting[1]);
         }
+        // Before the batch is sent: a flush that returns then finds its records out of the depth.
+        self.publish_queues(false);
+        got
+    }
+
+    /// Records queued in each lane's rings and not taken yet.
+    fn waiting(&self) -> [u64; 2] {
+        [Lane::Error, Lane::Bulk].map(|lane| self.rings.iter().map(|st| st.waiting(lane)).sum())
+    }
+
+    /// Publishes each lane's queue to the stats, on every drain and on every pass that holds a
+    /// batch: the records waiting in its rings plus those of its records this writer holds for
+    /// an absent daemon (as `queue_depth` counts them), and its bytes.
+    fn publish_queues(&self, held: bool) {
+        let mut depth = self.waiting();
+        if held {
+            for (lane, ..) in &self.batch {
+                depth[*lane as usize] += 1;
+            }
+        }
         self.counters().publish_queues([0, 1].map(|i| {
             (
-                waiting[i],
+                depth[i],
                 self.shared.bytes.0[i].load(Ordering::Relaxed) as u64,
             )
         }));
-        got
     }
 
     /// Puts a taken record into the batch, rendering a capture.
