@@ -21,7 +21,7 @@ use crate::severity::Priority;
 use crate::stats::Lane;
 
 /// A new segment's slots (or the lane's capacity when smaller).
-pub(super) const FIRST_SEGMENT: usize = 256;
+pub(super) const FIRST_SEGMENT: usize = 64;
 /// A new buffer's capacity: most records fit without growing it. Buffers no larger than this
 /// are not counted against a lane's byte budget (see [`Msg::bytes`]).
 pub(super) const INITIAL_BUFFER: usize = 512;
