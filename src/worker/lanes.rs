@@ -30,9 +30,12 @@ const PREFILLED_BUFFERS: usize = 256;
 pub(super) const MAX_RECYCLED_BUFFER: usize = 16 * 1024;
 /// How often a flush re-checks whether the writer has exited while it waits.
 const FLUSH_SLICE: Duration = Duration::from_millis(10);
-/// The first and the longest nap of a caller waiting for room in its lane.
-const ROOM_NAP_MIN: Duration = Duration::from_micros(50);
-const ROOM_NAP_MAX: Duration = Duration::from_millis(1);
+/// How often a `Block` caller waiting for room re-checks for shutdown and its deadline.
+const ROOM_SLICE: Duration = Duration::from_millis(100);
+/// The writer wakes the callers waiting for room in a lane once this share of its slots is free
+/// (or once it has taken everything queued): woken callers then refill the lane in one go while
+/// the writer sends the rest, instead of each being woken for every slot.
+const ROOM_WAKE_SHARE: usize = 4;
 /// How many recycled buffers a thread takes from the free list at once.
 const STASH_REFILL: usize = 8;
 /// The most lane credits a thread takes at once.
@@ -69,6 +72,17 @@ thread_local! {
     static PRODUCERS: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The callers waiting for room in one lane: written only by callers that found it full, read by
+/// the writer once per batch.
+#[derive(Debug, Default)]
+struct Room {
+    waiting: AtomicUsize,
+    /// Free slots at which the writer wakes them (see [`Shared::offer_room`]).
+    wake_at: usize,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
 /// State shared by the callers and the writer of one process.
 #[derive(Debug)]
 pub(super) struct Shared {
@@ -95,6 +109,8 @@ pub(super) struct Shared {
     /// The ring of threads whose thread-local producers are gone (records logged from other
     /// thread-local destructors), used under its lock.
     fallback: Mutex<Producer>,
+    /// Callers waiting for room, per lane.
+    room: [Room; 2],
     /// Flushes waiting for the writer, and where they wait.
     flushers: AtomicUsize,
     flushed: Mutex<()>,
@@ -121,6 +137,10 @@ impl Shared {
             rings: Mutex::new(vec![Arc::clone(&fallback.ring)]),
             generation: AtomicU64::new(0),
             fallback: Mutex::new(fallback),
+            room: capacity.map(|c| Room {
+                wake_at: (c / ROOM_WAKE_SHARE).max(1),
+                ..Room::default()
+            }),
             flushers: AtomicUsize::new(0),
             flushed: Mutex::new(()),
             flushed_cv: Condvar::new(),
@@ -150,6 +170,36 @@ impl Shared {
             };
         }
         true
+    }
+
+    /// The writer gave back credits and bytes: wake the callers waiting for room in a lane once a
+    /// [`ROOM_WAKE_SHARE`] of its slots is free, or at once when the writer took everything it
+    /// found (`drained`). One load per lane when nobody waits.
+    pub(super) fn offer_room(&self, drained: bool) {
+        for (room, free) in self.room.iter().zip(&self.free.0) {
+            if room.waiting.load(Ordering::SeqCst) > 0
+                && (drained || free.load(Ordering::SeqCst) >= room.wake_at)
+            {
+                let _guard = room.lock.lock().unwrap_or_else(PoisonError::into_inner);
+                room.cv.notify_all();
+            }
+        }
+    }
+
+    /// Waits until `fits()` or the writer offers room in `lane`, at most until `until`.
+    ///
+    /// The caller counts itself as waiting before it checks `fits()` under the lock, and the
+    /// writer gives back room before it reads that count and notifies under the same lock: a
+    /// caller that saw no room is waiting by the time the writer looks.
+    fn wait_room(&self, lane: Lane, until: Instant, fits: impl Fn() -> bool) {
+        let room = &self.room[lane as usize];
+        room.waiting.fetch_add(1, Ordering::SeqCst);
+        let guard = room.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if !fits() {
+            let left = until.saturating_duration_since(Instant::now());
+            drop(room.cv.wait_timeout(guard, left));
+        }
+        room.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The writer finished a batch: wake the flushes waiting, if any.
@@ -491,8 +541,8 @@ impl Lanes {
     /// record and the drop reason on failure; on success the credit is taken and the record's
     /// bytes are counted.
     ///
-    /// Nothing signals when the writer frees room, so the caller naps with a backoff (the writer
-    /// is woken and takes a batch within a millisecond).
+    /// The caller waits until the writer offers room ([`Shared::offer_room`]), in slices of
+    /// [`ROOM_SLICE`] so that shutdown and its deadline are noticed.
     #[cold]
     fn overflow(
         &self,
@@ -507,7 +557,13 @@ impl Lanes {
             Overflow::BlockFor(wait) => Instant::now().checked_add(wait),
             Overflow::Block => None,
         };
-        let mut nap = ROOM_NAP_MIN;
+        let i = lane as usize;
+        // What `take_credit` and `reserve` would find.
+        let fits = || {
+            let bytes = self.shared.bytes.0[i].load(Ordering::SeqCst);
+            self.shared.free.0[i].load(Ordering::SeqCst) > 0
+                && (size == 0 || bytes == 0 || bytes.saturating_add(size) <= self.budget[i])
+        };
         loop {
             if self.reserve(lane, size) {
                 if self.take_credit(producer, lane) {
@@ -522,9 +578,9 @@ impl Lanes {
             if deadline.is_some_and(|d| now >= d) {
                 return Err((msg, DropReason::Timeout));
             }
-            let left = deadline.map_or(nap, |d| d.saturating_duration_since(now));
-            std::thread::sleep(nap.min(left));
-            nap = (nap * 2).min(ROOM_NAP_MAX);
+            let slice = now + ROOM_SLICE;
+            self.shared
+                .wait_room(lane, deadline.map_or(slice, |d| d.min(slice)), fits);
             self.wake();
         }
     }

@@ -39,6 +39,16 @@
 //! full lane does not delay it. A thread that exits closes its ring; the writer drops the ring
 //! once it has sent what was in it.
 //!
+//! # A full lane
+//!
+//! A `Block` or `BlockFor` caller that finds no free slot (or no room in the byte budget) counts
+//! itself as waiting and sleeps on its lane's condition variable. The writer gives credits back
+//! once per batch and, only when somebody waits, wakes the waiters once a quarter of the lane is
+//! free or it has taken everything queued: the woken callers refill the lane together while the
+//! writer sends the rest, rather than each caller being woken for every slot (which a
+//! per-slot hand-off costs in context switches) or napping on a timer (which leaves the writer
+//! idle while records could be queued).
+//!
 //! # An absent daemon, a hung daemon
 //!
 //! When a send finds no daemon (the socket missing, refused or replaced), the writer keeps the
@@ -52,8 +62,8 @@
 //! - This file: the public settings ([`Overflow`], the `DEFAULT_*` constants and the builder's
 //!   setters for them) and [`Handle`], the caller's side.
 //! - [`ring`]: each thread's rings and their segments, and the numbering of its records.
-//! - [`lanes`]: the credits, the buffer pool, each caller's stash, flush and what a caller does
-//!   when its lane is full.
+//! - [`lanes`]: the credits, the buffer pool, each caller's stash, flush and the wait for room in
+//!   a full lane.
 //! - [`writer`]: the writer thread, its batching, and its idle backoff and deep sleep (why the
 //!   caller never pays for a wake-up is explained there).
 //! - [`summary`]: the dropped-records summary the writer sends once it has caught up (its "since"
@@ -232,7 +242,7 @@ impl crate::Builder {
     /// process. Defaults: [`DEFAULT_ERROR_QUEUE_CAPACITY`] (4096) and
     /// [`DEFAULT_BULK_QUEUE_CAPACITY`] (65536).
     ///
-    /// Each logging thread has its own queue per lane: 256 slots (about 64 bytes each) when it
+    /// Each logging thread has its own queue per lane: 64 slots (about 64 bytes each) when it
     /// first logs, doubled when its backlog needs more, up to this capacity, and freed when the
     /// thread exits. Threads take free slots in chunks (at most 64, and at most 1/256 of those
     /// free), so up to 63 slots per thread may be held unused. The records that wait are bounded

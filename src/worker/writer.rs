@@ -446,12 +446,13 @@ impl Writer {
         self.rings = rings;
         for i in 0..2 {
             if taken[i] > 0 {
-                self.shared.free.0[i].fetch_add(taken[i], Ordering::Relaxed);
+                self.shared.free.0[i].fetch_add(taken[i], Ordering::SeqCst);
             }
             if bytes[i] > 0 {
-                self.shared.bytes.0[i].fetch_sub(bytes[i], Ordering::Relaxed);
+                self.shared.bytes.0[i].fetch_sub(bytes[i], Ordering::SeqCst);
             }
         }
+        self.shared.offer_room(got < MAX_BATCH);
         if got > 0 {
             let waiting = self.waiting();
             self.counters()
