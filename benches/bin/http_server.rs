@@ -12,9 +12,18 @@
 //! typical file access log does). `sync` and `background` use fastsyslog built with
 //! `Builder::from_env`: records go to `FASTSYSLOG_SOCKET` when it is set, otherwise to an in-process
 //! datagram receiver on a temp path (never to the machine's `/dev/log`).
+//!
+//! `GET /__stats` answers `requests N cpu_ns M open K logging_cpu_ns L`: the requests served on
+//! connections that have closed, the CPU time their threads ran (from
+//! `/proc/thread-self/schedstat`, read when a connection opens and when it closes), the
+//! connections still open, and the CPU time fastsyslog's writer thread and the in-process
+//! receiver have run so far. The first is what logging costs the request threads alone, whatever
+//! another core does; the last is what it costs off them (`http.sh` reports both next to
+//! requests/s). The stats request itself is not counted.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use support::file_logger;
@@ -79,8 +88,75 @@ fn main() {
     }
 }
 
+/// Requests served and CPU time run by the threads of connections that have closed, and the
+/// connections open: what `GET /__stats` reports.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static CPU_NS: AtomicU64 = AtomicU64::new(0);
+static OPEN: AtomicU64 = AtomicU64::new(0);
+
+/// The nanoseconds this thread has run on a CPU (0 where `/proc` does not say).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The CPU time (ns) run so far by this process's logging threads: fastsyslog's writer and the
+/// in-process receiver.
+fn logging_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| {
+                comm.starts_with("fastsyslog-writ") || comm.starts_with("testkit-sink")
+            })
+        })
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// One connection's share of the totals, added when its thread is done with it.
+struct Connection {
+    requests: u64,
+    cpu_at_open: u64,
+    /// False for the stats request's own connection.
+    counted: bool,
+}
+
+impl Connection {
+    fn open() -> Connection {
+        OPEN.fetch_add(1, Ordering::SeqCst);
+        Connection {
+            requests: 0,
+            cpu_at_open: thread_cpu_ns(),
+            counted: true,
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.counted {
+            REQUESTS.fetch_add(self.requests, Ordering::SeqCst);
+            CPU_NS.fetch_add(
+                thread_cpu_ns().saturating_sub(self.cpu_at_open),
+                Ordering::SeqCst,
+            );
+        }
+        OPEN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Serves keep-alive requests on one connection until the client closes it.
 fn serve(stream: TcpStream) {
+    let mut connection = Connection::open();
     // Small responses: send each at once instead of waiting for more data.
     let _ = stream.set_nodelay(true);
     let Ok(mut out) = stream.try_clone() else {
@@ -118,6 +194,23 @@ fn serve(stream: TcpStream) {
             let _ = out.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
             return;
         };
+        if path == "/__stats" {
+            connection.counted = false;
+            let body = format!(
+                "requests {} cpu_ns {} open {} logging_cpu_ns {}\n",
+                REQUESTS.load(Ordering::SeqCst),
+                CPU_NS.load(Ordering::SeqCst),
+                // Not this connection.
+                OPEN.load(Ordering::SeqCst).saturating_sub(1),
+                logging_cpu_ns()
+            );
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
         let mut response = Vec::with_capacity(128);
         response.extend_from_slice(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n",
@@ -126,6 +219,7 @@ fn serve(stream: TcpStream) {
         if out.write_all(&response).is_err() {
             return;
         }
+        connection.requests += 1;
         log::info!(
             target: "access",
             method = method,
