@@ -579,7 +579,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `log` | yes | [`Logger`] (`log::Log`), [`init()`], [`try_init()`], `Builder::{build, init, try_init}` |
-//! | `background` | yes | the background writer ([`Mode::Background`]), via `crossbeam-channel` |
+//! | `background` | yes | the background writer ([`Mode::Background`]): per-thread queues on `crossbeam-queue`, a buffer pool on `crossbeam-channel` |
 //! | `tracing` | no | [`Subscriber`] (`tracing_core::Subscriber`), [`init_tracing()`], via `tracing-core` |
 //! | `layer` | no | [`Layer`] (`tracing_subscriber::Layer`), via `tracing-subscriber` |
 //! | `testing` | no | [`testing::Receiver`], an embedded syslog receiver for your own tests |
