@@ -314,6 +314,41 @@ impl Lanes {
         usize::try_from(waiting).unwrap_or(usize::MAX)
     }
 
+    /// Drops a record for `lane` before it is captured, and counts it, when the lane is full
+    /// under the `Drop` policy: this thread holds none of the lane's credits and none are free.
+    /// A flooded lane's drops then cost no formatting. It takes nothing: [`Lanes::push`] still
+    /// takes the credit, and a record that passes here may still be dropped there when another
+    /// thread took the last free slot meanwhile. During shutdown it refuses nothing, so that
+    /// `push` counts the record as a shutdown drop.
+    #[inline]
+    pub(super) fn refuse(&self, counters: &Counters, lane: Lane) -> bool {
+        let i = lane as usize;
+        if self.overflow[i] != Overflow::Drop {
+            return false;
+        }
+        // One thread-local lookup; a thread without a producer here (or whose thread-local state
+        // is gone) holds no credits.
+        let held = PRODUCERS
+            .try_with(|producers| {
+                let producers = producers.try_borrow().ok()?;
+                let entry = producers.iter().find(|e| e.id == self.id)?;
+                Some(entry.producer.credits[i])
+            })
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        if held > 0
+            || self.shared.free.0[i].load(Ordering::Relaxed) > 0
+            || self.shared.closed.load(Ordering::Relaxed)
+        {
+            return false;
+        }
+        // As `push` counts a record it finds no room for.
+        counters.raise_high_water(self.capacity[i] as u64);
+        counters.drop_record(lane, DropReason::QueueFull);
+        true
+    }
+
     /// Runs `f` with `msg` on this thread's producer for these lanes, registering a ring on
     /// first use; a thread whose thread-local state is gone (or in use, which only a re-entrant
     /// call could cause) uses the shared ring under its lock. `None` only if neither ran `f`,
@@ -688,6 +723,47 @@ mod tests {
         assert!(!s.handle.flush(Duration::from_millis(50)));
         assert!(t.elapsed() < Duration::from_secs(2));
         assert_eq!(stats.enqueued, 5);
+    }
+
+    #[test]
+    fn a_full_drop_lane_drops_before_the_record_is_captured() {
+        let s = setup(
+            config((4, Overflow::Drop), (4, Overflow::Drop)),
+            true,
+            false,
+        );
+        fill_while_blocked(&s, 0);
+        let filled = std::cell::Cell::new(0);
+        let submit = |lane: Lane| {
+            s.handle
+                .submit(lane, pri(crate::Severity::Informational), |buf| {
+                    filled.set(filled.get() + 1);
+                    buf.extend_from_slice(b"late");
+                    Some(Form::Rendered)
+                })
+        };
+        for _ in 0..3 {
+            assert_eq!(submit(Lane::Bulk), Some(()));
+        }
+        assert_eq!(filled.get(), 0, "a full Drop lane formats nothing");
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.dropped_for(Lane::Bulk, DropReason::QueueFull), 3);
+        assert_eq!(stats.queue_depth_high_water, 4, "{stats:?}");
+        // A lane with room captures and queues as before.
+        assert_eq!(submit(Lane::Error), Some(()));
+        assert_eq!(filled.get(), 1);
+        let permits = s.permits.as_ref().unwrap();
+        for _ in 0..100 {
+            permits.send(()).unwrap();
+        }
+        assert!(s.handle.flush(LONG));
+        // Room again: the next record is captured and sent.
+        assert_eq!(submit(Lane::Bulk), Some(()));
+        assert_eq!(filled.get(), 2);
+        assert!(s.handle.flush(LONG));
+        let stats = s.counters.snapshot(0);
+        assert_eq!(stats.written, 1 + 4 + 1 + 1, "{stats:?}");
+        assert_eq!(stats.dropped_total(), 3);
     }
 
     #[test]

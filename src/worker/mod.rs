@@ -372,7 +372,8 @@ impl Handle {
 
     /// Fills a recycled buffer with `fill` (a capture, or rendered bytes, as its [`Form`] says)
     /// and queues it under its lane's overflow policy: the caller's whole hand-off, with this
-    /// process's lanes looked up once. When `fill` returns `None` (a user `Display` panicked)
+    /// process's lanes looked up once. A record for a full `Drop` lane is counted as dropped
+    /// before `fill` runs ([`Lanes::refuse`](lanes::Lanes::refuse)). When `fill` returns `None` (a user `Display` panicked)
     /// nothing is queued and `None` is returned; the caller counts that drop.
     #[inline]
     pub(crate) fn submit(
@@ -382,6 +383,9 @@ impl Handle {
         fill: impl FnOnce(&mut Vec<u8>) -> Option<Form>,
     ) -> Option<()> {
         let lanes = self.lanes();
+        if lanes.refuse(&self.spawner.counters, lane) {
+            return Some(());
+        }
         let mut buf = lanes.take_buffer();
         let form = fill(&mut buf)?;
         lanes.push(&self.spawner.counters, lane, priority, buf, form);
