@@ -16,8 +16,8 @@
 //!   everything else to `local1`; [`Builder::rsyslog_config`] and [`Builder::syslog_ng_config`] turn
 //!   that into `access.log` and `app.log`.
 //! - **A stalled daemon never stalls the application.** In background mode (the default) the caller
-//!   pays a format and a queue push; one writer thread owns the socket, and anything lost is counted
-//!   ([`stats()`]) and reported.
+//!   copies the record's values into its own thread's queue; one writer thread renders, owns the
+//!   socket and sends, and anything lost is counted ([`stats()`]) and reported.
 //! - **Eager and fork-safe.** The connection is made at start-up, not on the first request; forked
 //!   children of pre-forking servers keep logging under their own pid, whatever lock another
 //!   thread held at the fork. An [emergency path](emergency::Emergency) serves signal handlers.
@@ -444,8 +444,8 @@
 //!
 //! In [`Mode::Background`] (the default with the `background` feature) the caller copies a record's
 //! message and key-values (formatting `Display`/`Debug` values) into a reused buffer and pushes it
-//! onto its thread's own queue (the lane's bound holds for the whole process); one writer thread renders it, with the bytes sync mode would send, and owns
-//! the transport. What users must know:
+//! onto its thread's own queue (the lane's bound holds for the whole process); one writer thread
+//! renders it, with the bytes sync mode would send, and owns the transport. What users must know:
 //!
 //! - **Keep the guard.** Each built logger has one [`WorkerGuard`], returned by `init()` and the
 //!   `build*()` methods; it must live as long as the program logs: dropping it flushes what is
@@ -462,14 +462,16 @@
 //!   dropped.
 //! - **Program order.** Records from one thread arrive in the order that thread logged them,
 //!   whichever lanes they travel in: each thread queues into its own queues, numbers its
-//!   records, and the writer merges its two lanes by that number. An error record waits only for the bulk records its own thread logged
-//!   before it; it goes ahead of other threads' queued bulk records.
+//!   records, and the writer merges its two lanes by that number. An error record waits only for
+//!   the bulk records its own thread logged before it; it goes ahead of other threads' queued bulk
+//!   records.
 //! - **Daemon absent or restarting.** Records wait in their lane and go out once the daemon is
 //!   back (the writer retries every 20 ms); a full lane meets its overflow policy as usual. A
 //!   short restart loses nothing.
-//! - **Overflow policies** ([`Overflow`]): `Block` (lossless: the caller waits for room),
-//!   `BlockFor(d)` (waits at most `d`, then drops), `Drop` (drops the newest record at once). Every
-//!   drop is counted per lane and reason.
+//! - **Overflow policies** ([`Overflow`]): `Block` (lossless: the caller waits for room, and the
+//!   writer wakes the waiting callers once a quarter of the lane is free), `BlockFor(d)` (waits at
+//!   most `d`, then drops), `Drop` (drops the newest record at once, before copying it, so a
+//!   flooded lane costs its callers little). Every drop is counted per lane and reason.
 //!
 //!   | lane | default capacity | default byte budget | default policy | why |
 //!   |---|---|---|---|---|
