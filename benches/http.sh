@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What access logging costs a fast request: runs the `http_server` binary of this crate
 # (bin/http_server.rs) under wrk once per logging mode and prints requests/s, p50/p99 latency and
-# the requests/s lost against `none`, unpinned and with the server pinned to its own core.
+# the requests/s lost against `none`, unpinned and with the server pinned to its own core, and
+# next to them the CPU time the server's request threads ran per request (what logging costs the
+# request thread itself) and the time fastsyslog's writer and the in-process receiver ran.
 #
 #   benches/http.sh                 # 3 rounds x 6 modes x 3 s, unpinned then pinned
 #   ROUNDS=5 DURATION=10 CONNS=32 benches/http.sh
@@ -167,7 +169,7 @@ for pin in $PINS; do
     else
         echo "unpinned: everything shares the machine's $(nproc) CPUs"
     fi
-    printf '%-20s %12s %10s %10s %10s %12s %10s %12s\n' mode "requests/s" "p50 us" "p99 us" overhead "cpu us/req" "cpu cost" "writer us/req"
+    printf '%-20s %12s %10s %10s %10s %12s %10s %16s\n' mode "requests/s" "p50 us" "p99 us" overhead "cpu us/req" "cpu cost" "writer+rx us/req"
     base=""
     cpu_base=""
     for mode in $MODES; do
@@ -181,14 +183,14 @@ for pin in $PINS; do
         cost=$(awk -v b="$cpu_base" -v c="$cpu" 'BEGIN { if (b > 0) printf "%+.1f%%", (c - b) / b * 100; else print "n/a" }')
         echo "$rps" >"$tmp/rps.$pin.$mode"
         echo "$cpu" >"$tmp/cpu.$pin.$mode"
-        printf '%-20s %12s %10s %10s %10s %12s %10s %12s\n' "$mode" "$rps" "$p50" "$p99" "$overhead" "$cpu" "$cost" "$writer"
+        printf '%-20s %12s %10s %10s %10s %12s %10s %16s\n' "$mode" "$rps" "$p50" "$p99" "$overhead" "$cpu" "$cost" "$writer"
     done
     echo
 done
 echo "(medians of $ROUNDS rounds, ${DURATION} s each, $CONNS connections, $THREADS wrk thread(s); overhead = requests/s lost"
 echo " against the first mode; cpu us/req = CPU time the server's request threads ran per request, cpu cost = its"
 echo " increase over the first mode: what logging costs the request thread, whatever shares the other core;"
-echo " writer us/req = CPU time fastsyslog's writer thread and the in-process receiver ran per request,"
+echo " writer+rx us/req = CPU time fastsyslog's writer thread and the in-process receiver ran per request,"
 echo " what logging costs off the request thread (rsyslogd's own time is not in it))"
 
 # The target: background logging's overhead at most 0.25x line-flushed file logging's, pinned.
