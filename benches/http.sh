@@ -5,14 +5,16 @@
 # next to them the CPU time the server's request threads ran per request (what logging costs the
 # request thread itself) and the time fastsyslog's writer and the in-process receiver ran.
 #
-#   benches/http.sh                 # 3 rounds x 6 modes x 3 s, unpinned then pinned
+#   benches/http.sh                 # 3 rounds x 8 modes x 3 s, unpinned then pinned
 #   ROUNDS=5 DURATION=10 CONNS=32 benches/http.sh
 #   PIN=yes MODES="none file background" benches/http.sh
 #
 # Modes: none, file (a line-flushed file logger on the request thread), sync and background
-# (fastsyslog into the server's in-process datagram receiver), and sync@rsyslogd and
-# background@rsyslogd (fastsyslog into a real rsyslogd writing files, started here from a
-# generated config in a temp dir with its own socket; the machine's /dev/log is never used).
+# (fastsyslog into the server's in-process datagram receiver), stream (background mode over the
+# stream transport into an in-process stream receiver), and sync@rsyslogd, background@rsyslogd
+# and stream@rsyslogd (fastsyslog into a real rsyslogd writing files, through imuxsock or, for
+# stream, imptcp on a unix path, started here from a generated config in a temp dir with its own
+# sockets; the machine's /dev/log is never used).
 #
 # Pinned (PIN=yes, or the second half of PIN=both, the default): the server runs on CPU 0
 # (`taskset -c 0`), and wrk, fastsyslog's writer thread, the in-process receiver's thread and
@@ -29,7 +31,7 @@ DURATION=${DURATION:-3}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1}
 CONNS=${CONNS:-8}
-MODES=${MODES:-"none file sync background sync@rsyslogd background@rsyslogd"}
+MODES=${MODES:-"none file sync background stream sync@rsyslogd background@rsyslogd stream@rsyslogd"}
 PIN=${PIN:-both}
 case $PIN in
     both) PINS="no yes" ;;
@@ -55,6 +57,7 @@ trap 'echo "http.sh: failed at line $LINENO" >&2' ERR
 
 # A private rsyslogd writing every record to a file, when a mode needs it.
 rsyslog_socket=$tmp/rsyslogd/log.sock
+rsyslog_stream=$tmp/rsyslogd/stream.sock
 case " $MODES " in
     *@rsyslogd*)
         rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
@@ -64,13 +67,15 @@ case " $MODES " in
 global(workDirectory="$tmp/rsyslogd" maxMessageSize="64k")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="$rsyslog_socket" CreatePath="off" RateLimit.Interval="0")
+module(load="imptcp")
+input(type="imptcp" path="$rsyslog_stream" unlink="on" SupportOctetCountedFraming="on" RateLimit.Interval="0")
 *.* action(type="omfile" file="$tmp/rsyslogd/all.log")
 CONF
         "$rsyslogd" -n -f "$tmp/rsyslogd/rsyslog.conf" -i "$tmp/rsyslogd/rsyslogd.pid" \
             >"$tmp/rsyslogd/out" 2>&1 &
         rsyslogd_pid=$!
-        for _ in $(seq 100); do [ -S "$rsyslog_socket" ] && break; sleep 0.05; done
-        [ -S "$rsyslog_socket" ] || { echo "rsyslogd did not start:" >&2; cat "$tmp/rsyslogd/out" >&2; exit 1; }
+        for _ in $(seq 100); do [ -S "$rsyslog_socket" ] && [ -S "$rsyslog_stream" ] && break; sleep 0.05; done
+        [ -S "$rsyslog_socket" ] && [ -S "$rsyslog_stream" ] || { echo "rsyslogd did not start:" >&2; cat "$tmp/rsyslogd/out" >&2; exit 1; }
         ;;
 esac
 
@@ -88,7 +93,7 @@ pin_logging_threads() {
     for task in /proc/"$1"/task/*; do
         comm=$(cat "$task/comm" 2>/dev/null || true)
         case $comm in
-            fastsyslog-writ* | testkit-sink*) taskset -p -c 1 "${task##*/}" >/dev/null ;;
+            fastsyslog-writ* | testkit-sink* | testkit-stream*) taskset -p -c 1 "${task##*/}" >/dev/null ;;
         esac
     done
 }
@@ -117,7 +122,9 @@ run_mode() {
     # Emptied here, not only by the background job's redirection, which may run after the loop
     # below has read the previous server's port.
     : >"$tmp/server"
-    if [ "$mode" != "$log" ]; then
+    if [ "$mode" = stream@rsyslogd ]; then
+        FASTSYSLOG_SOCKET=stream:$rsyslog_stream $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
+    elif [ "$mode" != "$log" ]; then
         FASTSYSLOG_SOCKET=$rsyslog_socket $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
     else
         env -u FASTSYSLOG_SOCKET $server_cpu "$bin" --log "$log" >"$tmp/server" 2>&1 &
@@ -132,6 +139,8 @@ run_mode() {
     if [ "$pin" = yes ]; then pin_logging_threads "$server"; fi
     # A short warm-up, then the measured run.
     $wrk_cpu wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
+    # Again: the stream receiver's reader thread starts when the writer's connection is accepted.
+    if [ "$pin" = yes ]; then pin_logging_threads "$server"; fi
     local before after
     before=$(server_stats "$port")
     $wrk_cpu wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/items/12345?page=2" >"$tmp/wrk"
@@ -200,7 +209,7 @@ echo " what logging costs off the request thread (rsyslogd's own time is not in 
 set -- $MODES
 first=$1
 for pin in $PINS; do
-    for mode in background background@rsyslogd; do
+    for mode in background background@rsyslogd stream stream@rsyslogd; do
         [ -f "$tmp/rps.$pin.$mode" ] && [ -f "$tmp/rps.$pin.file" ] && [ "$first" = none ] || continue
         for measure in rps cpu; do
             awk -v none="$(cat "$tmp/$measure.$pin.none")" -v file="$(cat "$tmp/$measure.$pin.file")" \

@@ -2,7 +2,7 @@
 //! measuring what access logging costs a fast request (`benches/http.sh` drives it with `wrk`).
 //!
 //! ```text
-//! cargo run --release -p fastsyslog-benches --bin http_server -- --log none|file|sync|background [--port N]
+//! cargo run --release -p fastsyslog-benches --bin http_server -- --log none|file|sync|background|stream [--port N]
 //! ```
 //!
 //! It prints `listening on 127.0.0.1:PORT` once ready. Every request is answered with a 13-byte
@@ -11,7 +11,9 @@
 //! facility (`local1`). `--log file` appends plain lines to a temp file, flushed per line (what a
 //! typical file access log does). `sync` and `background` use fastsyslog built with
 //! `Builder::from_env`: records go to `FASTSYSLOG_SOCKET` when it is set, otherwise to an in-process
-//! datagram receiver on a temp path (never to the machine's `/dev/log`).
+//! datagram receiver on a temp path (never to the machine's `/dev/log`). `stream` is `background`
+//! over the stream transport: to `FASTSYSLOG_SOCKET` (`stream:PATH`) when it is set, otherwise to an
+//! in-process stream receiver.
 //!
 //! `GET /__stats` answers `requests N cpu_ns M open K logging_cpu_ns L`: the requests served on
 //! connections that have closed, the CPU time their threads ran (from
@@ -46,6 +48,7 @@ fn main() {
         .expect("temp dir");
     let mut _guard = None;
     let mut _receiver = None;
+    let mut _stream_receiver = None;
     match mode.as_str() {
         "none" => {}
         "file" => {
@@ -53,7 +56,7 @@ fn main() {
             log::set_boxed_logger(Box::new(logger)).expect("install the file logger");
             log::set_max_level(log::LevelFilter::Info);
         }
-        "sync" | "background" => {
+        "sync" | "background" | "stream" => {
             let mut builder =
                 fastsyslog::Builder::from_env()
                     .ident("http_server")
@@ -63,15 +66,21 @@ fn main() {
                         fastsyslog::Mode::Background
                     });
             if std::env::var_os("FASTSYSLOG_SOCKET").is_none() {
-                let sink =
-                    support::Sink::bind(&dir.path().join("log.sock")).expect("bind the receiver");
-                builder = builder.socket(sink.path());
-                _receiver = Some(sink);
+                if mode == "stream" {
+                    let sink = fastsyslog_testkit::sink::StreamSink::new();
+                    builder = builder.stream_socket(sink.path());
+                    _stream_receiver = Some(sink);
+                } else {
+                    let sink = support::Sink::bind(&dir.path().join("log.sock"))
+                        .expect("bind the receiver");
+                    builder = builder.socket(sink.path());
+                    _receiver = Some(sink);
+                }
             }
             _guard = Some(builder.init());
         }
         other => {
-            eprintln!("unknown --log {other:?}: expected none, file, sync or background");
+            eprintln!("unknown --log {other:?}: expected none, file, sync, background or stream");
             std::process::exit(2);
         }
     }
@@ -103,7 +112,7 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// The CPU time (ns) run so far by this process's logging threads: fastsyslog's writer and the
-/// in-process receiver.
+/// in-process receiver (its threads, for the stream receiver).
 fn logging_cpu_ns() -> u64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;
@@ -112,7 +121,9 @@ fn logging_cpu_ns() -> u64 {
         .flatten()
         .filter(|task| {
             std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| {
-                comm.starts_with("fastsyslog-writ") || comm.starts_with("testkit-sink")
+                comm.starts_with("fastsyslog-writ")
+                    || comm.starts_with("testkit-sink")
+                    || comm.starts_with("testkit-stream")
             })
         })
         .filter_map(|task| {
