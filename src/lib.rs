@@ -490,8 +490,9 @@
 //!   parks; the first record after that wakes it once. Callers only wake it when a lane is more than
 //!   half full; a flush or shutdown wakes it too.
 //! - **No allocation per record.** The caller copies into a buffer from a pool the writer hands
-//!   back after each send, so a caller allocates only while the writer is further behind than it
-//!   ever was.
+//!   back after each send (it keeps up to 1024 spare buffers), so a caller allocates only while
+//!   the writer is further behind than that. A thread's first record allocates its queues (about
+//!   9 KiB); a backlog beyond a thread's queue doubles it, and the thread keeps the larger one.
 //! - **Drop summary.** After drops, once the writer has caught up, it sends one record to the error
 //!   facility: `fastsyslog: dropped N records (lane, reason) since <time of the first drop>`.
 //! - **Flush and shutdown.** `log::logger().flush()` and [`WorkerGuard::flush`] return once
