@@ -11,9 +11,10 @@
 //! bottom only after a full batch (a backlog): records that trickle in do not shorten it, so what
 //! arrives within one sleep goes out in one batch (one `sendmmsg`, one wake-up of the receiver)
 //! rather than in a batch of one or two every 50 µs. It is unparked only by `flush`, `shutdown`,
-//! and a caller that finds less than half of its lane free. Delivery-latency bound: a record is
-//! handed to the transport at most `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack
-//! (50 µs by default) after it was queued, unless the writer is busy sending earlier records.
+//! a caller that finds less than half of its lane free, and a caller that waits for room in a
+//! full lane. Delivery-latency bound: a record is handed to the transport at most
+//! `MAX_IDLE_SLEEP` (1 ms) plus the kernel's timer slack (50 µs by default) after it was queued,
+//! unless the writer is busy sending earlier records.
 //!
 //! Polling every millisecond forever would cost an idle server about 1000 wake-ups a second (a few
 //! percent of a core on a busy VM). So after [`DEEP_SLEEP_AFTER`] (1 s) without a record the
