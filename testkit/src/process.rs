@@ -71,6 +71,29 @@ pub fn kill(sig: &str, pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether every thread of process `pid` is stopped by a signal (state `T` in
+/// `/proc/PID/task/TID/stat`); false when the process cannot be read.
+pub fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut any = false;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            return false;
+        };
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if state != Some("T") {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 /// What [`wait_with_output_within`] collected.
 #[derive(Debug)]
 pub struct Bounded {

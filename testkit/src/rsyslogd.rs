@@ -389,9 +389,21 @@ impl Rsyslogd {
         let _ = fs::remove_file(self.stream_socket());
     }
 
-    /// SIGSTOP: the daemon keeps its socket bound but reads nothing (a hung daemon).
+    /// SIGSTOP: the daemon keeps its socket bound but reads nothing (a hung daemon). Returns once
+    /// every thread of the daemon is stopped (bounded, 5 s): the signal is delivered
+    /// asynchronously, and a thread inside a `recvmmsg(2)` may go on taking datagrams until it
+    /// returns.
     pub fn stop(&self) {
         self.signal("-STOP");
+        let pid = self.pid().expect("the daemon is running");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !crate::process::all_threads_stopped(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rsyslogd {pid} did not stop within 5 s"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGCONT: undoes [`stop`](Rsyslogd::stop).
