@@ -532,11 +532,19 @@ impl Lanes {
         }
         let bytes = &self.shared.bytes.0[lane as usize];
         let before = bytes.fetch_add(size, Ordering::Relaxed);
-        if before == 0 || before.saturating_add(size) <= self.budget[lane as usize] {
+        if self.bytes_fit(lane, before, size) {
             return true;
         }
         bytes.fetch_sub(size, Ordering::Relaxed);
         false
+    }
+
+    /// Whether a record of `size` bytes fits `lane` when `before` bytes are queued there: within
+    /// the budget, or into an empty lane whatever its size. Records of the initial buffer size
+    /// (`size` 0) always fit.
+    #[inline]
+    fn bytes_fit(&self, lane: Lane, before: usize, size: usize) -> bool {
+        size == 0 || before == 0 || before.saturating_add(size) <= self.budget[lane as usize]
     }
 
     /// Gives back `size` bytes of `lane`'s budget.
@@ -595,9 +603,8 @@ impl Lanes {
         let i = lane as usize;
         // What `take_credit` and `reserve` would find.
         let fits = || {
-            let bytes = self.shared.bytes.0[i].load(Ordering::SeqCst);
             self.shared.free.0[i].load(Ordering::SeqCst) > 0
-                && (size == 0 || bytes == 0 || bytes.saturating_add(size) <= self.budget[i])
+                && self.bytes_fit(lane, self.shared.bytes.0[i].load(Ordering::SeqCst), size)
         };
         loop {
             if self.reserve(lane, size) {
