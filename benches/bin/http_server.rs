@@ -103,12 +103,18 @@ static REQUESTS: AtomicU64 = AtomicU64::new(0);
 static CPU_NS: AtomicU64 = AtomicU64::new(0);
 static OPEN: AtomicU64 = AtomicU64::new(0);
 
-/// The nanoseconds this thread has run on a CPU (0 where `/proc` does not say).
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
+/// The nanoseconds a thread has run on a CPU, the first field of its `schedstat` file at `path`
+/// (0 where `/proc` does not say).
+fn run_ns(path: impl AsRef<std::path::Path>) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// The nanoseconds this thread has run on a CPU.
+fn thread_cpu_ns() -> u64 {
+    run_ns("/proc/thread-self/schedstat")
 }
 
 /// The CPU time (ns) run so far by this process's logging threads: fastsyslog's writer and the
@@ -126,10 +132,7 @@ fn logging_cpu_ns() -> u64 {
                     || comm.starts_with("testkit-stream")
             })
         })
-        .filter_map(|task| {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
-        })
+        .map(|task| run_ns(task.path().join("schedstat")))
         .sum()
 }
 
